@@ -1,0 +1,440 @@
+//! Raw command-line arguments, as close to Python model-signing 1.1.1's flags as clap allows.
+//!
+//! This layer only parses. [`crate::config`] resolves these into the library's configuration, so the
+//! rest of the program never looks at flag spellings. Before clap sees argv, [`normalize`] rewrites
+//! `--foo_bar` into `--foo-bar` (1.1.1 used underscores, later releases hyphens; both work here) and
+//! inserts the default `sigstore` method after `sign`/`verify` when no method is named.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// The method names that may follow `sign` or `verify`.
+pub const METHODS: [&str; 5] = ["sigstore", "key", "certificate", "pkcs11-key", "pkcs11-certificate"];
+
+/// Sign and verify machine-learning models (OpenSSF Model Signing).
+#[derive(Debug, Parser)]
+#[command(name = "model-signing", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Log level: DEBUG, INFO, WARNING, ERROR or CRITICAL (also MODEL_SIGNING_LOG_LEVEL).
+    #[arg(long, global = true, value_name = "LEVEL", ignore_case = true, value_enum)]
+    pub log_level: Option<LogLevel>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log levels named as in Python's logging module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum LogLevel {
+    /// Everything.
+    Debug,
+    /// Progress and summaries (default).
+    Info,
+    /// Problems that do not stop the run.
+    Warning,
+    /// Errors only.
+    Error,
+    /// Errors only (Python's highest level).
+    Critical,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign a model (default method: sigstore).
+    Sign {
+        /// Signing method.
+        #[command(subcommand)]
+        method: SignMethod,
+    },
+    /// Verify a model against its signature (default method: sigstore).
+    Verify {
+        /// Verification method.
+        #[command(subcommand)]
+        method: VerifyMethod,
+    },
+    /// Print the model's root digest (`sha256:<hex>`) without signing.
+    Digest(DigestArgs),
+}
+
+/// Signing methods.
+#[derive(Debug, Subcommand)]
+pub enum SignMethod {
+    /// Sigstore keyless signing (OIDC identity, Fulcio certificate, Rekor log entry).
+    Sigstore(SignSigstoreArgs),
+    /// Sign with an EC private key (PEM).
+    Key(SignKeyArgs),
+    /// Sign with an EC private key and its X.509 certificate chain.
+    Certificate(SignCertificateArgs),
+    /// Sign with a key held in a PKCS#11 token.
+    #[command(name = "pkcs11-key")]
+    Pkcs11Key(SignPkcs11KeyArgs),
+    /// Sign with a PKCS#11 key and its X.509 certificate chain.
+    #[command(name = "pkcs11-certificate")]
+    Pkcs11Certificate(SignPkcs11CertificateArgs),
+}
+
+/// Verification methods.
+#[derive(Debug, Subcommand)]
+pub enum VerifyMethod {
+    /// Verify a Sigstore keyless signature against an identity and issuer.
+    Sigstore(VerifySigstoreArgs),
+    /// Verify against an EC public key (PEM).
+    Key(VerifyKeyArgs),
+    /// Verify against trusted root certificates.
+    Certificate(VerifyCertificateArgs),
+}
+
+/// Options every sign method shares.
+#[derive(Debug, Args)]
+pub struct CommonSign {
+    /// The model: a directory or a single file.
+    #[arg(value_name = "MODEL_PATH")]
+    pub model_path: PathBuf,
+
+    /// Where to write the signature bundle.
+    #[arg(long, value_name = "SIGNATURE_PATH", default_value = "model.sig")]
+    pub signature: PathBuf,
+
+    /// Paths to leave out (relative to the current directory, or absolute; repeatable).
+    #[arg(long = "ignore-paths", value_name = "PATH", action = clap::ArgAction::Append)]
+    pub ignore_paths: Vec<PathBuf>,
+
+    /// Ignore the top-level .git, .gitattributes, .github and .gitignore (default).
+    #[arg(long, overrides_with = "no_ignore_git_paths")]
+    pub ignore_git_paths: bool,
+
+    /// Sign the top-level git paths too.
+    #[arg(long, overrides_with = "ignore_git_paths")]
+    pub no_ignore_git_paths: bool,
+
+    /// Follow symlinks (a file link is hashed by its target's content under the link's name).
+    #[arg(long)]
+    pub allow_symlinks: bool,
+
+    /// Per-file hash algorithm.
+    #[arg(long, value_name = "ALGORITHM", default_value = "sha256", value_parser = ["sha256", "blake2b", "blake2", "blake3"])]
+    pub hash_algorithm: String,
+
+    /// Hash fixed-size shards of this many bytes instead of whole files (default shard size when
+    /// sharding: 1000000000).
+    #[arg(long, value_name = "BYTES")]
+    pub shard_size: Option<u64>,
+
+    /// Hash in shards of the default size (1000000000 bytes).
+    #[arg(long)]
+    pub shards: bool,
+}
+
+/// `sign sigstore`.
+#[derive(Debug, Args)]
+pub struct SignSigstoreArgs {
+    #[command(flatten)]
+    pub common: CommonSign,
+    /// Use Sigstore's staging instance.
+    #[arg(long)]
+    pub use_staging: bool,
+    /// A ClientTrustConfig JSON file (private Sigstore instance).
+    #[arg(long, value_name = "PATH")]
+    pub trust_config: Option<PathBuf>,
+    /// Detect ambient CI credentials.
+    #[arg(long)]
+    pub use_ambient_credentials: bool,
+    /// A fixed OIDC identity token.
+    #[arg(long, value_name = "TOKEN")]
+    pub identity_token: Option<String>,
+    /// Print the OAuth URL instead of opening a browser.
+    #[arg(long)]
+    pub oauth_force_oob: bool,
+    /// OAuth client id.
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// OAuth client secret.
+    #[arg(long, value_name = "SECRET")]
+    pub client_secret: Option<String>,
+}
+
+/// `sign key`.
+#[derive(Debug, Args)]
+pub struct SignKeyArgs {
+    #[command(flatten)]
+    pub common: CommonSign,
+    /// The EC private key (PEM: PKCS#8, SEC1, encrypted PKCS#8 or encrypted OpenSSL PEM).
+    #[arg(long, value_name = "PRIVATE_KEY", required = true)]
+    pub private_key: PathBuf,
+    /// Password of an encrypted private key (prompted for on a terminal when needed).
+    #[arg(long, value_name = "PASSWORD")]
+    pub password: Option<String>,
+}
+
+/// `sign certificate`.
+#[derive(Debug, Args)]
+pub struct SignCertificateArgs {
+    #[command(flatten)]
+    pub common: CommonSign,
+    /// The EC private key of the signing certificate.
+    #[arg(long, value_name = "PRIVATE_KEY", required = true)]
+    pub private_key: PathBuf,
+    /// Password of an encrypted private key.
+    #[arg(long, value_name = "PASSWORD")]
+    pub password: Option<String>,
+    /// The signing (leaf) certificate, PEM.
+    #[arg(long, value_name = "CERTIFICATE_PATH", required = true)]
+    pub signing_certificate: PathBuf,
+    /// Intermediate certificates to embed after the leaf (repeatable; a file may hold several).
+    #[arg(long, value_name = "CERTIFICATE_PATH", action = clap::ArgAction::Append)]
+    pub certificate_chain: Vec<PathBuf>,
+}
+
+/// `sign pkcs11-key`.
+#[derive(Debug, Args)]
+pub struct SignPkcs11KeyArgs {
+    #[command(flatten)]
+    pub common: CommonSign,
+    /// RFC 7512 PKCS#11 URI of the key.
+    #[arg(long, value_name = "PKCS11_URI", required = true)]
+    pub pkcs11_uri: String,
+}
+
+/// `sign pkcs11-certificate`.
+#[derive(Debug, Args)]
+pub struct SignPkcs11CertificateArgs {
+    #[command(flatten)]
+    pub common: CommonSign,
+    /// RFC 7512 PKCS#11 URI of the key.
+    #[arg(long, value_name = "PKCS11_URI", required = true)]
+    pub pkcs11_uri: String,
+    /// The signing (leaf) certificate, PEM.
+    #[arg(long, value_name = "CERTIFICATE_PATH", required = true)]
+    pub signing_certificate: PathBuf,
+    /// Intermediate certificates to embed after the leaf.
+    #[arg(long, value_name = "CERTIFICATE_PATH", action = clap::ArgAction::Append)]
+    pub certificate_chain: Vec<PathBuf>,
+}
+
+/// Output format of `verify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// `Verification succeeded` / an error line.
+    Text,
+    /// A JSON report on stdout.
+    Json,
+}
+
+/// Options every verify method shares.
+#[derive(Debug, Args)]
+pub struct CommonVerify {
+    /// The model: a directory or a single file.
+    #[arg(value_name = "MODEL_PATH")]
+    pub model_path: PathBuf,
+
+    /// The signature bundle to check.
+    #[arg(long, value_name = "SIGNATURE_PATH", required = true)]
+    pub signature: PathBuf,
+
+    /// More paths to leave out, on top of those the signer recorded (repeatable).
+    #[arg(long = "ignore-paths", value_name = "PATH", action = clap::ArgAction::Append)]
+    pub ignore_paths: Vec<PathBuf>,
+
+    /// Ignore the top-level git paths (default).
+    #[arg(long, overrides_with = "no_ignore_git_paths")]
+    pub ignore_git_paths: bool,
+
+    /// Do not ignore the top-level git paths.
+    #[arg(long, overrides_with = "ignore_git_paths")]
+    pub no_ignore_git_paths: bool,
+
+    /// Follow symlinks even if the signature does not record that the signer did.
+    #[arg(long)]
+    pub allow_symlinks: bool,
+
+    /// Check only the files the signature lists; tolerate extra files.
+    #[arg(long, overrides_with = "no_ignore_unsigned_files")]
+    pub ignore_unsigned_files: bool,
+
+    /// Fail on files the signature does not list (default).
+    #[arg(long, overrides_with = "ignore_unsigned_files")]
+    pub no_ignore_unsigned_files: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+}
+
+/// `verify sigstore`.
+#[derive(Debug, Args)]
+pub struct VerifySigstoreArgs {
+    #[command(flatten)]
+    pub common: CommonVerify,
+    /// The expected signer identity (certificate SAN), matched exactly.
+    #[arg(long, value_name = "IDENTITY", required = true)]
+    pub identity: String,
+    /// The expected OIDC issuer, matched exactly.
+    #[arg(long, value_name = "IDENTITY_PROVIDER", required = true)]
+    pub identity_provider: String,
+    /// Use Sigstore's staging instance.
+    #[arg(long)]
+    pub use_staging: bool,
+    /// A ClientTrustConfig JSON file.
+    #[arg(long, value_name = "PATH")]
+    pub trust_config: Option<PathBuf>,
+}
+
+/// `verify key`.
+#[derive(Debug, Args)]
+pub struct VerifyKeyArgs {
+    #[command(flatten)]
+    pub common: CommonVerify,
+    /// The EC public key (PEM).
+    #[arg(long, value_name = "PUBLIC_KEY", required = true)]
+    pub public_key: PathBuf,
+}
+
+/// `verify certificate`.
+#[derive(Debug, Args)]
+pub struct VerifyCertificateArgs {
+    #[command(flatten)]
+    pub common: CommonVerify,
+    /// Trusted root certificates (repeatable; a file may hold several).
+    #[arg(long, value_name = "CERTIFICATE_PATH", action = clap::ArgAction::Append, required = true)]
+    pub certificate_chain: Vec<PathBuf>,
+    /// Check the chain at the leaf's notBefore instead of now (model-signing 1.x behaviour; accepts
+    /// expired certificates).
+    #[arg(long)]
+    pub validate_at_signing_time: bool,
+    /// Log the SHA-256 fingerprints of the anchors and the chain.
+    #[arg(long)]
+    pub log_fingerprints: bool,
+}
+
+/// `digest`.
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    /// The model: a directory or a single file.
+    #[arg(value_name = "MODEL_PATH")]
+    pub model_path: PathBuf,
+    /// Paths to leave out (repeatable).
+    #[arg(long = "ignore-paths", value_name = "PATH", action = clap::ArgAction::Append)]
+    pub ignore_paths: Vec<PathBuf>,
+    /// Ignore the top-level git paths (default).
+    #[arg(long, overrides_with = "no_ignore_git_paths")]
+    pub ignore_git_paths: bool,
+    /// Do not ignore the top-level git paths.
+    #[arg(long, overrides_with = "ignore_git_paths")]
+    pub no_ignore_git_paths: bool,
+    /// Follow symlinks.
+    #[arg(long)]
+    pub allow_symlinks: bool,
+    /// Per-file hash algorithm.
+    #[arg(long, value_name = "ALGORITHM", default_value = "sha256", value_parser = ["sha256", "blake2b", "blake2", "blake3"])]
+    pub hash_algorithm: String,
+    /// Shard size in bytes (shards when given).
+    #[arg(long, value_name = "BYTES")]
+    pub shard_size: Option<u64>,
+    /// Hash in shards of the default size.
+    #[arg(long)]
+    pub shards: bool,
+}
+
+/// Rewrites argv for clap: `--foo_bar[=v]` becomes `--foo-bar[=v]`, and `sign`/`verify` without a
+/// method get `sigstore` inserted (Python's default). Tokens after `--` are left alone.
+pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
+    let mut out = Vec::with_capacity(args.len() + 1);
+    let mut rest_literal = false;
+    let mut command_seen: Option<usize> = None;
+    let mut expect_value = false;
+    for (i, a) in args.into_iter().enumerate() {
+        if i == 0 || rest_literal {
+            out.push(a);
+            continue;
+        }
+        let Some(s) = a.to_str() else {
+            out.push(a);
+            continue;
+        };
+        if s == "--" {
+            rest_literal = true;
+            out.push(a);
+            continue;
+        }
+        let tok = if let Some(flag) = s.strip_prefix("--") {
+            let (name, value) = match flag.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (flag, None),
+            };
+            let name = name.replace('_', "-");
+            match value {
+                Some(v) => format!("--{name}={v}"),
+                None => format!("--{name}"),
+            }
+        } else {
+            s.to_string()
+        };
+        // Find the first positional token: the command. Only `--log-level` takes a value up there.
+        if command_seen.is_none() {
+            if expect_value {
+                expect_value = false;
+            } else if tok == "--log-level" {
+                expect_value = true;
+            } else if !tok.starts_with('-') {
+                command_seen = Some(out.len());
+                out.push(OsString::from(&tok));
+                if tok == "sign" || tok == "verify" {
+                    // Marker: the next token decides whether to insert the default method.
+                    out.push(OsString::from("\u{0}method?"));
+                }
+                continue;
+            }
+        }
+        if let Some(last) = out.last() {
+            if last == "\u{0}method?" {
+                out.pop();
+                let is_method = METHODS.contains(&tok.as_str());
+                let is_help = matches!(tok.as_str(), "-h" | "--help" | "help");
+                if !is_method && !is_help {
+                    out.push(OsString::from("sigstore"));
+                }
+            }
+        }
+        out.push(OsString::from(tok));
+    }
+    if out.last().is_some_and(|l| l == "\u{0}method?") {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(v: &[&str]) -> Vec<String> {
+        normalize(v.iter().map(OsString::from).collect()).into_iter().map(|s| s.into_string().unwrap()).collect()
+    }
+
+    #[test]
+    fn underscores_become_hyphens() {
+        assert_eq!(
+            n(&["ms", "sign", "key", "--private_key", "k_1.pem", "--signature=a_b.sig", "m_x"]),
+            vec!["ms", "sign", "key", "--private-key", "k_1.pem", "--signature=a_b.sig", "m_x"]
+        );
+    }
+
+    #[test]
+    fn default_method_is_sigstore() {
+        assert_eq!(n(&["ms", "sign", "./m"]), vec!["ms", "sign", "sigstore", "./m"]);
+        assert_eq!(n(&["ms", "--log-level", "DEBUG", "verify", "--signature", "s", "m"])[3..5], ["verify", "sigstore"]);
+        assert_eq!(n(&["ms", "sign", "key", "m"]), vec!["ms", "sign", "key", "m"]);
+        assert_eq!(n(&["ms", "sign", "--help"]), vec!["ms", "sign", "--help"]);
+        assert_eq!(n(&["ms", "sign"]), vec!["ms", "sign"]);
+        assert_eq!(n(&["ms", "digest", "m"]), vec!["ms", "digest", "m"]);
+    }
+
+    #[test]
+    fn after_double_dash_untouched() {
+        assert_eq!(n(&["ms", "digest", "--", "--a_b"]), vec!["ms", "digest", "--", "--a_b"]);
+    }
+}

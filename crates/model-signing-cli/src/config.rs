@@ -1,0 +1,144 @@
+//! Resolves raw arguments into the one configuration the rest of the program reads.
+//!
+//! Path rules live here: ignore paths are relative to the current directory (as in Python) and must
+//! land inside the model; the signature file is ignored when it lies inside the model; the git paths
+//! are ignored unless `--no-ignore-git-paths`.
+
+use crate::args::{CommonSign, CommonVerify, DigestArgs, OutputFormat};
+use anyhow::{bail, Context, Result};
+use model_signing::hashing::{HashAlgorithm, HashingConfig, Serialization, DEFAULT_SHARD_SIZE};
+use model_signing::verify::VerifyOptions;
+use model_signing::walk::{self, IgnoreSet};
+use std::path::{Path, PathBuf};
+
+/// The resolved inputs of a sign command.
+#[derive(Debug)]
+pub struct SignConfig {
+    /// The model path as given.
+    pub model: PathBuf,
+    /// Where the bundle goes.
+    pub signature: PathBuf,
+    /// How to hash.
+    pub hashing: HashingConfig,
+}
+
+/// The resolved inputs of a verify command.
+#[derive(Debug)]
+pub struct VerifyConfig {
+    /// The model path as given.
+    pub model: PathBuf,
+    /// The bundle.
+    pub signature: PathBuf,
+    /// Verification options.
+    pub options: VerifyOptions,
+    /// Report format.
+    pub output: OutputFormat,
+}
+
+fn cwd() -> Result<PathBuf> {
+    std::env::current_dir().context("cannot determine the current directory")
+}
+
+fn check_model_exists(model: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(model).is_err() {
+        bail!("the model path '{}' does not exist", model.display());
+    }
+    Ok(())
+}
+
+fn user_ignores(model: &Path, paths: &[PathBuf]) -> Result<IgnoreSet> {
+    let cwd = cwd()?;
+    let mut set = IgnoreSet::new();
+    for p in paths {
+        let rel = walk::resolve_user_path(model, &cwd, p)?;
+        if rel == "." {
+            bail!("ignore path '{}' is the whole model", p.display());
+        }
+        set.add(&rel)?;
+    }
+    Ok(set)
+}
+
+/// Adds the signature file to `set` when it lies inside a directory model.
+fn ignore_signature(model: &Path, signature: &Path, set: &mut IgnoreSet) -> Result<()> {
+    if std::fs::metadata(model).map(|m| m.is_dir()).unwrap_or(false) {
+        if let Ok(rel) = walk::resolve_user_path(model, &cwd()?, signature) {
+            if rel != "." {
+                set.add(&rel)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn hashing(
+    model: &Path,
+    ignore_paths: &[PathBuf],
+    no_git: bool,
+    allow_symlinks: bool,
+    alg: &str,
+    shard_size: Option<u64>,
+    shards: bool,
+) -> Result<HashingConfig> {
+    let algorithm: HashAlgorithm = alg.parse()?;
+    let serialization = match (shard_size, shards) {
+        (Some(0), _) => bail!("--shard-size must be greater than 0"),
+        (Some(n), _) => Serialization::Shards { shard_size: n },
+        (None, true) => Serialization::Shards { shard_size: DEFAULT_SHARD_SIZE },
+        (None, false) => Serialization::Files,
+    };
+    let mut ignore = user_ignores(model, ignore_paths)?;
+    if !no_git {
+        ignore.add_git_paths();
+    }
+    Ok(HashingConfig { algorithm, serialization, allow_symlinks, ignore }.normalized())
+}
+
+/// Resolves the options shared by every sign method.
+pub fn sign(c: &CommonSign) -> Result<SignConfig> {
+    check_model_exists(&c.model_path)?;
+    let mut h = hashing(
+        &c.model_path,
+        &c.ignore_paths,
+        c.no_ignore_git_paths,
+        c.allow_symlinks,
+        &c.hash_algorithm,
+        c.shard_size,
+        c.shards,
+    )?;
+    ignore_signature(&c.model_path, &c.signature, &mut h.ignore)?;
+    Ok(SignConfig { model: c.model_path.clone(), signature: c.signature.clone(), hashing: h })
+}
+
+/// Resolves the options shared by every verify method.
+pub fn verify(c: &CommonVerify) -> Result<VerifyConfig> {
+    check_model_exists(&c.model_path)?;
+    let mut ignore = user_ignores(&c.model_path, &c.ignore_paths)?;
+    ignore_signature(&c.model_path, &c.signature, &mut ignore)?;
+    Ok(VerifyConfig {
+        model: c.model_path.clone(),
+        signature: c.signature.clone(),
+        options: VerifyOptions {
+            ignore,
+            ignore_git_paths: !c.no_ignore_git_paths,
+            ignore_unsigned_files: c.ignore_unsigned_files,
+            allow_symlinks: c.allow_symlinks,
+        },
+        output: c.output,
+    })
+}
+
+/// Resolves `digest`'s options.
+pub fn digest(d: &DigestArgs) -> Result<(PathBuf, HashingConfig)> {
+    check_model_exists(&d.model_path)?;
+    let h = hashing(
+        &d.model_path,
+        &d.ignore_paths,
+        d.no_ignore_git_paths,
+        d.allow_symlinks,
+        &d.hash_algorithm,
+        d.shard_size,
+        d.shards,
+    )?;
+    Ok((d.model_path.clone(), h))
+}

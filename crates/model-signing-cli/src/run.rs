@@ -1,0 +1,202 @@
+//! Runs a parsed command and renders its outcome the way Python model-signing does:
+//! `Signing succeeded` / `Verification succeeded` on stdout, `... failed with error: ...` on stderr.
+
+use crate::args::{Command, LogLevel, OutputFormat, SignMethod, VerifyMethod};
+use crate::config;
+use anyhow::{Context, Result};
+use model_signing::keys::PrivateKey;
+use model_signing::sign::{self, CertificateSigner, KeySigner, Signer};
+use model_signing::verify::{self, BundleVerifier, CertificateVerifier, ChainTime, KeyVerifier};
+use model_signing::x509;
+use model_signing::Error as LibError;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Sets up `tracing` on stderr at the requested level (flag, then `MODEL_SIGNING_LOG_LEVEL`, then
+/// INFO).
+pub fn init_logging(flag: Option<LogLevel>) {
+    use clap::ValueEnum;
+    let level = flag.or_else(|| {
+        std::env::var("MODEL_SIGNING_LOG_LEVEL").ok().and_then(|v| LogLevel::from_str(&v, true).ok())
+    });
+    let filter = match level.unwrap_or(LogLevel::Info) {
+        LogLevel::Debug => tracing::Level::DEBUG,
+        LogLevel::Info => tracing::Level::INFO,
+        LogLevel::Warning => tracing::Level::WARN,
+        LogLevel::Error | LogLevel::Critical => tracing::Level::ERROR,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .with_level(true)
+        .init();
+}
+
+/// Runs a command and returns the process exit code.
+pub fn run(cmd: Command) -> ExitCode {
+    match cmd {
+        Command::Sign { method } => match sign_cmd(method) {
+            Ok(()) => {
+                println!("Signing succeeded");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail("Signing failed with error", &e),
+        },
+        Command::Verify { method } => verify_cmd(method),
+        Command::Digest(d) => match digest_cmd(&d) {
+            Ok(s) => {
+                println!("{s}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail("Computing digest failed", &e),
+        },
+    }
+}
+
+fn fail(prefix: &str, e: &anyhow::Error) -> ExitCode {
+    eprintln!("{prefix}: {}", render(e));
+    ExitCode::from(1)
+}
+
+/// One line (plus the per-file lines of a mismatch report), with context chained by `: `.
+fn render(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for c in e.chain() {
+        let s = c.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    parts.join(": ")
+}
+
+fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {what} '{}'", path.display()))
+}
+
+fn load_private_key(path: &Path, password: Option<&str>) -> Result<PrivateKey> {
+    let pem = read(path, "private key")?;
+    match PrivateKey::from_pem(&pem, password.map(str::as_bytes)) {
+        Ok(k) => Ok(k),
+        Err(e) if password.is_none() && e.to_string().contains("password") && std::io::stdin().is_terminal() => {
+            let pw = rpassword::prompt_password(format!("Password for {}: ", path.display()))
+                .context("cannot read the password")?;
+            PrivateKey::from_pem(&pem, Some(pw.as_bytes()))
+                .with_context(|| format!("cannot load private key '{}'", path.display()))
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot load private key '{}'", path.display())),
+    }
+}
+
+fn load_certs(paths: &[std::path::PathBuf]) -> Result<Vec<x509::Certificate>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let pem = read(p, "certificate file")?;
+        out.extend(x509::parse_pem_certificates(&pem).with_context(|| format!("cannot load certificates from '{}'", p.display()))?);
+    }
+    Ok(out)
+}
+
+fn sign_cmd(method: SignMethod) -> Result<()> {
+    let (common, signer): (_, Box<dyn Signer>) = match method {
+        SignMethod::Key(a) => {
+            let c = config::sign(&a.common)?;
+            let key = load_private_key(&a.private_key, a.password.as_deref())?;
+            (c, Box::new(KeySigner::new(key)))
+        }
+        SignMethod::Certificate(a) => {
+            let c = config::sign(&a.common)?;
+            let key = load_private_key(&a.private_key, a.password.as_deref())?;
+            let leaf = load_certs(std::slice::from_ref(&a.signing_certificate))?
+                .into_iter()
+                .next()
+                .context("the signing certificate file holds no certificate")?;
+            let chain = load_certs(&a.certificate_chain)?;
+            (c, Box::new(CertificateSigner::new(key, leaf, chain)?))
+        }
+        SignMethod::Sigstore(_) => return Err(LibError::Unsupported("Sigstore keyless signing".into()).into()),
+        SignMethod::Pkcs11Key(_) | SignMethod::Pkcs11Certificate(_) => {
+            return Err(LibError::Unsupported("PKCS#11 signing".into()).into())
+        }
+    };
+    let out = sign::sign_model(&common.model, &common.hashing, signer.as_ref(), &common.signature)?;
+    tracing::info!(
+        "signed {} files ({} resources), root digest sha256:{}, signature written to {}",
+        out.files,
+        out.resources,
+        hex::encode(out.root_digest),
+        common.signature.display()
+    );
+    Ok(())
+}
+
+fn verify_cmd(method: VerifyMethod) -> ExitCode {
+    let (output, result) = match method {
+        VerifyMethod::Key(a) => (a.common.output, (|| {
+            let c = config::verify(&a.common)?;
+            let v = KeyVerifier::from_pem(&read(&a.public_key, "public key")?)
+                .with_context(|| format!("cannot load public key '{}'", a.public_key.display()))?;
+            run_verify(&c, &v)
+        })()),
+        VerifyMethod::Certificate(a) => (a.common.output, (|| {
+            let c = config::verify(&a.common)?;
+            let anchors = load_certs(&a.certificate_chain)?;
+            if a.log_fingerprints {
+                for cert in &anchors {
+                    tracing::info!("[  init  ] sha256 Fingerprint: {} ({})", cert.fingerprint(), cert.subject());
+                }
+            }
+            let time = if a.validate_at_signing_time { ChainTime::SigningTime } else { ChainTime::Now };
+            let v = CertificateVerifier::new(anchors, time)?;
+            run_verify(&c, &v)
+        })()),
+        VerifyMethod::Sigstore(a) => (a.common.output, Err(LibError::Unsupported("Sigstore verification".into()).into())),
+    };
+    match result {
+        Ok(report) => {
+            match output {
+                OutputFormat::Text => println!("Verification succeeded"),
+                OutputFormat::Json => {
+                    let mut v = serde_json::to_value(&report).unwrap_or_default();
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("verified".into(), true.into());
+                    }
+                    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            if output == OutputFormat::Json {
+                let mut v = serde_json::json!({ "verified": false, "error": render(&e) });
+                if let Some(LibError::Mismatch(m)) = e.downcast_ref::<LibError>() {
+                    v["problems"] = serde_json::to_value(m).unwrap_or_default();
+                }
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            }
+            fail("Verification failed with error", &e)
+        }
+    }
+}
+
+fn run_verify(c: &config::VerifyConfig, v: &dyn BundleVerifier) -> Result<verify::VerifyReport> {
+    let report = verify::verify_model(&c.model, &c.signature, v, &c.options)?;
+    tracing::info!(
+        "verified {} files ({} {} resources, {}) signed by {}",
+        report.files_checked,
+        report.resources,
+        report.serialization,
+        report.hash_type,
+        report.signer.signer
+    );
+    Ok(report)
+}
+
+fn digest_cmd(d: &crate::args::DigestArgs) -> Result<String> {
+    let (model, h) = config::digest(d)?;
+    let (_, manifest) = model_signing::manifest::Manifest::for_model(&model, &h)?;
+    Ok(format!("sha256:{}", hex::encode(manifest.root_digest())))
+}

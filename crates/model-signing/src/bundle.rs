@@ -1,0 +1,274 @@
+//! The Sigstore bundle (`model.sig`): writing it, and reading every historical shape of it.
+//!
+//! Written bundles are compact JSON with no trailing newline, keys in the order `mediaType`,
+//! `verificationMaterial`, `dsseEnvelope`, exactly like Python 1.1.x:
+//!
+//! * key method: `publicKey.hint` (hex SHA-256 of the PEM public key) and `tlogEntries: []`;
+//! * certificate method: `x509CertificateChain.certificates` (leaf first) and `tlogEntries: []`.
+//!
+//! The reader is our own, because no strict Sigstore parser accepts all of model-signing's output:
+//! `keyid` may be `""`, `null` or absent; `tlogEntries` may be absent; `publicKey` may carry the
+//! pre-1.1 `rawBytes` + `keyDetails`; field names may be camelCase or proto snake_case.
+
+use crate::error::{Error, Result};
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use base64::Engine;
+use serde::Serialize;
+use serde_json::Value;
+
+/// The only media type model-signing writes (and its key/certificate verifiers accept).
+pub const MEDIA_TYPE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+/// Bundles larger than this are refused before parsing: even a 100k-file manifest is ~20 MB.
+pub const MAX_BUNDLE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// What identifies the signer inside the bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerificationMaterial {
+    /// Key method. `hint` is set by 1.1+, `legacy_raw_bytes` by older releases (and then ignored).
+    PublicKey {
+        /// Hex SHA-256 of the PEM public key, if present.
+        hint: Option<String>,
+        /// True when the pre-1.1 `rawBytes`/`keyDetails` form was found.
+        legacy_raw_bytes: bool,
+    },
+    /// Certificate method: DER certificates, leaf first.
+    CertificateChain(Vec<Vec<u8>>),
+    /// Sigstore keyless: one DER leaf certificate (plus transparency-log data kept as JSON).
+    Certificate(Vec<u8>),
+}
+
+/// A parsed bundle.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    /// `mediaType`.
+    pub media_type: String,
+    /// The signer's material.
+    pub material: VerificationMaterial,
+    /// Number of transparency-log entries (0 for key and certificate bundles).
+    pub tlog_entries: usize,
+    /// The decoded DSSE payload.
+    pub payload: Vec<u8>,
+    /// `payloadType`.
+    pub payload_type: String,
+    /// The decoded signature (DER ECDSA).
+    pub signature: Vec<u8>,
+    /// The raw JSON, for the Sigstore verifier which needs the whole document.
+    pub json: Value,
+}
+
+#[derive(Serialize)]
+struct OutBundle<'a> {
+    #[serde(rename = "mediaType")]
+    media_type: &'a str,
+    #[serde(rename = "verificationMaterial")]
+    verification_material: Value,
+    #[serde(rename = "dsseEnvelope")]
+    dsse_envelope: OutEnvelope<'a>,
+}
+
+#[derive(Serialize)]
+struct OutEnvelope<'a> {
+    payload: String,
+    #[serde(rename = "payloadType")]
+    payload_type: &'a str,
+    signatures: [OutSig; 1],
+}
+
+#[derive(Serialize)]
+struct OutSig {
+    sig: String,
+    keyid: &'static str,
+}
+
+/// Serialises a key or certificate bundle.
+pub fn encode(material: &VerificationMaterial, payload_type: &str, payload: &[u8], signature: &[u8]) -> Result<Vec<u8>> {
+    let vm = match material {
+        VerificationMaterial::PublicKey { hint, .. } => serde_json::json!({
+            "publicKey": { "hint": hint.clone().unwrap_or_default() },
+            "tlogEntries": [],
+        }),
+        VerificationMaterial::CertificateChain(certs) => serde_json::json!({
+            "x509CertificateChain": {
+                "certificates": certs.iter().map(|c| serde_json::json!({"rawBytes": STANDARD.encode(c)})).collect::<Vec<_>>()
+            },
+            "tlogEntries": [],
+        }),
+        VerificationMaterial::Certificate(_) => {
+            return Err(Error::Unsupported("writing Sigstore keyless bundles through this path".into()))
+        }
+    };
+    let b = OutBundle {
+        media_type: MEDIA_TYPE_V03,
+        verification_material: vm,
+        dsse_envelope: OutEnvelope {
+            payload: STANDARD.encode(payload),
+            payload_type,
+            signatures: [OutSig { sig: STANDARD.encode(signature), keyid: "" }],
+        },
+    };
+    serde_json::to_vec(&b).map_err(|e| Error::Bundle(format!("cannot encode bundle: {e}")))
+}
+
+fn bad(msg: impl Into<String>) -> Error {
+    Error::Bundle(msg.into())
+}
+
+/// Looks a field up under its protobuf-JSON camelCase name or its proto snake_case name.
+fn field<'a>(v: &'a Value, camel: &str, snake: &str) -> Option<&'a Value> {
+    v.get(camel).or_else(|| v.get(snake)).filter(|x| !x.is_null())
+}
+
+fn b64(s: &Value, ctx: &str) -> Result<Vec<u8>> {
+    let s = s.as_str().ok_or_else(|| bad(format!("{ctx} is not a string")))?;
+    let t = s.trim_end_matches('=');
+    // Accept missing padding (some writers drop it) but nothing else: no URL-safe alphabet, no junk.
+    STANDARD_NO_PAD
+        .decode(t)
+        .or_else(|_| STANDARD.decode(s))
+        .map_err(|_| bad(format!("{ctx} is not valid base64")))
+}
+
+/// Parses a bundle from its JSON bytes.
+pub fn parse(bytes: &[u8]) -> Result<Bundle> {
+    if bytes.len() as u64 > MAX_BUNDLE_BYTES {
+        return Err(bad(format!("the file is {} bytes, over the {} byte limit", bytes.len(), MAX_BUNDLE_BYTES)));
+    }
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(bad("the file is empty"));
+    }
+    let json: Value = serde_json::from_slice(bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+    if !json.is_object() {
+        return Err(bad("the top level is not a JSON object"));
+    }
+    let media_type = field(&json, "mediaType", "media_type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("missing 'mediaType'"))?
+        .to_string();
+    let vm = field(&json, "verificationMaterial", "verification_material")
+        .filter(|v| v.is_object())
+        .ok_or_else(|| bad("missing 'verificationMaterial'"))?;
+    let material = if let Some(pk) = field(vm, "publicKey", "public_key") {
+        let hint = field(pk, "hint", "hint")
+            .map(|h| h.as_str().map(str::to_string).ok_or_else(|| bad("publicKey.hint is not a string")))
+            .transpose()?;
+        let legacy = field(pk, "rawBytes", "raw_bytes").is_some() || field(pk, "keyDetails", "key_details").is_some();
+        VerificationMaterial::PublicKey { hint, legacy_raw_bytes: legacy }
+    } else if let Some(chain) = field(vm, "x509CertificateChain", "x509_certificate_chain") {
+        let certs = field(chain, "certificates", "certificates")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("x509CertificateChain has no 'certificates' list"))?;
+        if certs.is_empty() {
+            return Err(bad("x509CertificateChain.certificates is empty"));
+        }
+        let mut out = Vec::with_capacity(certs.len());
+        for (i, c) in certs.iter().enumerate() {
+            let raw = field(c, "rawBytes", "raw_bytes")
+                .ok_or_else(|| bad(format!("certificates[{i}] has no 'rawBytes'")))?;
+            out.push(b64(raw, &format!("certificates[{i}].rawBytes"))?);
+        }
+        VerificationMaterial::CertificateChain(out)
+    } else if let Some(cert) = field(vm, "certificate", "certificate") {
+        let raw = field(cert, "rawBytes", "raw_bytes").ok_or_else(|| bad("certificate has no 'rawBytes'"))?;
+        VerificationMaterial::Certificate(b64(raw, "certificate.rawBytes")?)
+    } else {
+        return Err(bad("verificationMaterial has neither 'publicKey', 'x509CertificateChain' nor 'certificate'"));
+    };
+    let tlog_entries = match field(vm, "tlogEntries", "tlog_entries") {
+        None => 0,
+        Some(Value::Array(a)) => a.len(),
+        Some(_) => return Err(bad("'tlogEntries' is not a list")),
+    };
+    let env = field(&json, "dsseEnvelope", "dsse_envelope")
+        .filter(|v| v.is_object())
+        .ok_or_else(|| {
+            if field(&json, "messageSignature", "message_signature").is_some() {
+                bad("the bundle signs a single blob (messageSignature), not a model (dsseEnvelope)")
+            } else {
+                bad("missing 'dsseEnvelope'")
+            }
+        })?;
+    let payload = b64(field(env, "payload", "payload").ok_or_else(|| bad("dsseEnvelope has no 'payload'"))?, "dsseEnvelope.payload")?;
+    let payload_type = field(env, "payloadType", "payload_type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("dsseEnvelope has no 'payloadType'"))?
+        .to_string();
+    let sigs = field(env, "signatures", "signatures")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("dsseEnvelope has no 'signatures' list"))?;
+    let sig = match sigs.as_slice() {
+        [one] => one,
+        [] => return Err(bad("dsseEnvelope.signatures is empty")),
+        _ => return Err(bad(format!("dsseEnvelope has {} signatures; exactly one is supported", sigs.len()))),
+    };
+    let signature = b64(field(sig, "sig", "sig").ok_or_else(|| bad("signature has no 'sig'"))?, "signatures[0].sig")?;
+    if signature.is_empty() {
+        return Err(bad("signatures[0].sig is empty"));
+    }
+    Ok(Bundle { media_type, material, tlog_entries, payload, payload_type, signature, json })
+}
+
+/// Reads and parses a bundle file, refusing oversized files before reading them.
+pub fn read(path: &std::path::Path) -> Result<Bundle> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(bad(format!("'{}' is not a regular file", path.display())));
+    }
+    if meta.len() > MAX_BUNDLE_BYTES {
+        return Err(bad(format!("'{}' is {} bytes, over the {} byte limit", path.display(), meta.len(), MAX_BUNDLE_BYTES)));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_key_bundle_shape() {
+        let m = VerificationMaterial::PublicKey { hint: Some("ab".into()), legacy_raw_bytes: false };
+        let b = encode(&m, "application/vnd.in-toto+json", b"{}", b"\x30\x00").unwrap();
+        assert_eq!(
+            String::from_utf8(b.clone()).unwrap(),
+            r#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"ab"},"tlogEntries":[]},"dsseEnvelope":{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"MAA=","keyid":""}]}}"#
+        );
+        let p = parse(&b).unwrap();
+        assert_eq!(p.material, m);
+        assert_eq!(p.payload, b"{}");
+        assert_eq!(p.signature, b"\x30\x00");
+    }
+
+    #[test]
+    fn lenient_shapes() {
+        let legacy = r#"{"media_type":"x","verification_material":{"public_key":{"raw_bytes":"AA==","key_details":"PKIX_ECDSA_P384_SHA_384"}},"dsse_envelope":{"payload":"e30","payload_type":"t","signatures":[{"sig":"MAA=","keyid":null}]}}"#;
+        let p = parse(legacy.as_bytes()).unwrap();
+        assert_eq!(p.material, VerificationMaterial::PublicKey { hint: None, legacy_raw_bytes: true });
+        assert_eq!(p.tlog_entries, 0);
+        assert_eq!(p.payload, b"{}");
+    }
+
+    #[test]
+    fn malformed_bundles_are_rejected() {
+        let good = r#"{"mediaType":"m","verificationMaterial":{"publicKey":{"hint":"ab"}},"dsseEnvelope":{"payload":"e30=","payloadType":"t","signatures":[{"sig":"MAA="}]}}"#;
+        parse(good.as_bytes()).unwrap();
+        let cases = [
+            "",
+            "   ",
+            "{",
+            "[]",
+            "null",
+            &good[..good.len() / 2],
+            &good.replace(r#""mediaType":"m","#, ""),
+            &good.replace("publicKey", "other"),
+            &good.replace("e30=", "!!!"),
+            &good.replace(r#"[{"sig":"MAA="}]"#, "[]"),
+            &good.replace(r#"[{"sig":"MAA="}]"#, r#"[{"sig":"MAA="},{"sig":"MAA="}]"#),
+            &good.replace(r#""sig":"MAA=""#, r#""sig":"""#),
+            &good.replace("dsseEnvelope", "messageSignature"),
+        ];
+        for c in cases {
+            assert!(parse(c.as_bytes()).is_err(), "accepted: {c}");
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! The in-toto Statement v1 that carries the manifest (the DSSE payload).
+//!
+//! Writing: a fixed key order (`_type`, `subject`, `predicateType`, `predicate{serialization,
+//! resources}`), compact JSON, `shard_size` as an integer. Python writes keys in a random order and
+//! `shard_size` as a float; neither matters to any reader, and the integer even fixes Python's own
+//! auto-detection.
+//!
+//! Reading is lenient about shape and strict about meaning: key order and unknown keys are free,
+//! `shard_size` may be a float if it is integral, `allow_symlinks` may be the string `"false"` (v0.2
+//! compat), and the old `https://model_signing/Digests/v0.1` predicate (one subject per file, no root
+//! digest) is mapped onto a files/sha256 manifest.
+
+use crate::error::{Error, Result};
+use crate::hashing::{HashAlgorithm, Serialization};
+use crate::manifest::{Manifest, Resource};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The in-toto statement type.
+pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
+/// The OMS predicate type.
+pub const PREDICATE_TYPE: &str = "https://model_signing/signature/v1.0";
+/// The predicate type written by model-signing v0.1/v0.2.
+pub const LEGACY_PREDICATE_TYPE: &str = "https://model_signing/Digests/v0.1";
+
+/// The `predicate.serialization` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerializationInfo {
+    /// Files or shards (with the shard size).
+    pub serialization: Serialization,
+    /// Per-resource hash algorithm.
+    pub hash_type: HashAlgorithm,
+    /// Whether symlinks were followed when signing.
+    pub allow_symlinks: bool,
+    /// Model-relative paths the signer excluded (absent in bundles before v1.1).
+    pub ignore_paths: Vec<String>,
+}
+
+/// A decoded statement.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    /// `subject[0].name`: informational only, never verified (as in Python).
+    pub model_name: String,
+    /// The signed root digest; `None` for the legacy predicate, which has none.
+    pub root_digest: Option<[u8; 32]>,
+    /// Recorded hashing parameters.
+    pub serialization: SerializationInfo,
+    /// The manifest in signed order.
+    pub manifest: Manifest,
+    /// True for the legacy `Digests/v0.1` predicate.
+    pub legacy: bool,
+}
+
+#[derive(Serialize)]
+struct OutStatement<'a> {
+    #[serde(rename = "_type")]
+    ty: &'a str,
+    subject: [OutSubject<'a>; 1],
+    #[serde(rename = "predicateType")]
+    predicate_type: &'a str,
+    predicate: OutPredicate<'a>,
+}
+
+#[derive(Serialize)]
+struct OutSubject<'a> {
+    name: &'a str,
+    digest: OutDigest,
+}
+
+#[derive(Serialize)]
+struct OutDigest {
+    sha256: String,
+}
+
+#[derive(Serialize)]
+struct OutPredicate<'a> {
+    serialization: OutSerialization<'a>,
+    resources: Vec<OutResource<'a>>,
+}
+
+#[derive(Serialize)]
+struct OutSerialization<'a> {
+    method: &'a str,
+    hash_type: &'a str,
+    allow_symlinks: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard_size: Option<u64>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    ignore_paths: &'a [String],
+}
+
+#[derive(Serialize)]
+struct OutResource<'a> {
+    name: &'a str,
+    algorithm: &'a str,
+    digest: String,
+}
+
+/// Serialises the statement for `manifest` as compact JSON bytes.
+pub fn encode(model_name: &str, info: &SerializationInfo, manifest: &Manifest) -> Result<Vec<u8>> {
+    let st = OutStatement {
+        ty: STATEMENT_TYPE,
+        subject: [OutSubject { name: model_name, digest: OutDigest { sha256: hex::encode(manifest.root_digest()) } }],
+        predicate_type: PREDICATE_TYPE,
+        predicate: OutPredicate {
+            serialization: OutSerialization {
+                method: info.serialization.method(),
+                hash_type: info.hash_type.name(),
+                allow_symlinks: info.allow_symlinks,
+                shard_size: match info.serialization {
+                    Serialization::Files => None,
+                    Serialization::Shards { shard_size } => Some(shard_size),
+                },
+                ignore_paths: &info.ignore_paths,
+            },
+            resources: manifest
+                .resources
+                .iter()
+                .map(|r| OutResource { name: &r.name, algorithm: &r.algorithm, digest: hex::encode(&r.digest) })
+                .collect(),
+        },
+    };
+    serde_json::to_vec(&st).map_err(|e| Error::Statement(format!("cannot encode statement: {e}")))
+}
+
+fn bad(msg: impl Into<String>) -> Error {
+    Error::Statement(msg.into())
+}
+
+fn get_str<'a>(v: &'a Value, key: &str, ctx: &str) -> Result<&'a str> {
+    v.get(key)
+        .ok_or_else(|| bad(format!("{ctx} has no '{key}'")))?
+        .as_str()
+        .ok_or_else(|| bad(format!("{ctx}.{key} is not a string")))
+}
+
+fn decode_hex(s: &str, ctx: &str) -> Result<Vec<u8>> {
+    hex::decode(s).map_err(|_| bad(format!("{ctx} is not a hex digest: '{}'", s.escape_debug())))
+}
+
+/// Decodes and checks a statement: types, the single subject, the predicate, and (for v1.0) that the
+/// root digest matches the resources in their listed order.
+pub fn decode(payload: &[u8]) -> Result<Statement> {
+    let v: Value = serde_json::from_slice(payload).map_err(|e| bad(format!("payload is not JSON: {e}")))?;
+    if !v.is_object() {
+        return Err(bad("payload is not a JSON object"));
+    }
+    let ty = get_str(&v, "_type", "statement")?;
+    if ty != STATEMENT_TYPE {
+        return Err(bad(format!("expected in-toto {STATEMENT_TYPE} payload, but got '{}'", ty.escape_debug())));
+    }
+    let pt = get_str(&v, "predicateType", "statement")?;
+    let subjects = v
+        .get("subject")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("statement has no 'subject' list"))?;
+    match pt {
+        PREDICATE_TYPE => decode_v1(&v, subjects),
+        LEGACY_PREDICATE_TYPE => decode_legacy(subjects),
+        other => Err(bad(format!(
+            "predicate type mismatch, expected {PREDICATE_TYPE}, got '{}'",
+            other.escape_debug()
+        ))),
+    }
+}
+
+fn decode_v1(v: &Value, subjects: &[Value]) -> Result<Statement> {
+    let [subject] = subjects else {
+        return Err(bad(format!("expected exactly one subject, got {}", subjects.len())));
+    };
+    let model_name = subject.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let root_hex = subject
+        .get("digest")
+        .and_then(|d| d.get("sha256"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("the subject has no sha256 digest"))?;
+    let root: [u8; 32] = decode_hex(root_hex, "subject digest")?
+        .try_into()
+        .map_err(|_| bad("the subject digest is not 32 bytes"))?;
+    let pred = v.get("predicate").filter(|p| p.is_object()).ok_or_else(|| bad("statement has no 'predicate' object"))?;
+    let ser = pred
+        .get("serialization")
+        .filter(|p| p.is_object())
+        .ok_or_else(|| bad("predicate has no 'serialization' object"))?;
+    let info = decode_serialization(ser)?;
+    let res = pred
+        .get("resources")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("predicate has no 'resources' list"))?;
+    let mut resources = Vec::with_capacity(res.len());
+    for (i, r) in res.iter().enumerate() {
+        let ctx = format!("resources[{i}]");
+        resources.push(Resource {
+            name: get_str(r, "name", &ctx)?.to_string(),
+            algorithm: get_str(r, "algorithm", &ctx)?.to_string(),
+            digest: decode_hex(get_str(r, "digest", &ctx)?, &format!("{ctx}.digest"))?,
+        });
+    }
+    let manifest = Manifest { resources };
+    let computed = manifest.root_digest();
+    if computed != root {
+        return Err(bad(format!(
+            "manifest is inconsistent: the root digest is {}, but the listed resources hash to {}",
+            hex::encode(root),
+            hex::encode(computed)
+        )));
+    }
+    Ok(Statement { model_name, root_digest: Some(root), serialization: info, manifest, legacy: false })
+}
+
+fn decode_serialization(ser: &Value) -> Result<SerializationInfo> {
+    let method = get_str(ser, "method", "serialization")?;
+    let hash_type: HashAlgorithm = get_str(ser, "hash_type", "serialization")?
+        .parse()
+        .map_err(|e: Error| bad(format!("serialization.hash_type: {e}")))?;
+    let allow_symlinks = match ser.get("allow_symlinks") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        // v0.2 compat manifests wrote the string "false".
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => false,
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => true,
+        Some(other) => return Err(bad(format!("serialization.allow_symlinks is not a boolean: {other}"))),
+    };
+    let serialization = match method {
+        "files" => Serialization::Files,
+        "shards" => {
+            let v = ser.get("shard_size").ok_or_else(|| bad("shards serialization without 'shard_size'"))?;
+            let size = v
+                .as_u64()
+                .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 1.0 && *f < 1.8e19).map(|f| f as u64))
+                .filter(|s| *s > 0)
+                .ok_or_else(|| bad(format!("serialization.shard_size is not a positive integer: {v}")))?;
+            Serialization::Shards { shard_size: size }
+        }
+        other => return Err(bad(format!("unknown serialization method '{}'", other.escape_debug()))),
+    };
+    let mut ignore_paths = Vec::new();
+    match ser.get("ignore_paths") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(a)) => {
+            for p in a {
+                let s = p.as_str().ok_or_else(|| bad("serialization.ignore_paths holds a non-string"))?;
+                ignore_paths.push(s.to_string());
+            }
+        }
+        Some(_) => return Err(bad("serialization.ignore_paths is not a list")),
+    }
+    Ok(SerializationInfo { serialization, hash_type, allow_symlinks, ignore_paths })
+}
+
+fn decode_legacy(subjects: &[Value]) -> Result<Statement> {
+    let mut resources = Vec::with_capacity(subjects.len());
+    for (i, s) in subjects.iter().enumerate() {
+        let ctx = format!("subject[{i}]");
+        let name = get_str(s, "name", &ctx)?;
+        let d = s
+            .get("digest")
+            .and_then(|d| d.get("sha256"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad(format!("{ctx} has no sha256 digest")))?;
+        resources.push(Resource {
+            name: name.to_string(),
+            algorithm: "sha256".into(),
+            digest: decode_hex(d, &format!("{ctx}.digest"))?,
+        });
+    }
+    Ok(Statement {
+        model_name: String::new(),
+        root_digest: None,
+        serialization: SerializationInfo {
+            serialization: Serialization::Files,
+            hash_type: HashAlgorithm::Sha256,
+            allow_symlinks: false,
+            ignore_paths: Vec::new(),
+        },
+        manifest: Manifest { resources },
+        legacy: true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(ser: Serialization) -> SerializationInfo {
+        SerializationInfo { serialization: ser, hash_type: HashAlgorithm::Sha256, allow_symlinks: false, ignore_paths: vec![".git".into()] }
+    }
+
+    fn manifest() -> Manifest {
+        Manifest { resources: vec![Resource { name: "a".into(), algorithm: "sha256".into(), digest: vec![7; 32] }] }
+    }
+
+    #[test]
+    fn roundtrip() {
+        let bytes = encode("m", &info(Serialization::Files), &manifest()).unwrap();
+        let s = std::str::from_utf8(&bytes).unwrap();
+        assert!(s.starts_with(r#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"m""#), "{s}");
+        let st = decode(&bytes).unwrap();
+        assert_eq!(st.manifest, manifest());
+        assert_eq!(st.serialization, info(Serialization::Files));
+        assert!(!st.legacy);
+    }
+
+    #[test]
+    fn shard_size_integer_written_float_accepted() {
+        let bytes = encode("m", &info(Serialization::Shards { shard_size: 8 }), &manifest()).unwrap();
+        assert!(String::from_utf8(bytes.clone()).unwrap().contains(r#""shard_size":8,"#));
+        let s = String::from_utf8(bytes).unwrap().replace(r#""shard_size":8"#, r#""shard_size":8.0"#);
+        let st = decode(s.as_bytes()).unwrap();
+        assert_eq!(st.serialization.serialization, Serialization::Shards { shard_size: 8 });
+        for bad in ["8.5", "0", "-1", "\"8\""] {
+            let s2 = s.replace(r#""shard_size":8.0"#, &format!(r#""shard_size":{bad}"#));
+            assert!(decode(s2.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rejects_wrong_types_and_subjects() {
+        let good = String::from_utf8(encode("m", &info(Serialization::Files), &manifest()).unwrap()).unwrap();
+        let cases = [
+            good.replace("in-toto.io/Statement/v1", "in-toto.io/Statement/v0.1"),
+            good.replace("signature/v1.0", "signature/v2.0"),
+            good.replace(r#""subject":[{"#, r#""subject":[{"name":"x","digest":{"sha256":"00"}},{"#),
+            good.replace(r#""subject":[{"name":"m","digest":{"sha256":""#, r#""subject":[],"x":[{"name":"m","digest":{"sha256":""#),
+            good.replace("0707", "0708"),
+            good.replace(r#""method":"files""#, r#""method":"tar""#),
+            "[]".into(),
+            "not json".into(),
+        ];
+        for c in cases {
+            assert!(decode(c.as_bytes()).is_err(), "accepted: {c}");
+        }
+    }
+
+    #[test]
+    fn legacy_predicate() {
+        let p = r#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}}],"predicateType":"https://model_signing/Digests/v0.1","predicate":{"unused":"x"}}"#;
+        let st = decode(p.as_bytes()).unwrap();
+        assert!(st.legacy);
+        assert_eq!(st.manifest.resources[0].name, "a");
+    }
+}

@@ -1,0 +1,98 @@
+//! Verifying certificate-method bundles against user-supplied trust anchors.
+//!
+//! The bundle carries the leaf and intermediates; the user supplies the anchors. By default the chain
+//! must be valid *now* (the OMS spec's rule). [`ChainTime::SigningTime`] restores the Python 1.x
+//! behaviour of checking the chain at the leaf's notBefore, which accepts expired certificates.
+
+use super::{require_v03, verify_dsse, BundleVerifier, SignerInfo};
+use crate::bundle::{Bundle, VerificationMaterial};
+use crate::error::{Error, Result};
+use crate::keys::SigHash;
+use crate::x509::{self, Certificate};
+use std::time::SystemTime;
+
+/// When the certificate chain must be valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainTime {
+    /// At verification time (default).
+    Now,
+    /// At the leaf's notBefore (Python model-signing 1.x behaviour).
+    SigningTime,
+    /// At a fixed instant.
+    At(SystemTime),
+}
+
+/// Verifies bundles whose certificate chains up to one of `anchors`.
+pub struct CertificateVerifier {
+    anchors: Vec<Certificate>,
+    time: ChainTime,
+}
+
+impl CertificateVerifier {
+    /// Builds a verifier; at least one anchor is required.
+    pub fn new(anchors: Vec<Certificate>, time: ChainTime) -> Result<Self> {
+        if anchors.is_empty() {
+            return Err(Error::Config("at least one trust anchor (--certificate-chain) is required".into()));
+        }
+        Ok(CertificateVerifier { anchors, time })
+    }
+}
+
+impl BundleVerifier for CertificateVerifier {
+    fn verify_signature(&self, bundle: &Bundle) -> Result<SignerInfo> {
+        require_v03(bundle)?;
+        let ders = match &bundle.material {
+            VerificationMaterial::CertificateChain(c) => c,
+            VerificationMaterial::PublicKey { .. } => {
+                return Err(Error::Signature("this bundle was signed with a key, not a certificate; use 'verify key'".into()))
+            }
+            VerificationMaterial::Certificate(_) => {
+                return Err(Error::Signature("this is a Sigstore keyless bundle; use 'verify sigstore'".into()))
+            }
+        };
+        let mut certs = Vec::with_capacity(ders.len());
+        for d in ders {
+            certs.push(Certificate::from_der(d)?);
+        }
+        let (leaf, intermediates) = certs
+            .split_first()
+            .ok_or_else(|| Error::Bundle("the certificate chain is empty".into()))?;
+        let at = match self.time {
+            ChainTime::Now => SystemTime::now(),
+            ChainTime::SigningTime => leaf.validity().0,
+            ChainTime::At(t) => t,
+        };
+        if let Err(e) = x509::validate_chain(leaf, intermediates, &self.anchors, at) {
+            if self.time == ChainTime::Now
+                && x509::validate_chain(leaf, intermediates, &self.anchors, leaf.validity().0).is_ok()
+            {
+                return Err(Error::Signature(format!(
+                    "{e} (the chain was valid when the certificate was issued; --validate-at-signing-time accepts that, as model-signing 1.x does)"
+                )));
+            }
+            return Err(e.into());
+        }
+        x509::check_signing_usage(leaf)?;
+        let key = leaf.public_key()?;
+        // v0.2.0 certificate bundles were signed with SHA-256 whatever the curve.
+        let ok = verify_dsse(
+            bundle,
+            |m| key.verify(m, &bundle.signature).is_ok(),
+            |m| key.verify_with(m, &bundle.signature, SigHash::Sha256).is_ok(),
+        );
+        let mut warnings = Vec::new();
+        match ok {
+            None => Err(Error::Signature(format!(
+                "the signature does not verify with the public key of certificate '{}'",
+                leaf.subject()
+            ))),
+            Some(compat) => {
+                if compat {
+                    warnings.push("the signature uses the pre-release v0.2 DSSE encoding".to_string());
+                    tracing::warn!("the signature uses the pre-release v0.2 DSSE encoding");
+                }
+                Ok(SignerInfo { method: "certificate".into(), signer: leaf.subject(), warnings })
+            }
+        }
+    }
+}

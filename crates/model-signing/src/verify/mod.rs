@@ -1,0 +1,295 @@
+//! Verifying a model: check the bundle's signature and signer, then re-hash the model with the
+//! parameters the bundle records and compare.
+//!
+//! Order of work, as in the Python reference: parse the bundle, check the signature and the signer
+//! ([`BundleVerifier`], one per method), decode the statement and check its root digest, then hash.
+//! The model is hashed with the *recorded* serialization, hash type, shard size and symlink policy
+//! (Python's CLI always uses sha256/files), and with the recorded `ignore_paths` united with the
+//! user's. Every missing, extra and changed file is reported, not only the first.
+
+pub mod certificate;
+pub mod key;
+
+use crate::bundle::{self, Bundle};
+use crate::error::{Error, Result};
+use crate::hashing::{self, HashAlgorithm, Serialization};
+use crate::manifest::{self, Manifest};
+use crate::statement::{self, Statement};
+use crate::walk::{self, IgnoreSet, WalkOptions};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::Path;
+
+pub use certificate::{CertificateVerifier, ChainTime};
+pub use key::KeyVerifier;
+
+/// Who signed, as established by a [`BundleVerifier`].
+#[derive(Debug, Clone, Serialize)]
+pub struct SignerInfo {
+    /// `key`, `certificate` or `sigstore`.
+    pub method: String,
+    /// A human description: key hint, certificate subject, or identity and issuer.
+    pub signer: String,
+    /// Non-fatal findings (old bundle formats and the like).
+    pub warnings: Vec<String>,
+}
+
+/// Checks a bundle's signature and signer for one verification method.
+pub trait BundleVerifier {
+    /// Verifies the DSSE signature over the bundle's payload and that the signer is the expected
+    /// one. Must not look at the model.
+    fn verify_signature(&self, bundle: &Bundle) -> Result<SignerInfo>;
+}
+
+/// User options for verification.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Model-relative paths the user wants ignored (on top of the recorded ones).
+    pub ignore: IgnoreSet,
+    /// Ignore the top-level git paths (default true).
+    pub ignore_git_paths: bool,
+    /// Hash only the files named in the manifest, tolerating extra files.
+    pub ignore_unsigned_files: bool,
+    /// Follow symlinks even if the signer did not record that.
+    pub allow_symlinks: bool,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions { ignore: IgnoreSet::new(), ignore_git_paths: true, ignore_unsigned_files: false, allow_symlinks: false }
+    }
+}
+
+/// A changed resource.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Changed {
+    /// Resource name.
+    pub name: String,
+    /// Signed digest (hex).
+    pub expected: String,
+    /// Digest of the file on disk (hex).
+    pub actual: String,
+}
+
+/// Every difference between the signed manifest and the model on disk.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct MismatchReport {
+    /// Signed resources with no counterpart on disk.
+    pub missing: Vec<String>,
+    /// Resources on disk that were not signed.
+    pub extra: Vec<String>,
+    /// Resources whose digest differs.
+    pub changed: Vec<Changed>,
+}
+
+impl MismatchReport {
+    /// True when model and manifest agree.
+    pub fn is_empty(&self) -> bool {
+        self.missing.is_empty() && self.extra.is_empty() && self.changed.is_empty()
+    }
+}
+
+impl fmt::Display for MismatchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the model does not match its signature: {} changed, {} missing, {} extra",
+            self.changed.len(),
+            self.missing.len(),
+            self.extra.len()
+        )?;
+        for c in &self.changed {
+            write!(f, "\n  changed: {} (expected {}, actual {})", c.name, c.expected, c.actual)?;
+        }
+        for m in &self.missing {
+            write!(f, "\n  missing: {m}")?;
+        }
+        for e in &self.extra {
+            write!(f, "\n  extra:   {e} (not signed; use --ignore-unsigned-files to allow extra files)")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a successful verification established.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    /// The signer.
+    #[serde(flatten)]
+    pub signer: SignerInfo,
+    /// The informational model name from the statement.
+    pub model_name: String,
+    /// Root digest (hex), absent for v0.2 bundles.
+    pub root_digest: Option<String>,
+    /// `files` or `shards`.
+    pub serialization: String,
+    /// Hash algorithm.
+    pub hash_type: String,
+    /// Shard size, for shards.
+    pub shard_size: Option<u64>,
+    /// Ignore paths recorded by the signer.
+    pub signed_ignore_paths: Vec<String>,
+    /// Number of files hashed.
+    pub files_checked: usize,
+    /// Number of signed resources.
+    pub resources: usize,
+}
+
+/// Parses the bundle at `signature`, verifies it with `verifier`, and checks `model` against it.
+pub fn verify_model(model: &Path, signature: &Path, verifier: &dyn BundleVerifier, opts: &VerifyOptions) -> Result<VerifyReport> {
+    let bundle = bundle::read(signature)?;
+    verify_bundle(model, &bundle, verifier, opts)
+}
+
+/// Like [`verify_model`] with an already parsed bundle.
+pub fn verify_bundle(model: &Path, bundle: &Bundle, verifier: &dyn BundleVerifier, opts: &VerifyOptions) -> Result<VerifyReport> {
+    if bundle.payload_type != crate::dsse::PAYLOAD_TYPE {
+        return Err(Error::Bundle(format!(
+            "expected DSSE payload type {}, but got '{}'",
+            crate::dsse::PAYLOAD_TYPE,
+            bundle.payload_type.escape_debug()
+        )));
+    }
+    let signer = verifier.verify_signature(bundle)?;
+    let st = statement::decode(&bundle.payload)?;
+    let files_checked = check_model(model, &st, opts)?;
+    let ser = st.serialization.serialization;
+    Ok(VerifyReport {
+        signer,
+        model_name: st.model_name.clone(),
+        root_digest: st.root_digest.map(hex::encode),
+        serialization: ser.method().to_string(),
+        hash_type: st.serialization.hash_type.name().to_string(),
+        shard_size: match ser {
+            Serialization::Files => None,
+            Serialization::Shards { shard_size } => Some(shard_size),
+        },
+        signed_ignore_paths: st.serialization.ignore_paths.clone(),
+        files_checked,
+        resources: st.manifest.resources.len(),
+    })
+}
+
+/// Hashes `model` with the statement's recorded parameters and compares; returns the number of files
+/// hashed, or [`Error::Mismatch`] with the full report.
+pub fn check_model(model: &Path, st: &Statement, opts: &VerifyOptions) -> Result<usize> {
+    let info = &st.serialization;
+    let parsed = manifest::validate_signed(&st.manifest, info.hash_type, info.serialization)?;
+    let mut ignore = opts.ignore.clone();
+    for p in &info.ignore_paths {
+        ignore.add(p).map_err(|_| {
+            Error::Statement(format!("recorded ignore path '{}' is not a relative path inside the model", p.escape_debug()))
+        })?;
+    }
+    if opts.ignore_git_paths {
+        ignore.add_git_paths();
+    }
+    let wopts = WalkOptions { allow_symlinks: info.allow_symlinks || opts.allow_symlinks, ignore };
+    let mut files = walk::walk(model, &wopts)?;
+
+    // A single-file model is named "." by Python and by its basename by the OMS spec text.
+    if let [only] = files.as_mut_slice() {
+        if only.name == "." && !parsed.iter().any(|p| p.path == ".") {
+            if let Some(base) = model.file_name().and_then(|n| n.to_str()) {
+                if parsed.iter().any(|p| p.path == base) {
+                    only.name = base.to_string();
+                }
+            }
+        }
+    }
+    if opts.ignore_unsigned_files {
+        let signed: HashSet<&str> = parsed.iter().map(|p| p.path.as_str()).collect();
+        files.retain(|f| signed.contains(f.name.as_str()));
+    }
+    let items = hashing::hash_files(&files, info.hash_type, info.serialization)?;
+    let actual = Manifest::from_hashed(items, info.hash_type, info.serialization);
+    let report = compare(&st.manifest, &actual);
+    if report.is_empty() {
+        Ok(files.len())
+    } else {
+        Err(Error::Mismatch(Box::new(report)))
+    }
+}
+
+/// Compares a signed manifest with a freshly computed one, by name. Algorithm strings were already
+/// checked against the recorded serialization, so digests decide.
+pub fn compare(expected: &Manifest, actual: &Manifest) -> MismatchReport {
+    let act: HashMap<&str, &[u8]> = actual.resources.iter().map(|r| (r.name.as_str(), r.digest.as_slice())).collect();
+    let exp_names: HashSet<&str> = expected.resources.iter().map(|r| r.name.as_str()).collect();
+    let mut report = MismatchReport::default();
+    for r in &expected.resources {
+        match act.get(r.name.as_str()) {
+            None => report.missing.push(r.name.clone()),
+            Some(d) if *d != r.digest.as_slice() => report.changed.push(Changed {
+                name: r.name.clone(),
+                expected: hex::encode(&r.digest),
+                actual: hex::encode(d),
+            }),
+            Some(_) => {}
+        }
+    }
+    for r in &actual.resources {
+        if !exp_names.contains(r.name.as_str()) {
+            report.extra.push(r.name.clone());
+        }
+    }
+    report.missing.sort();
+    report.extra.sort();
+    report.changed.sort_by(|a, b| a.name.cmp(&b.name));
+    report
+}
+
+/// Requires the exact v0.3 media type, as the Python key and certificate verifiers do.
+pub(crate) fn require_v03(bundle: &Bundle) -> Result<()> {
+    if bundle.media_type != bundle::MEDIA_TYPE_V03 {
+        return Err(Error::Bundle(format!(
+            "got media type '{}' but expected {}",
+            bundle.media_type.escape_debug(),
+            bundle::MEDIA_TYPE_V03
+        )));
+    }
+    Ok(())
+}
+
+/// Tries the standard PAE, then the v0.2.0 compat PAE.
+pub(crate) fn verify_dsse(
+    bundle: &Bundle,
+    standard: impl Fn(&[u8]) -> bool,
+    compat: impl Fn(&[u8]) -> bool,
+) -> Option<bool> {
+    if standard(&crate::dsse::pae(&bundle.payload_type, &bundle.payload)) {
+        return Some(false);
+    }
+    if compat(&crate::dsse::pae_compat(&bundle.payload_type, &bundle.payload)) {
+        return Some(true);
+    }
+    None
+}
+
+/// The hash algorithm a recorded name stands for (used by reports).
+pub fn algorithm_of(name: &str) -> Option<HashAlgorithm> {
+    name.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Resource;
+
+    fn m(v: &[(&str, u8)]) -> Manifest {
+        Manifest { resources: v.iter().map(|(n, d)| Resource { name: n.to_string(), algorithm: "sha256".into(), digest: vec![*d; 32] }).collect() }
+    }
+
+    #[test]
+    fn compare_reports_everything() {
+        let r = compare(&m(&[("a", 1), ("b", 2), ("c", 3)]), &m(&[("a", 1), ("b", 9), ("d", 4)]));
+        assert_eq!(r.missing, vec!["c"]);
+        assert_eq!(r.extra, vec!["d"]);
+        assert_eq!(r.changed.len(), 1);
+        assert_eq!(r.changed[0].name, "b");
+        let s = r.to_string();
+        assert!(s.contains("1 changed, 1 missing, 1 extra"), "{s}");
+        assert!(compare(&m(&[("a", 1)]), &m(&[("a", 1)])).is_empty());
+    }
+}

@@ -1,0 +1,471 @@
+//! Enumerating the files of a model.
+//!
+//! A model is either a single file or a directory tree. Every regular file in the tree is part of the
+//! model, dotfiles included; directories themselves are not recorded. What is left out:
+//!
+//! * paths in the [`IgnoreSet`] (each ignore hides itself and its whole subtree; the top-level git
+//!   files are ignored by default, and the signature file when it lies inside the model);
+//! * nothing else: anything the walk cannot hash faithfully is an error rather than a silent skip.
+//!   Symlinks are errors unless allowed, special files (FIFOs, sockets, devices) and names that are not
+//!   UTF-8 are always errors.
+//!
+//! With symlinks allowed, a file link is hashed by its target's content under the link's own name, and
+//! a directory link is descended into (Python silently skips those; we follow them, with cycle
+//! detection). A link whose target lies outside the model root is followed with a warning, because the
+//! signer may not have meant to sign content from elsewhere.
+//!
+//! Names are model-relative POSIX paths (`d/f.bin`). A single-file model has the one name `"."`, as in
+//! the Python reference.
+
+use crate::error::{Error, Result};
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+/// The paths ignored by default at the top of a model (see `--no-ignore-git-paths`).
+pub const GIT_PATHS: [&str; 4] = [".git", ".gitattributes", ".github", ".gitignore"];
+
+/// One file of the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    /// Model-relative POSIX path, or `"."` for a single-file model.
+    pub name: String,
+    /// The path to open (the link itself for symlinks, so reads follow it).
+    pub path: PathBuf,
+    /// Size in bytes when enumerated; hashing fails if it changes.
+    pub size: u64,
+}
+
+/// A set of model-relative paths to leave out, each covering its subtree.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IgnoreSet {
+    paths: Vec<String>,
+}
+
+impl IgnoreSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a model-relative POSIX path. Empty, absolute or `..` paths are refused because they
+    /// could never name something inside the model.
+    pub fn add(&mut self, rel: &str) -> Result<()> {
+        let norm = normalize_relative(rel).ok_or_else(|| {
+            Error::Config(format!(
+                "ignore path '{rel}' is not a relative path inside the model"
+            ))
+        })?;
+        if !self.paths.contains(&norm) {
+            self.paths.push(norm);
+        }
+        Ok(())
+    }
+
+    /// Adds the four top-level git paths.
+    pub fn add_git_paths(&mut self) {
+        for p in GIT_PATHS {
+            if !self.paths.iter().any(|x| x == p) {
+                self.paths.push(p.to_string());
+            }
+        }
+    }
+
+    /// Merges another set into this one.
+    pub fn extend(&mut self, other: &IgnoreSet) {
+        for p in &other.paths {
+            if !self.paths.contains(p) {
+                self.paths.push(p.clone());
+            }
+        }
+    }
+
+    /// True if `name` (model-relative POSIX) is one of the ignored paths or lies below one.
+    pub fn is_ignored(&self, name: &str) -> bool {
+        self.paths.iter().any(|p| {
+            p == "." || name == p || (name.starts_with(p.as_str()) && name.as_bytes().get(p.len()) == Some(&b'/'))
+        })
+    }
+
+    /// The ignored paths, sorted, as recorded in the signed predicate.
+    pub fn to_sorted_vec(&self) -> Vec<String> {
+        let mut v = self.paths.clone();
+        v.sort();
+        v
+    }
+
+    /// True when nothing is ignored.
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+}
+
+/// Normalises a relative POSIX path: drops `.` segments and duplicate slashes; refuses empty, absolute
+/// and `..` paths. `"."` alone stays `"."` (the whole model).
+fn normalize_relative(rel: &str) -> Option<String> {
+    if rel.is_empty() || rel.starts_with('/') || rel.contains('\0') {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for seg in rel.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => return None,
+            s => parts.push(s),
+        }
+    }
+    if parts.is_empty() {
+        return Some(".".to_string());
+    }
+    Some(parts.join("/"))
+}
+
+/// Turns a user-given path (relative to `cwd`, or absolute) into a model-relative ignore path.
+///
+/// Like Python, a relative ignore is resolved against the current directory, not the model. Unlike
+/// Python, an ignore that lands outside the model is an error instead of being silently dropped: a
+/// user who meant to exclude something and excluded nothing would sign more than intended.
+pub fn resolve_user_path(model_root: &Path, cwd: &Path, user: &Path) -> Result<String> {
+    let root = canonical_root(model_root)?;
+    let joined = if user.is_absolute() { user.to_path_buf() } else { cwd.join(user) };
+    let resolved = resolve_lenient(&joined);
+    match resolved.strip_prefix(&root) {
+        Ok(rel) => {
+            let s = rel_to_posix(rel).ok_or_else(|| {
+                Error::Config(format!("ignore path '{}' is not valid UTF-8", user.display()))
+            })?;
+            Ok(if s.is_empty() { ".".to_string() } else { s })
+        }
+        Err(_) => Err(Error::Config(format!(
+            "ignore path '{}' resolves to '{}', which is outside the model '{}'",
+            user.display(),
+            resolved.display(),
+            root.display()
+        ))),
+    }
+}
+
+/// Canonicalises the model root, or explains why it cannot be used.
+pub fn canonical_root(model_root: &Path) -> Result<PathBuf> {
+    fs::canonicalize(model_root).map_err(|e| {
+        Error::Model(format!("cannot use model path '{}': {e}", model_root.display()))
+    })
+}
+
+/// Resolves symlinks in the longest existing prefix of `p` and normalises the rest lexically, so that
+/// paths that do not exist yet (a signature about to be written) still compare with the model root.
+fn resolve_lenient(p: &Path) -> PathBuf {
+    let mut existing = p.to_path_buf();
+    let mut rest: Vec<std::ffi::OsString> = Vec::new();
+    loop {
+        if let Ok(c) = fs::canonicalize(&existing) {
+            let mut out = c;
+            for r in rest.iter().rev() {
+                if r == ".." {
+                    out.pop();
+                } else if r != "." {
+                    out.push(r);
+                }
+            }
+            return out;
+        }
+        match (existing.file_name().map(|s| s.to_os_string()), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent.to_path_buf();
+            }
+            _ => {
+                // `..` or root at the end: fall back to a purely lexical normalisation.
+                let mut out = PathBuf::new();
+                for c in p.components() {
+                    match c {
+                        Component::ParentDir => {
+                            out.pop();
+                        }
+                        Component::CurDir => {}
+                        other => out.push(other.as_os_str()),
+                    }
+                }
+                return out;
+            }
+        }
+    }
+}
+
+fn rel_to_posix(rel: &Path) -> Option<String> {
+    let mut parts = Vec::new();
+    for c in rel.components() {
+        match c {
+            Component::Normal(s) => parts.push(s.to_str()?.to_string()),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Options for [`walk`].
+#[derive(Debug, Clone, Default)]
+pub struct WalkOptions {
+    /// Follow symlinks instead of failing on them.
+    pub allow_symlinks: bool,
+    /// Paths to leave out.
+    pub ignore: IgnoreSet,
+}
+
+/// Lists the files of the model at `root`, sorted by name (byte order; the manifest re-sorts).
+pub fn walk(root: &Path, opts: &WalkOptions) -> Result<Vec<FileEntry>> {
+    let meta = fs::symlink_metadata(root).map_err(|e| {
+        Error::Model(format!("cannot use model path '{}': {e}", root.display()))
+    })?;
+    if meta.file_type().is_symlink() && !opts.allow_symlinks {
+        // The model path itself was named by the user, so following it is what they asked for.
+        tracing::debug!("model path {} is a symlink; following it", root.display());
+    }
+    let target_meta = fs::metadata(root).map_err(|e| {
+        Error::Model(format!("cannot use model path '{}': {e}", root.display()))
+    })?;
+    if target_meta.is_file() {
+        return Ok(vec![FileEntry { name: ".".into(), path: root.to_path_buf(), size: target_meta.len() }]);
+    }
+    if !target_meta.is_dir() {
+        return Err(special_file_error(root));
+    }
+    let canon = canonical_root(root)?;
+    let mut out = Vec::new();
+    let mut ancestors = HashSet::new();
+    ancestors.insert(dir_id(&target_meta));
+    let mut w = Walker { opts, canon_root: &canon, out: &mut out };
+    w.walk_dir(root, "", &mut ancestors)?;
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+#[cfg(unix)]
+fn dir_id(m: &fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (m.dev(), m.ino())
+}
+
+#[cfg(not(unix))]
+fn dir_id(_m: &fs::Metadata) -> (u64, u64) {
+    (0, 0)
+}
+
+fn special_file_error(p: &Path) -> Error {
+    Error::Model(format!(
+        "cannot use '{}': it is not a regular file or directory (FIFO, socket or device)",
+        p.display()
+    ))
+}
+
+struct Walker<'a> {
+    opts: &'a WalkOptions,
+    canon_root: &'a Path,
+    out: &'a mut Vec<FileEntry>,
+}
+
+impl Walker<'_> {
+    fn walk_dir(&mut self, dir: &Path, prefix: &str, ancestors: &mut HashSet<(u64, u64)>) -> Result<()> {
+        let rd = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+        for entry in rd {
+            let entry = entry.map_err(|e| Error::io(dir, e))?;
+            let path = entry.path();
+            let fname = entry.file_name();
+            let fname = fname.to_str().ok_or_else(|| {
+                Error::Model(format!(
+                    "cannot use '{}': the file name is not valid UTF-8",
+                    path.display()
+                ))
+            })?;
+            if fname.contains('\\') {
+                // A backslash would be read as a separator on Windows, so the manifest could not be
+                // verified there; refuse it rather than sign something unportable.
+                return Err(Error::Model(format!(
+                    "cannot use '{}': file names containing a backslash are not supported",
+                    path.display()
+                )));
+            }
+            let name = if prefix.is_empty() { fname.to_string() } else { format!("{prefix}/{fname}") };
+            if self.opts.ignore.is_ignored(&name) {
+                continue;
+            }
+            let ft = entry.file_type().map_err(|e| Error::io(&path, e))?;
+            if ft.is_symlink() {
+                if !self.opts.allow_symlinks {
+                    return Err(Error::Model(format!(
+                        "cannot use '{}' because it is a symlink (use --allow-symlinks to follow symlinks)",
+                        path.display()
+                    )));
+                }
+                let tmeta = fs::metadata(&path).map_err(|e| {
+                    Error::Model(format!("cannot follow symlink '{}': {e}", path.display()))
+                })?;
+                if let Ok(target) = fs::canonicalize(&path) {
+                    if !target.starts_with(self.canon_root) {
+                        tracing::warn!(
+                            "symlink '{}' points outside the model, to '{}'; its target's content is signed",
+                            name,
+                            target.display()
+                        );
+                    }
+                }
+                if tmeta.is_file() {
+                    self.out.push(FileEntry { name, path, size: tmeta.len() });
+                } else if tmeta.is_dir() {
+                    self.descend(&path, &name, &tmeta, ancestors)?;
+                } else {
+                    return Err(special_file_error(&path));
+                }
+            } else if ft.is_file() {
+                let m = entry.metadata().map_err(|e| Error::io(&path, e))?;
+                self.out.push(FileEntry { name, path, size: m.len() });
+            } else if ft.is_dir() {
+                let m = entry.metadata().map_err(|e| Error::io(&path, e))?;
+                self.descend(&path, &name, &m, ancestors)?;
+            } else {
+                return Err(special_file_error(&path));
+            }
+        }
+        Ok(())
+    }
+
+    fn descend(
+        &mut self,
+        path: &Path,
+        name: &str,
+        meta: &fs::Metadata,
+        ancestors: &mut HashSet<(u64, u64)>,
+    ) -> Result<()> {
+        let id = dir_id(meta);
+        if !ancestors.insert(id) {
+            return Err(Error::Model(format!(
+                "symlink cycle: '{}' leads back to one of its own parent directories",
+                path.display()
+            )));
+        }
+        let r = self.walk_dir(path, name, ancestors);
+        ancestors.remove(&id);
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn names(v: &[FileEntry]) -> Vec<&str> {
+        v.iter().map(|e| e.name.as_str()).collect()
+    }
+
+    fn tree(files: &[&str]) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        for f in files {
+            let p = d.path().join(f);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(&p, f.as_bytes()).unwrap();
+        }
+        d
+    }
+
+    #[test]
+    fn dotfiles_included_git_paths_ignored() {
+        let d = tree(&[".hidden", ".cache/x", ".git/HEAD", ".gitignore", "sub/.git/HEAD", "a"]);
+        let mut o = WalkOptions::default();
+        o.ignore.add_git_paths();
+        let v = walk(d.path(), &o).unwrap();
+        assert_eq!(names(&v), vec![".cache/x", ".hidden", "a", "sub/.git/HEAD"]);
+        let v = walk(d.path(), &WalkOptions::default()).unwrap();
+        assert_eq!(v.len(), 6);
+    }
+
+    #[test]
+    fn ignore_covers_subtree_only() {
+        let d = tree(&["a/b", "a/c/d", "ab", "a.b"]);
+        let mut o = WalkOptions::default();
+        o.ignore.add("a").unwrap();
+        assert_eq!(names(&walk(d.path(), &o).unwrap()), vec!["a.b", "ab"]);
+    }
+
+    #[test]
+    fn single_file_is_dot() {
+        let d = tree(&["m.bin"]);
+        let v = walk(&d.path().join("m.bin"), &WalkOptions::default()).unwrap();
+        assert_eq!(names(&v), vec!["."]);
+        assert_eq!(v[0].size, 5);
+    }
+
+    #[test]
+    fn symlinks_refused_by_default_and_followed_when_allowed() {
+        let d = tree(&["real/f", "x"]);
+        symlink(d.path().join("x"), d.path().join("link")).unwrap();
+        symlink(d.path().join("real"), d.path().join("dirlink")).unwrap();
+        let e = walk(d.path(), &WalkOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("symlink"), "{e}");
+        let o = WalkOptions { allow_symlinks: true, ..Default::default() };
+        let v = walk(d.path(), &o).unwrap();
+        assert_eq!(names(&v), vec!["dirlink/f", "link", "real/f", "x"]);
+    }
+
+    #[test]
+    fn symlink_cycle_is_an_error() {
+        let d = tree(&["a/f"]);
+        symlink(d.path().join("a"), d.path().join("a/loop")).unwrap();
+        let o = WalkOptions { allow_symlinks: true, ..Default::default() };
+        let e = walk(d.path(), &o).unwrap_err().to_string();
+        assert!(e.contains("cycle"), "{e}");
+    }
+
+    #[test]
+    fn broken_symlink_is_an_error() {
+        let d = tree(&["a"]);
+        symlink(d.path().join("missing"), d.path().join("b")).unwrap();
+        let o = WalkOptions { allow_symlinks: true, ..Default::default() };
+        assert!(walk(d.path(), &o).unwrap_err().to_string().contains("cannot follow symlink"));
+    }
+
+    #[test]
+    fn fifo_is_an_error() {
+        let d = tree(&["a"]);
+        let st = std::process::Command::new("mkfifo").arg(d.path().join("p")).status().unwrap();
+        assert!(st.success());
+        let e = walk(d.path(), &WalkOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("FIFO"), "{e}");
+    }
+
+    #[test]
+    fn non_utf8_name_is_an_error() {
+        use std::os::unix::ffi::OsStrExt;
+        let d = tree(&["a"]);
+        let bad = std::ffi::OsStr::from_bytes(b"bad\xff");
+        fs::write(d.path().join(bad), b"x").unwrap();
+        let e = walk(d.path(), &WalkOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn resolve_user_paths() {
+        let d = tree(&["m/a/b", "other"]);
+        let root = d.path().join("m");
+        assert_eq!(resolve_user_path(&root, d.path(), Path::new("m/a")).unwrap(), "a");
+        assert_eq!(resolve_user_path(&root, &root, Path::new("a/b")).unwrap(), "a/b");
+        assert_eq!(resolve_user_path(&root, &root, Path::new("not-yet/x")).unwrap(), "not-yet/x");
+        assert!(resolve_user_path(&root, d.path(), Path::new("other")).is_err());
+        assert!(resolve_user_path(&root, &root, Path::new("../other")).is_err());
+        let abs = root.join("a");
+        assert_eq!(resolve_user_path(&root, Path::new("/"), &abs).unwrap(), "a");
+    }
+
+    #[test]
+    fn ignore_set_rejects_escapes() {
+        let mut s = IgnoreSet::new();
+        assert!(s.add("../x").is_err());
+        assert!(s.add("/abs").is_err());
+        assert!(s.add("").is_err());
+        s.add("./a//b/").unwrap();
+        assert_eq!(s.to_sorted_vec(), vec!["a/b"]);
+        assert!(s.is_ignored("a/b/c"));
+        assert!(!s.is_ignored("a/bc"));
+    }
+}
