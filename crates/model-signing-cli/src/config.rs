@@ -4,7 +4,7 @@
 //! land inside the model; the signature file is ignored when it lies inside the model; the git paths
 //! are ignored unless `--no-ignore-git-paths`.
 
-use crate::args::{CommonSign, CommonVerify, DigestArgs, OutputFormat};
+use crate::args::{CommonSign, CommonVerify, DigestArgs};
 use anyhow::{bail, Context, Result};
 use model_signing::hashing::{HashAlgorithm, HashingConfig, Serialization, DEFAULT_SHARD_SIZE};
 use model_signing::verify::VerifyOptions;
@@ -31,8 +31,6 @@ pub struct VerifyConfig {
     pub signature: PathBuf,
     /// Verification options.
     pub options: VerifyOptions,
-    /// Report format.
-    pub output: OutputFormat,
 }
 
 fn cwd() -> Result<PathBuf> {
@@ -124,7 +122,6 @@ pub fn verify(c: &CommonVerify) -> Result<VerifyConfig> {
             ignore_unsigned_files: c.ignore_unsigned_files,
             allow_symlinks: c.allow_symlinks,
         },
-        output: c.output,
     })
 }
 

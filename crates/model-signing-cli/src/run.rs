@@ -32,6 +32,7 @@ pub fn init_logging(flag: Option<LogLevel>) {
         .with_target(false)
         .without_time()
         .with_level(true)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 
