@@ -4,7 +4,7 @@
 use crate::args::{Command, LogLevel, OutputFormat, SignMethod, VerifyMethod};
 use crate::config;
 use anyhow::{Context, Result};
-use model_signing::keys::PrivateKey;
+use model_signing::keys::{KeyError, PrivateKey};
 use model_signing::sign::{self, CertificateSigner, KeySigner, Signer};
 use model_signing::verify::{self, BundleVerifier, CertificateVerifier, ChainTime, KeyVerifier};
 use model_signing::x509;
@@ -82,7 +82,7 @@ fn load_private_key(path: &Path, password: Option<&str>) -> Result<PrivateKey> {
     let pem = read(path, "private key")?;
     match PrivateKey::from_pem(&pem, password.map(str::as_bytes)) {
         Ok(k) => Ok(k),
-        Err(e) if password.is_none() && e.to_string().contains("password") && std::io::stdin().is_terminal() => {
+        Err(KeyError::PasswordRequired) if std::io::stdin().is_terminal() => {
             let pw = rpassword::prompt_password(format!("Password for {}: ", path.display()))
                 .context("cannot read the password")?;
             PrivateKey::from_pem(&pem, Some(pw.as_bytes()))

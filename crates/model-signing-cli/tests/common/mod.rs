@@ -1,0 +1,905 @@
+//! Shared helpers for the integration tests of the `model-signing` CLI.
+//!
+//! Use from a test file in `crates/model-signing-cli/tests/` with
+//!
+//! ```ignore
+//! mod common;
+//! use common::*;
+//! ```
+//!
+//! What is here:
+//!
+//! * **Running commands** — [`run`] captures a [`Command`]'s output into a
+//!   [`Run`], whose `assert_*` methods panic with the full command line,
+//!   exit status, stdout and stderr. [`model_signing`] builds a [`Command`]
+//!   for our binary; [`ms`] runs it in one go.
+//! * **Keys and PKI** (via the `openssl` CLI, which must be on `PATH`) —
+//!   [`gen_ec_key`] (SEC1 PEM private key + SPKI PEM public key, the formats
+//!   `openssl ecparam -genkey` / `openssl ec -pubout` write),
+//!   [`to_pkcs8`] (plain or encrypted PKCS#8), [`gen_root_ca`],
+//!   [`gen_intermediate_ca`], [`gen_leaf_cert`] with [`LeafOptions`]
+//!   (key usage, EKU, SAN, validity window incl. already-expired or
+//!   not-yet-valid certificates), and [`Pki::generate`] for the usual
+//!   root → intermediate → leaf chain.
+//! * **Models** — [`write_file`], [`pattern`], [`make_interop_model`] (a
+//!   directory with the tricky cases: nested dirs, an empty file, a file
+//!   spanning several shards, spaces, unicode, `a.b` next to `a/b`, a
+//!   dotfile), [`make_small_model`].
+//! * **Python peers** — [`PyPeer::from_env`] finds the reference
+//!   `model-signing` venvs named by `MS_PEER_PY_1_1_1` / `MS_PEER_PY_1_1_0`
+//!   (set by `scripts/test`). When a variable is missing the test is
+//!   skipped (returns `None` and prints a note), unless `MS_REQUIRE_PEERS=1`
+//!   in which case it panics. [`PyPeer::peer`] runs `tests/peer/peer.py`
+//!   (the API driver), [`PyPeer::batch`] runs many peer.py jobs in one
+//!   Python process, [`PyPeer::cli`] is the peer's own `model_signing` CLI.
+//!
+//! Every helper panics on unexpected failure (it is test code), with a
+//! message that says what was being done.
+
+#![allow(dead_code)]
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use tempfile::TempDir;
+
+// ---------------------------------------------------------------------------
+// Locations
+// ---------------------------------------------------------------------------
+
+/// Path of our `model-signing` binary, built by cargo for the tests.
+pub const BIN: &str = env!("CARGO_BIN_EXE_model-signing");
+
+/// Root of the repository (the workspace).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("canonicalize repo root")
+}
+
+/// `tests/peer/peer.py`, the driver for the Python reference API.
+pub fn peer_script() -> PathBuf {
+    repo_root().join("tests/peer/peer.py")
+}
+
+/// A fresh temporary directory, removed when dropped. Set
+/// `MS_KEEP_TEMP=1` to keep it (its path is printed) for debugging.
+pub fn tempdir() -> TempDir {
+    let keep = env_flag("MS_KEEP_TEMP");
+    let dir = tempfile::Builder::new()
+        .prefix("ms-test-")
+        .disable_cleanup(keep)
+        .tempdir()
+        .expect("create temp dir");
+    if keep {
+        eprintln!("keeping temp dir {}", dir.path().display());
+    }
+    dir
+}
+
+/// True when the environment variable is set to `1`, `true` or `yes`.
+pub fn env_flag(name: &str) -> bool {
+    matches!(
+        std::env::var(name)
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Ok("1" | "true" | "yes")
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Running commands
+// ---------------------------------------------------------------------------
+
+/// The captured result of running a command.
+#[derive(Debug)]
+pub struct Run {
+    /// The command line, shell-quoted (for messages).
+    pub cmdline: String,
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The exit code (`None` when killed by a signal).
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    pub fn success(&self) -> bool {
+        self.status.success()
+    }
+
+    /// Panics (showing the command and its output) unless it exited 0.
+    #[track_caller]
+    pub fn assert_success(&self) -> &Self {
+        if !self.success() {
+            panic!("command failed, expected success\n{self}");
+        }
+        self
+    }
+
+    /// Panics unless the exit code is exactly `code`.
+    #[track_caller]
+    pub fn assert_exit(&self, code: i32) -> &Self {
+        if self.code() != Some(code) {
+            panic!("expected exit code {code}\n{self}");
+        }
+        self
+    }
+
+    /// Panics unless stdout contains `needle`.
+    #[track_caller]
+    pub fn assert_stdout_contains(&self, needle: &str) -> &Self {
+        if !self.stdout.contains(needle) {
+            panic!("expected stdout to contain {needle:?}\n{self}");
+        }
+        self
+    }
+
+    /// Panics unless stderr contains `needle`.
+    #[track_caller]
+    pub fn assert_stderr_contains(&self, needle: &str) -> &Self {
+        if !self.stderr.contains(needle) {
+            panic!("expected stderr to contain {needle:?}\n{self}");
+        }
+        self
+    }
+
+    /// Panics unless stdout or stderr contains `needle`.
+    #[track_caller]
+    pub fn assert_output_contains(&self, needle: &str) -> &Self {
+        if !self.stdout.contains(needle) && !self.stderr.contains(needle) {
+            panic!("expected the output to contain {needle:?}\n{self}");
+        }
+        self
+    }
+}
+
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "command: {}", self.cmdline)?;
+        writeln!(f, "status:  {}", self.status)?;
+        writeln!(f, "--- stdout ---\n{}", self.stdout.trim_end())?;
+        write!(
+            f,
+            "--- stderr ---\n{}\n--------------",
+            self.stderr.trim_end()
+        )
+    }
+}
+
+fn shell_quote(s: &OsStr) -> String {
+    let s = s.to_string_lossy();
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+    {
+        s.into_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Shell-quoted rendering of a command (program, arguments and, when set,
+/// the working directory).
+pub fn describe(cmd: &Command) -> String {
+    let mut parts = vec![shell_quote(cmd.get_program())];
+    parts.extend(cmd.get_args().map(shell_quote));
+    let mut line = parts.join(" ");
+    if let Some(dir) = cmd.get_current_dir() {
+        line = format!("(cd {} && {line})", shell_quote(dir.as_os_str()));
+    }
+    line
+}
+
+/// Runs `cmd` to completion with stdin closed, capturing its output.
+/// Panics only if the command cannot be started.
+pub fn run(cmd: &mut Command) -> Run {
+    run_with_stdin(cmd, None)
+}
+
+/// Like [`run`], feeding `input` to the command's stdin.
+pub fn run_with_stdin(cmd: &mut Command, input: Option<&[u8]>) -> Run {
+    let cmdline = describe(cmd);
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start `{cmdline}`: {e}"));
+    if let Some(input) = input {
+        let mut stdin = child.stdin.take().expect("stdin");
+        // A child that exits early closes the pipe; its output says why.
+        let _ = stdin.write_all(input);
+    }
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("waiting for `{cmdline}`: {e}"));
+    Run {
+        cmdline,
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A [`Command`] for our `model-signing` binary.
+pub fn model_signing() -> Command {
+    Command::new(BIN)
+}
+
+/// Runs our `model-signing` binary with `args`.
+pub fn ms<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    run(model_signing().args(args))
+}
+
+/// Builds an argument vector from mixed `&str` / `&Path` / `String` items:
+/// `args!["verify", "key", "--public-key", &key.public_key]`.
+#[macro_export]
+macro_rules! args {
+    ($($a:expr),* $(,)?) => {
+        vec![$(::std::ffi::OsString::from(AsRef::<::std::ffi::OsStr>::as_ref(&$a))),*]
+    };
+}
+
+// ---------------------------------------------------------------------------
+// openssl
+// ---------------------------------------------------------------------------
+
+/// Runs `openssl ARGS` in `dir`; panics (with the output) if it fails.
+pub fn openssl<I, S>(dir: &Path, args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let r = run(Command::new("openssl").current_dir(dir).args(args));
+    if !r.success() {
+        panic!("openssl failed (is the openssl CLI installed?)\n{r}");
+    }
+    r
+}
+
+/// An elliptic curve supported by model signing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Curve {
+    P256,
+    P384,
+    P521,
+}
+
+impl Curve {
+    pub const ALL: [Curve; 3] = [Curve::P256, Curve::P384, Curve::P521];
+
+    /// The name `openssl ecparam -name` understands.
+    pub fn openssl_name(self) -> &'static str {
+        match self {
+            Curve::P256 => "prime256v1",
+            Curve::P384 => "secp384r1",
+            Curve::P521 => "secp521r1",
+        }
+    }
+
+    /// Short lowercase label, handy in file names: `p256`, ...
+    pub fn label(self) -> &'static str {
+        match self {
+            Curve::P256 => "p256",
+            Curve::P384 => "p384",
+            Curve::P521 => "p521",
+        }
+    }
+}
+
+/// A private key and its public key, as PEM files.
+#[derive(Clone, Debug)]
+pub struct KeyPair {
+    /// SEC1 `EC PRIVATE KEY` PEM (as `openssl ecparam -genkey -noout`).
+    pub private_key: PathBuf,
+    /// SPKI `PUBLIC KEY` PEM (as `openssl ec -pubout`).
+    pub public_key: PathBuf,
+    pub curve: Curve,
+}
+
+/// Generates `DIR/NAME.pem` (private) and `DIR/NAME-pub.pem` (public).
+pub fn gen_ec_key(dir: &Path, name: &str, curve: Curve) -> KeyPair {
+    let private_key = dir.join(format!("{name}.pem"));
+    let public_key = dir.join(format!("{name}-pub.pem"));
+    openssl(
+        dir,
+        args![
+            "ecparam",
+            "-name",
+            curve.openssl_name(),
+            "-genkey",
+            "-noout",
+            "-out",
+            &private_key
+        ],
+    );
+    openssl(
+        dir,
+        args!["ec", "-in", &private_key, "-pubout", "-out", &public_key],
+    );
+    KeyPair {
+        private_key,
+        public_key,
+        curve,
+    }
+}
+
+/// Converts `key` to a PKCS#8 PEM at `out`: unencrypted (`PRIVATE KEY`)
+/// when `password` is `None`, else `ENCRYPTED PRIVATE KEY` (PBES2,
+/// AES-256-CBC).
+pub fn to_pkcs8(key: &Path, out: &Path, password: Option<&str>) -> PathBuf {
+    let dir = out.parent().expect("output has a parent dir");
+    let mut a = args!["pkcs8", "-topk8", "-in", key, "-out", out];
+    match password {
+        None => a.push("-nocrypt".into()),
+        Some(p) => a.extend(args!["-v2", "aes-256-cbc", "-passout", format!("pass:{p}")]),
+    }
+    openssl(dir, a);
+    out.to_path_buf()
+}
+
+/// A certificate authority: its certificate and private key (PEM).
+#[derive(Clone, Debug)]
+pub struct Ca {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Self-signed root CA `DIR/NAME-cert.pem` + `DIR/NAME-key.pem`
+/// (CN "Test Root CA NAME", CA:TRUE, keyCertSign+cRLSign, 10 years).
+pub fn gen_root_ca(dir: &Path, name: &str, curve: Curve) -> Ca {
+    let cert = dir.join(format!("{name}-cert.pem"));
+    let key = dir.join(format!("{name}-key.pem"));
+    openssl(
+        dir,
+        args![
+            "req",
+            "-x509",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            format!("ec_paramgen_curve:{}", curve.openssl_name()),
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &cert,
+            "-days",
+            "3650",
+            "-subj",
+            format!("/CN=Test Root CA {name}"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-addext",
+            "subjectKeyIdentifier=hash"
+        ],
+    );
+    Ca { cert, key }
+}
+
+/// Intermediate CA signed by `issuer` (CA:TRUE pathlen:0, 5 years).
+pub fn gen_intermediate_ca(dir: &Path, name: &str, curve: Curve, issuer: &Ca) -> Ca {
+    let cert = dir.join(format!("{name}-cert.pem"));
+    let key = dir.join(format!("{name}-key.pem"));
+    let csr = dir.join(format!("{name}.csr"));
+    let ext = dir.join(format!("{name}.ext"));
+    fs::write(
+        &ext,
+        "basicConstraints=critical,CA:TRUE,pathlen:0\n\
+         keyUsage=critical,keyCertSign,cRLSign\n\
+         subjectKeyIdentifier=hash\n\
+         authorityKeyIdentifier=keyid\n",
+    )
+    .expect("write ext file");
+    openssl(
+        dir,
+        args![
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            format!("ec_paramgen_curve:{}", curve.openssl_name()),
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            format!("/CN=Test Intermediate CA {name}")
+        ],
+    );
+    openssl(
+        dir,
+        args![
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &issuer.cert,
+            "-CAkey",
+            &issuer.key,
+            "-CAcreateserial",
+            "-out",
+            &cert,
+            "-days",
+            "1825",
+            "-extfile",
+            &ext
+        ],
+    );
+    Ca { cert, key }
+}
+
+/// Validity window of a generated certificate.
+#[derive(Clone, Debug)]
+pub enum Validity {
+    /// From now for this many days (`openssl x509 -req -days N`).
+    Days(u32),
+    /// Explicit window as Unix timestamps (seconds); either may be in the
+    /// past or the future (uses `openssl ca -startdate/-enddate`).
+    Window { not_before: i64, not_after: i64 },
+}
+
+/// Options for [`gen_leaf_cert`]. The default is a code-signing leaf:
+/// CN and SAN email `model-signer@example.com`, CA:FALSE,
+/// KU digitalSignature, EKU codeSigning, valid for 365 days from now.
+#[derive(Clone, Debug)]
+pub struct LeafOptions {
+    pub common_name: String,
+    /// `subjectAltName` value, e.g. `email:a@b.c` (None: no SAN).
+    pub subject_alt_name: Option<String>,
+    /// `keyUsage` value (None: no extension).
+    pub key_usage: Option<String>,
+    /// `extendedKeyUsage` value (None: no extension).
+    pub extended_key_usage: Option<String>,
+    /// `basicConstraints` value (None: no extension).
+    pub basic_constraints: Option<String>,
+    /// Extra raw lines for the openssl extension file.
+    pub extra_extensions: Vec<String>,
+    pub validity: Validity,
+}
+
+impl Default for LeafOptions {
+    fn default() -> Self {
+        LeafOptions {
+            common_name: "model-signer@example.com".into(),
+            subject_alt_name: Some("email:model-signer@example.com".into()),
+            key_usage: Some("critical,digitalSignature".into()),
+            extended_key_usage: Some("codeSigning".into()),
+            basic_constraints: Some("critical,CA:FALSE".into()),
+            extra_extensions: Vec::new(),
+            validity: Validity::Days(365),
+        }
+    }
+}
+
+/// Unix timestamp of now (seconds).
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64
+}
+
+/// Formats a Unix timestamp as `YYYYMMDDHHMMSSZ` (openssl/ASN.1 time).
+pub fn openssl_time(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// Issues `DIR/NAME-cert.pem` for `key`'s public key, signed by `issuer`.
+pub fn gen_leaf_cert(
+    dir: &Path,
+    name: &str,
+    key: &KeyPair,
+    issuer: &Ca,
+    opts: &LeafOptions,
+) -> PathBuf {
+    let cert = dir.join(format!("{name}-cert.pem"));
+    let csr = dir.join(format!("{name}.csr"));
+    let ext = dir.join(format!("{name}.ext"));
+    let mut lines = Vec::new();
+    if let Some(v) = &opts.basic_constraints {
+        lines.push(format!("basicConstraints={v}"));
+    }
+    if let Some(v) = &opts.key_usage {
+        lines.push(format!("keyUsage={v}"));
+    }
+    if let Some(v) = &opts.extended_key_usage {
+        lines.push(format!("extendedKeyUsage={v}"));
+    }
+    if let Some(v) = &opts.subject_alt_name {
+        lines.push(format!("subjectAltName={v}"));
+    }
+    lines.push("subjectKeyIdentifier=hash".into());
+    lines.push("authorityKeyIdentifier=keyid".into());
+    lines.extend(opts.extra_extensions.iter().cloned());
+    fs::write(&ext, lines.join("\n") + "\n").expect("write ext file");
+    openssl(
+        dir,
+        args![
+            "req",
+            "-new",
+            "-key",
+            &key.private_key,
+            "-out",
+            &csr,
+            "-subj",
+            format!("/CN={}", opts.common_name)
+        ],
+    );
+    match opts.validity {
+        Validity::Days(days) => {
+            openssl(
+                dir,
+                args![
+                    "x509",
+                    "-req",
+                    "-in",
+                    &csr,
+                    "-CA",
+                    &issuer.cert,
+                    "-CAkey",
+                    &issuer.key,
+                    "-CAcreateserial",
+                    "-out",
+                    &cert,
+                    "-days",
+                    days.to_string(),
+                    "-extfile",
+                    &ext
+                ],
+            );
+        }
+        Validity::Window {
+            not_before,
+            not_after,
+        } => {
+            // `openssl ca` is the only way to pick both dates with
+            // OpenSSL 3.0; it needs a tiny database.
+            let db = dir.join(format!("{name}-ca-db"));
+            fs::create_dir_all(&db).expect("create ca db");
+            fs::write(db.join("index.txt"), "").expect("write index");
+            fs::write(db.join("serial"), format!("{:016X}\n", unix_now())).expect("write serial");
+            let cnf = db.join("ca.cnf");
+            fs::write(
+                &cnf,
+                format!(
+                    "[ca]\ndefault_ca=d\n[d]\ndatabase={db}/index.txt\n\
+                     new_certs_dir={db}\nserial={db}/serial\ndefault_md=sha256\n\
+                     policy=p\nunique_subject=no\ncopy_extensions=none\n\
+                     [p]\ncommonName=supplied\n",
+                    db = db.display()
+                ),
+            )
+            .expect("write ca config");
+            openssl(
+                dir,
+                args![
+                    "ca",
+                    "-batch",
+                    "-notext",
+                    "-config",
+                    &cnf,
+                    "-cert",
+                    &issuer.cert,
+                    "-keyfile",
+                    &issuer.key,
+                    "-in",
+                    &csr,
+                    "-out",
+                    &cert,
+                    "-startdate",
+                    openssl_time(not_before),
+                    "-enddate",
+                    openssl_time(not_after),
+                    "-extfile",
+                    &ext
+                ],
+            );
+        }
+    }
+    cert
+}
+
+/// A root → intermediate → leaf certificate chain in one directory.
+#[derive(Clone, Debug)]
+pub struct Pki {
+    pub root: Ca,
+    pub intermediate: Ca,
+    /// The leaf's key pair (the signing key).
+    pub leaf_key: KeyPair,
+    pub leaf_cert: PathBuf,
+}
+
+impl Pki {
+    /// Generates the chain into `dir`: root and intermediate CA keys on
+    /// `ca_curve`, the leaf (default [`LeafOptions`]) on `leaf_curve`.
+    /// Files: `root-{cert,key}.pem`, `int-{cert,key}.pem`,
+    /// `leaf-key.pem`, `leaf-key-pub.pem`, `leaf-cert.pem`.
+    pub fn generate(dir: &Path, ca_curve: Curve, leaf_curve: Curve) -> Pki {
+        Self::generate_with(dir, ca_curve, leaf_curve, &LeafOptions::default())
+    }
+
+    /// Like [`Pki::generate`] with custom leaf options.
+    pub fn generate_with(
+        dir: &Path,
+        ca_curve: Curve,
+        leaf_curve: Curve,
+        leaf: &LeafOptions,
+    ) -> Pki {
+        fs::create_dir_all(dir).expect("create pki dir");
+        let root = gen_root_ca(dir, "root", ca_curve);
+        let intermediate = gen_intermediate_ca(dir, "int", ca_curve, &root);
+        let leaf_key = gen_ec_key(dir, "leaf-key", leaf_curve);
+        let leaf_cert = gen_leaf_cert(dir, "leaf", &leaf_key, &intermediate, leaf);
+        Pki {
+            root,
+            intermediate,
+            leaf_key,
+            leaf_cert,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Models
+// ---------------------------------------------------------------------------
+
+/// Writes `root/rel` (creating parent directories) and returns its path.
+pub fn write_file(root: &Path, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+    let path = root.join(rel);
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).expect("create parent dirs");
+    }
+    fs::write(&path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    path
+}
+
+/// `len` deterministic, non-repeating-looking bytes derived from `seed`.
+pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    let mut x = 0x9E37_79B9_u32 ^ u32::from(seed);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// Files of [`make_interop_model`] (relative, `/`-separated) and sizes.
+pub const INTEROP_MODEL_FILES: &[(&str, usize)] = &[
+    ("config.json", 27),
+    ("weights.bin", 3500),
+    ("exact.bin", 2000),
+    ("empty.bin", 0),
+    ("sub/tokenizer.txt", 13),
+    ("sub/deep/nested/layer.bin", 1500),
+    ("with space.txt", 11),
+    ("caf\u{e9}.txt", 6),
+    ("a.b", 3),
+    ("a/b", 3),
+    ("a-b/c", 5),
+    (".hidden", 7),
+];
+
+/// Creates `dir/model` with the files of [`INTEROP_MODEL_FILES`]:
+/// nested directories, an empty file, `weights.bin` (3500 bytes: 4 shards
+/// of 1000, the last one short) and `exact.bin` (2000 bytes: exactly 2),
+/// a name with a space, a non-ASCII name (`café.txt`), `a.b` / `a-b/c`
+/// next to the directory `a/` (component-wise vs. byte-wise ordering
+/// differ), and a dotfile. Returns the model directory.
+pub fn make_interop_model(dir: &Path) -> PathBuf {
+    let model = dir.join("model");
+    for (i, (rel, len)) in INTEROP_MODEL_FILES.iter().enumerate() {
+        let contents = match *rel {
+            "config.json" => br#"{"model_type": "interop"}"#.to_vec(),
+            _ => pattern(*len, i as u8),
+        };
+        let contents = if contents.len() < *len {
+            let mut c = contents;
+            c.resize(*len, b'\n');
+            c
+        } else {
+            contents
+        };
+        assert_eq!(contents.len(), *len, "size of {rel}");
+        write_file(&model, rel, contents);
+    }
+    model
+}
+
+/// Creates `dir/NAME` with three small files (`a.txt`, `b/c.bin`,
+/// `d.bin`). Returns the model directory.
+pub fn make_small_model(dir: &Path, name: &str) -> PathBuf {
+    let model = dir.join(name);
+    write_file(&model, "a.txt", "hello model\n");
+    write_file(&model, "b/c.bin", pattern(100, 1));
+    write_file(&model, "d.bin", pattern(10, 2));
+    model
+}
+
+/// Recursively copies a directory (files and directories only).
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("create dir");
+    for entry in fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+/// Flips one byte of `path` at `offset` (the file must be long enough).
+pub fn tamper(path: &Path, offset: usize) {
+    let mut data = fs::read(path).expect("read file to tamper");
+    data[offset] ^= 0x01;
+    fs::write(path, data).expect("write tampered file");
+}
+
+// ---------------------------------------------------------------------------
+// Python peers
+// ---------------------------------------------------------------------------
+
+/// Env var naming the python of the model-signing 1.1.1 venv.
+pub const PEER_PY_1_1_1: &str = "MS_PEER_PY_1_1_1";
+/// Env var naming the python of the model-signing 1.1.0 venv.
+pub const PEER_PY_1_1_0: &str = "MS_PEER_PY_1_1_0";
+
+/// A Python reference implementation (`model-signing` in a venv).
+#[derive(Clone, Debug)]
+pub struct PyPeer {
+    /// The env var it came from (for messages).
+    pub var: &'static str,
+    /// The venv's python interpreter.
+    pub python: PathBuf,
+}
+
+/// One result of [`PyPeer::batch`].
+#[derive(Clone, Debug)]
+pub struct BatchResult {
+    pub ok: bool,
+    /// `ok` for sign/verify, the `sha256:...` line for digest.
+    pub output: String,
+    /// `Type: message` of the exception when `ok` is false.
+    pub error: String,
+}
+
+impl PyPeer {
+    /// The peer named by env var `var` (e.g. [`PEER_PY_1_1_1`]).
+    ///
+    /// If the variable is unset or empty: panics when `MS_REQUIRE_PEERS=1`,
+    /// otherwise prints a note and returns `None` (the caller should
+    /// return, i.e. skip). Panics if it is set but not an existing file.
+    #[track_caller]
+    pub fn from_env(var: &'static str) -> Option<PyPeer> {
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("this test")
+            .to_string();
+        match std::env::var_os(var).filter(|v| !v.is_empty()) {
+            None if env_flag("MS_REQUIRE_PEERS") => panic!(
+                "{var} is not set but MS_REQUIRE_PEERS=1: run the tests through \
+                 scripts/test, which installs the Python peers"
+            ),
+            None => {
+                eprintln!("note: {var} not set; skipping {test} (scripts/test sets it)");
+                None
+            }
+            Some(p) => {
+                let python = PathBuf::from(p);
+                assert!(
+                    python.is_file(),
+                    "{var}={} does not exist",
+                    python.display()
+                );
+                Some(PyPeer { var, python })
+            }
+        }
+    }
+
+    /// A [`Command`] running `tests/peer/peer.py` with this interpreter.
+    pub fn peer_cmd(&self) -> Command {
+        let mut cmd = Command::new(&self.python);
+        cmd.arg(peer_script());
+        cmd
+    }
+
+    /// Runs `peer.py ARGS`.
+    pub fn peer<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        run(self.peer_cmd().args(args))
+    }
+
+    /// The peer's own CLI (`<venv>/bin/model_signing`).
+    pub fn cli(&self) -> Command {
+        let bin = self
+            .python
+            .parent()
+            .expect("python has a parent dir")
+            .join("model_signing");
+        Command::new(bin)
+    }
+
+    /// Runs many peer.py jobs in one Python process (`peer.py batch`), see
+    /// `tests/peer/peer.py` for the job format. Returns one result per
+    /// job, in order. Panics if the batch as a whole fails. `Run` is
+    /// returned too, for messages.
+    pub fn batch(&self, jobs: &[serde_json::Value]) -> (Vec<BatchResult>, Run) {
+        let input = serde_json::to_vec(jobs).expect("serialize jobs");
+        let r = run_with_stdin(self.peer_cmd().arg("batch"), Some(&input));
+        if !r.success() {
+            panic!("peer.py batch failed\n{r}");
+        }
+        let parsed: Vec<serde_json::Value> = serde_json::from_str(r.stdout.trim())
+            .unwrap_or_else(|e| panic!("peer.py batch printed bad JSON ({e})\n{r}"));
+        assert_eq!(parsed.len(), jobs.len(), "one result per job\n{r}");
+        let results = parsed
+            .into_iter()
+            .map(|v| BatchResult {
+                ok: v["ok"].as_bool().expect("ok is a bool"),
+                output: v["output"].as_str().unwrap_or_default().to_string(),
+                error: v["error"].as_str().unwrap_or_default().to_string(),
+            })
+            .collect();
+        (results, r)
+    }
+}
+
+/// Converts paths to strings for JSON jobs.
+pub fn path_str(p: &Path) -> String {
+    p.to_str().expect("UTF-8 path").to_string()
+}
+
+/// Convenience for argument lists: `os(&["a", "b"])`.
+pub fn os(items: &[&str]) -> Vec<OsString> {
+    items.iter().map(OsString::from).collect()
+}
