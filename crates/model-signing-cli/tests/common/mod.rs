@@ -903,3 +903,203 @@ pub fn path_str(p: &Path) -> String {
 pub fn os(items: &[&str]) -> Vec<OsString> {
     items.iter().map(OsString::from).collect()
 }
+
+// ===========================================================================
+// Sigstore mock stack (tests/mock-sigstore) and identity tokens
+// (added for the keyless signing tests, crates/model-signing-cli/tests/sigstore_e2e.rs)
+// ===========================================================================
+
+/// Env var naming the directory of `tests/mock-sigstore` with its
+/// `node_modules` installed (set by `scripts/test`).
+pub const MOCK_SIGSTORE_DIR: &str = "MS_MOCK_SIGSTORE_DIR";
+
+/// How to start a [`MockSigstore`].
+#[derive(Clone, Debug, Default)]
+pub struct MockOptions {
+    /// The signing config lists a Rekor v2 log (else v1).
+    pub rekor_v2: bool,
+    /// The signing config lists the TSA.
+    pub tsa: bool,
+    /// The OAuth token endpoint requires this client secret.
+    pub client_secret: Option<String>,
+    /// The email of the tokens the OAuth token endpoint issues.
+    pub oauth_email: Option<String>,
+}
+
+/// A running `tests/mock-sigstore/server.js` on 127.0.0.1 (random port) with
+/// its trust files in a temporary directory. Dropping it stops the server.
+pub struct MockSigstore {
+    child: std::process::Child,
+    /// Base URL of every service (Fulcio, Rekor, TSA, OIDC issuer).
+    pub url: String,
+    /// `trust_config.json`: a ClientTrustConfig for `--trust-config`.
+    pub trust_config: PathBuf,
+    /// `trusted_root.json`.
+    pub trusted_root: PathBuf,
+    /// Where the server's request log (its stderr) goes.
+    pub log: PathBuf,
+    dir: TempDir,
+}
+
+impl MockSigstore {
+    /// The mock's directory from [`MOCK_SIGSTORE_DIR`]. Unset: prints a note
+    /// and returns `None` (skip), or panics when `MS_REQUIRE_PEERS=1`.
+    #[track_caller]
+    pub fn dir_from_env() -> Option<PathBuf> {
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("this test")
+            .to_string();
+        match std::env::var_os(MOCK_SIGSTORE_DIR).filter(|v| !v.is_empty()) {
+            None if env_flag("MS_REQUIRE_PEERS") => panic!(
+                "{MOCK_SIGSTORE_DIR} is not set but MS_REQUIRE_PEERS=1: run the tests \
+                 through scripts/test, which installs the Sigstore mock"
+            ),
+            None => {
+                eprintln!(
+                    "note: {MOCK_SIGSTORE_DIR} not set; skipping {test} (scripts/test sets it)"
+                );
+                None
+            }
+            Some(d) => {
+                let d = PathBuf::from(d);
+                assert!(
+                    d.join("node_modules/@sigstore/mock").is_dir(),
+                    "{MOCK_SIGSTORE_DIR}={} has no node_modules/@sigstore/mock (npm ci there)",
+                    d.display()
+                );
+                Some(d)
+            }
+        }
+    }
+
+    /// Starts a mock, or returns `None` to skip (see [`Self::dir_from_env`]).
+    #[track_caller]
+    pub fn start(opts: &MockOptions) -> Option<MockSigstore> {
+        let mock_dir = Self::dir_from_env()?;
+        Some(Self::start_in(&mock_dir, opts))
+    }
+
+    /// Starts `server.js` of `mock_dir`; panics (with its log) if it does not
+    /// come up within 60 s.
+    pub fn start_in(mock_dir: &Path, opts: &MockOptions) -> MockSigstore {
+        let dir = tempdir();
+        let log = dir.path().join("server.log");
+        let out = dir.path().join("trust");
+        let flag = |b: bool| if b { "1" } else { "0" };
+        let mut cmd = Command::new("node");
+        cmd.arg(mock_dir.join("server.js"))
+            .env("OUTDIR", &out)
+            .env("PORT", "0")
+            .env("REKOR_V2", flag(opts.rekor_v2))
+            .env("WITH_TSA", flag(opts.tsa))
+            .env("STDIN_WATCH", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(fs::File::create(&log).expect("create mock log"));
+        if let Some(s) = &opts.client_secret {
+            cmd.env("OAUTH_CLIENT_SECRET", s);
+        }
+        if let Some(e) = &opts.oauth_email {
+            cmd.env("OAUTH_EMAIL", e);
+        }
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start node (is Node.js installed?): {e}"));
+        let stdout = child.stdout.take().expect("mock stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap_or_default();
+        let port: u16 = match line
+            .trim()
+            .strip_prefix("PORT=")
+            .and_then(|p| p.parse().ok())
+        {
+            Some(p) => p,
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "the Sigstore mock did not start (stdout {line:?})\n--- log ---\n{}",
+                    fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+        };
+        MockSigstore {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            trust_config: out.join("trust_config.json"),
+            trusted_root: out.join("trusted_root.json"),
+            log,
+            dir,
+        }
+    }
+
+    /// The server's request log so far.
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A scratch directory that lives as long as the mock.
+    pub fn scratch(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Stops the server now (later requests fail to connect).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for MockSigstore {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104), for HS256 test tokens.
+pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new();
+    inner.update(k.map(|b| b ^ 0x36));
+    inner.update(msg);
+    let mut outer = Sha256::new();
+    outer.update(k.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().into()
+}
+
+/// A JWT signed with HS256 under a throwaway key: the mock Fulcio (and
+/// sigstore-python, which reads the claims unverified) accept it.
+pub fn mint_jwt(claims: &serde_json::Value) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let head = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let body = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let signing_input = format!("{head}.{body}");
+    let sig = hmac_sha256(&[b'k'; 32], signing_input.as_bytes());
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig))
+}
+
+/// A token for `email` at `issuer` with audience `aud`, expiring
+/// `exp_in` seconds from now (negative: already expired).
+pub fn identity_token(issuer: &str, email: &str, aud: &str, exp_in: i64) -> String {
+    let now = unix_now();
+    mint_jwt(&serde_json::json!({
+        "iss": issuer, "sub": email, "aud": aud, "email": email,
+        "email_verified": true, "iat": now, "nbf": now, "exp": now + exp_in,
+    }))
+}

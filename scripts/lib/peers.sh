@@ -1,0 +1,121 @@
+# shellcheck shell=bash
+# Helpers that install the external "peers" the test suite talks to.
+#
+# Sourced by scripts/test. Every function is idempotent: when the peer is
+# already installed (and at the pinned version) it returns quickly without
+# touching the network.
+#
+# Variables used (set by the caller):
+#   MS_ROOT      absolute path of the repository root
+#   MS_TEST_ENV  directory holding the peers (default: $MS_ROOT/.test-env)
+#   MS_PYTHON    interpreter used to create the venvs (default: python3)
+
+: "${MS_TEST_ENV:=${MS_ROOT:?MS_ROOT must be set}/.test-env}"
+: "${MS_PYTHON:=python3}"
+
+ms_log() { printf '%s\n' "$*" >&2; }
+
+# ms_py_peer_ok VENV VERSION REQS: true when VENV imports model_signing at
+# VERSION and was installed from exactly REQS (a stamp file records them, so
+# changing a pin below forces a reinstall).
+ms_py_peer_ok() {
+    local venv=$1 version=$2 reqs=$3
+    [[ -x $venv/bin/python ]] || return 1
+    [[ -f $venv/.ms-requirements && "$(cat "$venv/.ms-requirements")" == "$reqs" ]] || return 1
+    "$venv/bin/python" - "$version" <<'EOF' >/dev/null 2>&1
+import sys, importlib.metadata as md
+import model_signing, model_signing.signing, model_signing.verifying, OpenSSL  # noqa: F401
+sys.exit(0 if md.version("model-signing") == sys.argv[1] else 1)
+EOF
+}
+
+# ms_setup_py_peer VERSION [EXTRA_REQ...]: make sure .test-env/py-VERSION is a
+# venv with model-signing==VERSION (plus the extra requirements) and print
+# the absolute path of its python interpreter on stdout.
+ms_setup_py_peer() {
+    local version=$1
+    shift
+    local venv=$MS_TEST_ENV/py-$version
+    local -a reqs=("model-signing==$version" "$@")
+    local reqs_str="${reqs[*]}"
+    if ms_py_peer_ok "$venv" "$version" "$reqs_str"; then
+        ms_log "python peer model-signing $version: already installed ($venv)"
+    else
+        ms_log "python peer model-signing $version: installing into $venv"
+        rm -rf "$venv"
+        mkdir -p "$MS_TEST_ENV"
+        "$MS_PYTHON" -m venv "$venv" >&2
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+            "${reqs[@]}" >&2
+        printf '%s' "$reqs_str" >"$venv/.ms-requirements"
+        if ! ms_py_peer_ok "$venv" "$version" "$reqs_str"; then
+            ms_log "error: model-signing $version in $venv does not import after install"
+            "$venv/bin/python" -c 'import model_signing.signing, OpenSSL' >&2 || true
+            return 1
+        fi
+    fi
+    printf '%s\n' "$venv/bin/python"
+}
+
+# Pins. model-signing 1.1.x imports OpenSSL (pyOpenSSL) without declaring it,
+# so it is added explicitly. The versions below are the ones the interop
+# tests were written against.
+MS_PY_PEER_COMMON_REQS=(
+    "pyopenssl==26.4.0"
+    "sigstore==4.5.1"
+    "sigstore-models==0.0.6"
+    "cryptography==50.0.2"
+)
+MS_PY_PEER_1_1_1_REQS=("${MS_PY_PEER_COMMON_REQS[@]}")
+MS_PY_PEER_1_1_0_REQS=("${MS_PY_PEER_COMMON_REQS[@]}")
+
+# ms_setup_python_peers: install both Python peers and export
+# MS_PEER_PY_1_1_1 / MS_PEER_PY_1_1_0 (python interpreter paths).
+ms_setup_python_peers() {
+    MS_PEER_PY_1_1_1=$(ms_setup_py_peer 1.1.1 "${MS_PY_PEER_1_1_1_REQS[@]}") || return 1
+    MS_PEER_PY_1_1_0=$(ms_setup_py_peer 1.1.0 "${MS_PY_PEER_1_1_0_REQS[@]}") || return 1
+    export MS_PEER_PY_1_1_1 MS_PEER_PY_1_1_0
+}
+
+# ---------------------------------------------------------------------------
+# ms_setup_sigstore_mock: install the npm packages of tests/mock-sigstore (the
+# loopback Sigstore stack the keyless tests start: @sigstore/mock 0.13.0, pinned
+# in its package.json and, transitively, package-lock.json) with `npm ci`, and
+# export MS_MOCK_SIGSTORE_DIR (that directory) for the tests. Idempotent: a
+# stamp of the lock file's hash skips npm when nothing changed.
+MS_SIGSTORE_MOCK_VERSION=0.13.0
+ms_sigstore_mock_ok() {
+    local dir=$1
+    [[ -f $dir/node_modules/.ms-lock-sha256 ]] || return 1
+    [[ "$(cat "$dir/node_modules/.ms-lock-sha256")" == "$(sha256sum <"$dir/package-lock.json")" ]] || return 1
+    node -e 'process.exit(require(process.argv[1] + "/node_modules/@sigstore/mock/package.json").version === process.argv[2] ? 0 : 1)' \
+        "$dir" "$MS_SIGSTORE_MOCK_VERSION" >/dev/null 2>&1
+}
+ms_setup_sigstore_mock() {
+    local dir=$MS_ROOT/tests/mock-sigstore
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        ms_log "error: node and npm are needed for the Sigstore mock (tests/mock-sigstore)"
+        return 1
+    fi
+    if ms_sigstore_mock_ok "$dir"; then
+        ms_log "sigstore mock @sigstore/mock $MS_SIGSTORE_MOCK_VERSION: already installed ($dir)"
+    else
+        ms_log "sigstore mock @sigstore/mock $MS_SIGSTORE_MOCK_VERSION: npm ci in $dir"
+        # @sigstore/mock asks for Node >= 22 but works on 20; the engine warning is expected.
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >&2 || return 1
+        sha256sum <"$dir/package-lock.json" >"$dir/node_modules/.ms-lock-sha256"
+        ms_sigstore_mock_ok "$dir" || {
+            ms_log "error: @sigstore/mock $MS_SIGSTORE_MOCK_VERSION is not in $dir/node_modules after npm ci"
+            return 1
+        }
+    fi
+    MS_MOCK_SIGSTORE_DIR=$dir
+    export MS_MOCK_SIGSTORE_DIR
+}
+
+# TODO(softhsm): `apt-get install -y softhsm2` when `softhsm2-util` is
+# missing, and export the PKCS#11 module path for the pkcs11 tests. Not
+# implemented yet.
+ms_setup_softhsm() {
+    :
+}
