@@ -10,14 +10,28 @@ use std::fs;
 use std::path::Path;
 
 fn sign_key(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Run {
-    let mut a = args!["sign", "key", "--private-key", &key.private_key, "--signature", sig];
+    let mut a = args![
+        "sign",
+        "key",
+        "--private-key",
+        &key.private_key,
+        "--signature",
+        sig
+    ];
     a.extend(extra.iter().map(std::ffi::OsString::from));
     a.push(model.into());
     ms(a)
 }
 
 fn verify_key(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Run {
-    let mut a = args!["verify", "key", "--public-key", &key.public_key, "--signature", sig];
+    let mut a = args![
+        "verify",
+        "key",
+        "--public-key",
+        &key.public_key,
+        "--signature",
+        sig
+    ];
     a.extend(extra.iter().map(std::ffi::OsString::from));
     a.push(model.into());
     ms(a)
@@ -30,12 +44,19 @@ fn read_bundle(sig: &Path) -> Value {
 fn payload(sig: &Path) -> Value {
     use base64::Engine;
     let b = read_bundle(sig);
-    let p = base64::engine::general_purpose::STANDARD.decode(b["dsseEnvelope"]["payload"].as_str().unwrap()).unwrap();
+    let p = base64::engine::general_purpose::STANDARD
+        .decode(b["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
     serde_json::from_slice(&p).unwrap()
 }
 
 fn resource_names(sig: &Path) -> Vec<String> {
-    payload(sig)["predicate"]["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect()
+    payload(sig)["predicate"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn assert_fails(r: &Run, prefix: &str, needle: &str) {
@@ -51,30 +72,60 @@ fn key_roundtrip_and_bundle_shape() {
     let key = gen_ec_key(t.path(), "k", Curve::P256);
     let model = make_small_model(t.path(), "m");
     let sig = t.path().join("model.sig");
-    sign_key(&model, &key, &sig, &[]).assert_success().assert_stdout_contains("Signing succeeded");
-    verify_key(&model, &key, &sig, &[]).assert_success().assert_stdout_contains("Verification succeeded");
+    sign_key(&model, &key, &sig, &[])
+        .assert_success()
+        .assert_stdout_contains("Signing succeeded");
+    verify_key(&model, &key, &sig, &[])
+        .assert_success()
+        .assert_stdout_contains("Verification succeeded");
 
     let raw = fs::read_to_string(&sig).unwrap();
-    assert!(!raw.ends_with('\n') && !raw.contains(": "), "bundle must be compact");
-    assert!(raw.starts_with(r#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":"#));
+    assert!(
+        !raw.ends_with('\n') && !raw.contains(": "),
+        "bundle must be compact"
+    );
+    assert!(raw.starts_with(
+        r#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":"#
+    ));
     let b = read_bundle(&sig);
-    let hint = b["verificationMaterial"]["publicKey"]["hint"].as_str().unwrap();
+    let hint = b["verificationMaterial"]["publicKey"]["hint"]
+        .as_str()
+        .unwrap();
     let pem = fs::read(&key.public_key).unwrap();
-    assert_eq!(hint, hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&pem)), "hint = sha256 of the PEM");
+    assert_eq!(
+        hint,
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&pem)),
+        "hint = sha256 of the PEM"
+    );
     assert_eq!(b["verificationMaterial"]["tlogEntries"], json!([]));
     assert_eq!(b["dsseEnvelope"]["signatures"][0]["keyid"], json!(""));
-    assert_eq!(b["dsseEnvelope"]["payloadType"], json!("application/vnd.in-toto+json"));
+    assert_eq!(
+        b["dsseEnvelope"]["payloadType"],
+        json!("application/vnd.in-toto+json")
+    );
     let p = payload(&sig);
     assert_eq!(p["_type"], json!("https://in-toto.io/Statement/v1"));
-    assert_eq!(p["predicateType"], json!("https://model_signing/signature/v1.0"));
+    assert_eq!(
+        p["predicateType"],
+        json!("https://model_signing/signature/v1.0")
+    );
     assert_eq!(p["subject"][0]["name"], json!("m"));
-    assert_eq!(p["predicate"]["serialization"]["ignore_paths"], json!([".git", ".gitattributes", ".github", ".gitignore"]));
+    assert_eq!(
+        p["predicate"]["serialization"]["ignore_paths"],
+        json!([".git", ".gitattributes", ".github", ".gitignore"])
+    );
     assert_eq!(resource_names(&sig), vec!["a.txt", "b/c.bin", "d.bin"]);
 
     // `digest` prints the same root digest as the signed subject.
     let d = ms(args!["digest", &model]);
     d.assert_success();
-    assert_eq!(d.stdout.trim(), format!("sha256:{}", p["subject"][0]["digest"]["sha256"].as_str().unwrap()));
+    assert_eq!(
+        d.stdout.trim(),
+        format!(
+            "sha256:{}",
+            p["subject"][0]["digest"]["sha256"].as_str().unwrap()
+        )
+    );
 }
 
 #[test]
@@ -87,7 +138,9 @@ fn every_algorithm_and_serialization_roundtrips() {
     write_file(&model, "sub/x", "x");
     for alg in ["sha256", "blake2b", "blake3"] {
         for shard in [None, Some("1000")] {
-            let sig = t.path().join(format!("{alg}-{}.sig", shard.unwrap_or("files")));
+            let sig = t
+                .path()
+                .join(format!("{alg}-{}.sig", shard.unwrap_or("files")));
             let mut extra = vec!["--hash-algorithm", alg];
             if let Some(s) = shard {
                 extra.extend(["--shard-size", s]);
@@ -99,15 +152,37 @@ fn every_algorithm_and_serialization_roundtrips() {
             let names = resource_names(&sig);
             if shard.is_some() && alg != "blake3" {
                 assert_eq!(ser["method"], json!("shards"));
-                assert_eq!(ser["shard_size"], json!(1000), "shard_size is written as an integer");
-                assert_eq!(names, vec!["big.bin:0:1000", "big.bin:1000:2000", "big.bin:2000:2500", "sub/x:0:1"], "empty files have no shard");
-                assert_eq!(p["predicate"]["resources"][0]["algorithm"], json!(format!("{alg}-sharded-1000")));
+                assert_eq!(
+                    ser["shard_size"],
+                    json!(1000),
+                    "shard_size is written as an integer"
+                );
+                assert_eq!(
+                    names,
+                    vec![
+                        "big.bin:0:1000",
+                        "big.bin:1000:2000",
+                        "big.bin:2000:2500",
+                        "sub/x:0:1"
+                    ],
+                    "empty files have no shard"
+                );
+                assert_eq!(
+                    p["predicate"]["resources"][0]["algorithm"],
+                    json!(format!("{alg}-sharded-1000"))
+                );
             } else {
                 assert_eq!(ser["method"], json!("files"));
                 assert_eq!(names, vec!["big.bin", "empty.bin", "sub/x"]);
             }
             let digest_len = if alg == "blake2b" { 128 } else { 64 };
-            assert_eq!(p["predicate"]["resources"][0]["digest"].as_str().unwrap().len(), digest_len);
+            assert_eq!(
+                p["predicate"]["resources"][0]["digest"]
+                    .as_str()
+                    .unwrap()
+                    .len(),
+                digest_len
+            );
             verify_key(&model, &key, &sig, &[]).assert_success();
         }
     }
@@ -124,7 +199,11 @@ fn tampered_missing_and_extra_files_are_all_reported() {
     fs::remove_file(model.join("d.bin")).unwrap();
     write_file(&model, "new/extra.txt", "x");
     let r = verify_key(&model, &key, &sig, &[]);
-    assert_fails(&r, "Verification failed with error", "1 changed, 1 missing, 1 extra");
+    assert_fails(
+        &r,
+        "Verification failed with error",
+        "1 changed, 1 missing, 1 extra",
+    );
     r.assert_stderr_contains("changed: a.txt (expected ");
     r.assert_stderr_contains("missing: d.bin");
     r.assert_stderr_contains("extra:   new/extra.txt");
@@ -143,7 +222,12 @@ fn tampered_missing_and_extra_files_are_all_reported() {
     assert_fails(&r, "", "missing: d.bin");
     write_file(&model, "d.bin", pattern(10, 2));
     verify_key(&model, &key, &sig, &[]).assert_exit(1);
-    let ok = verify_key(&model, &key, &sig, &["--ignore-unsigned-files", "--output", "json"]);
+    let ok = verify_key(
+        &model,
+        &key,
+        &sig,
+        &["--ignore-unsigned-files", "--output", "json"],
+    );
     ok.assert_success();
     let v: Value = serde_json::from_str(&ok.stdout).unwrap();
     assert_eq!(v["verified"], json!(true));
@@ -159,13 +243,24 @@ fn wrong_key_fails() {
     let model = make_small_model(t.path(), "m");
     let sig = t.path().join("s.sig");
     sign_key(&model, &key, &sig, &[]).assert_success();
-    assert_fails(&verify_key(&model, &other, &sig, &[]), "Verification failed with error", "key mismatch");
+    assert_fails(
+        &verify_key(&model, &other, &sig, &[]),
+        "Verification failed with error",
+        "key mismatch",
+    );
     // Without the hint, the signature itself must fail.
     let mut b = read_bundle(&sig);
-    b["verificationMaterial"]["publicKey"] = json!({"rawBytes": "AAAA", "keyDetails": "PKIX_ECDSA_P256_SHA_256"});
+    b["verificationMaterial"]["publicKey"] =
+        json!({"rawBytes": "AAAA", "keyDetails": "PKIX_ECDSA_P256_SHA_256"});
     fs::write(&sig, serde_json::to_vec(&b).unwrap()).unwrap();
-    assert_fails(&verify_key(&model, &other, &sig, &[]), "", "does not verify");
-    verify_key(&model, &key, &sig, &[]).assert_success().assert_stderr_contains("older verification material");
+    assert_fails(
+        &verify_key(&model, &other, &sig, &[]),
+        "",
+        "does not verify",
+    );
+    verify_key(&model, &key, &sig, &[])
+        .assert_success()
+        .assert_stderr_contains("older verification material");
 }
 
 #[test]
@@ -173,17 +268,53 @@ fn odd_file_names() {
     let t = tempdir();
     let key = gen_ec_key(t.path(), "k", Curve::P256);
     let model = t.path().join("m");
-    for name in ["a b", "a.b", "a/z", "a/b/c", "a-b/c", "ab", "é/ü.bin", "colon:name", "x:1:2", ".hidden", "A"] {
+    for name in [
+        "a b",
+        "a.b",
+        "a/z",
+        "a/b/c",
+        "a-b/c",
+        "ab",
+        "é/ü.bin",
+        "colon:name",
+        "x:1:2",
+        ".hidden",
+        "A",
+    ] {
         write_file(&model, name, name);
     }
     for extra in [&[][..], &["--shard-size", "2"][..]] {
         let sig = t.path().join("s.sig");
         sign_key(&model, &key, &sig, extra).assert_success();
         verify_key(&model, &key, &sig, &[]).assert_success();
-        let files: Vec<String> = resource_names(&sig).iter().map(|n| if extra.is_empty() { n.clone() } else { n.rsplitn(3, ':').nth(2).unwrap().to_string() }).collect();
+        let files: Vec<String> = resource_names(&sig)
+            .iter()
+            .map(|n| {
+                if extra.is_empty() {
+                    n.clone()
+                } else {
+                    n.rsplitn(3, ':').nth(2).unwrap().to_string()
+                }
+            })
+            .collect();
         let mut dedup = files.clone();
         dedup.dedup();
-        assert_eq!(dedup, vec![".hidden", "A", "a/b/c", "a/z", "a b", "a-b/c", "a.b", "ab", "colon:name", "x:1:2", "é/ü.bin"]);
+        assert_eq!(
+            dedup,
+            vec![
+                ".hidden",
+                "A",
+                "a/b/c",
+                "a/z",
+                "a b",
+                "a-b/c",
+                "a.b",
+                "ab",
+                "colon:name",
+                "x:1:2",
+                "é/ü.bin"
+            ]
+        );
     }
 }
 
@@ -215,19 +346,35 @@ fn symlinks() {
     std::os::unix::fs::symlink(&outside, model.join("link.txt")).unwrap();
     std::os::unix::fs::symlink(model.join("b"), model.join("dirlink")).unwrap();
     let sig = t.path().join("s.sig");
-    assert_fails(&sign_key(&model, &key, &sig, &[]), "Signing failed with error", "symlink");
+    assert_fails(
+        &sign_key(&model, &key, &sig, &[]),
+        "Signing failed with error",
+        "symlink",
+    );
     assert!(!sig.exists());
     let r = sign_key(&model, &key, &sig, &["--allow-symlinks"]);
-    r.assert_success().assert_stderr_contains("outside the model");
-    assert_eq!(payload(&sig)["predicate"]["serialization"]["allow_symlinks"], json!(true));
+    r.assert_success()
+        .assert_stderr_contains("outside the model");
+    assert_eq!(
+        payload(&sig)["predicate"]["serialization"]["allow_symlinks"],
+        json!(true)
+    );
     assert!(resource_names(&sig).contains(&"dirlink/c.bin".to_string()));
     // The recorded policy is honoured on verify (Python's CLI needs the flag again).
     verify_key(&model, &key, &sig, &[]).assert_success();
     fs::write(&outside, "changed").unwrap();
-    assert_fails(&verify_key(&model, &key, &sig, &[]), "", "changed: link.txt");
+    assert_fails(
+        &verify_key(&model, &key, &sig, &[]),
+        "",
+        "changed: link.txt",
+    );
     // A cycle is an error, not an endless walk.
     std::os::unix::fs::symlink(&model, model.join("b/loop")).unwrap();
-    assert_fails(&sign_key(&model, &key, &sig, &["--allow-symlinks"]), "", "cycle");
+    assert_fails(
+        &sign_key(&model, &key, &sig, &["--allow-symlinks"]),
+        "",
+        "cycle",
+    );
 }
 
 #[test]
@@ -237,18 +384,46 @@ fn special_files_and_empty_models_are_refused_without_output() {
     let model = make_small_model(t.path(), "m");
     let sig = t.path().join("s.sig");
     fs::write(&sig, "previous").unwrap();
-    assert!(std::process::Command::new("mkfifo").arg(model.join("fifo")).status().unwrap().success());
-    assert_fails(&sign_key(&model, &key, &sig, &[]), "Signing failed with error", "FIFO");
-    assert_eq!(fs::read_to_string(&sig).unwrap(), "previous", "a failed sign must not touch the output");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(model.join("fifo"))
+        .status()
+        .unwrap()
+        .success());
+    assert_fails(
+        &sign_key(&model, &key, &sig, &[]),
+        "Signing failed with error",
+        "FIFO",
+    );
+    assert_eq!(
+        fs::read_to_string(&sig).unwrap(),
+        "previous",
+        "a failed sign must not touch the output"
+    );
     let empty = t.path().join("empty");
     fs::create_dir_all(empty.join(".git")).unwrap();
     write_file(&empty, ".git/HEAD", "x");
     let sig2 = t.path().join("s2.sig");
     assert_fails(&sign_key(&empty, &key, &sig2, &[]), "", "empty model");
     assert!(!sig2.exists());
-    let leftovers: Vec<_> = fs::read_dir(t.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
+    let leftovers: Vec<_> = fs::read_dir(t.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
     assert!(leftovers.is_empty(), "temporary files left behind");
-    assert_fails(&ms(args!["sign", "key", "--private-key", &key.private_key, "--signature", &sig2, t.path().join("nope")]), "", "does not exist");
+    assert_fails(
+        &ms(args![
+            "sign",
+            "key",
+            "--private-key",
+            &key.private_key,
+            "--signature",
+            &sig2,
+            t.path().join("nope")
+        ]),
+        "",
+        "does not exist",
+    );
 }
 
 #[test]
@@ -260,24 +435,66 @@ fn ignore_paths_and_signature_inside_the_model() {
     write_file(&model, ".git/HEAD", "ref");
     let sig = model.join("model.sig");
     let cache = model.join("cache");
-    sign_key(&model, &key, &sig, &["--ignore-paths", cache.to_str().unwrap()]).assert_success();
+    sign_key(
+        &model,
+        &key,
+        &sig,
+        &["--ignore-paths", cache.to_str().unwrap()],
+    )
+    .assert_success();
     let p = payload(&sig);
     assert_eq!(
         p["predicate"]["serialization"]["ignore_paths"],
-        json!([".git", ".gitattributes", ".github", ".gitignore", "cache", "model.sig"])
+        json!([
+            ".git",
+            ".gitattributes",
+            ".github",
+            ".gitignore",
+            "cache",
+            "model.sig"
+        ])
     );
     // Ignored content may change; the recorded ignores apply on verify without flags.
     fs::write(model.join("cache/x"), "changed").unwrap();
     fs::write(model.join(".git/HEAD"), "changed").unwrap();
     verify_key(&model, &key, &sig, &[]).assert_success();
     // Relative ignores resolve against the current directory, like Python.
-    let r = run(model_signing().current_dir(&model).args(args!["sign", "key", "--private-key", &key.private_key, "--signature", "model.sig", "--ignore_paths", "cache", "."]));
+    let r = run(model_signing().current_dir(&model).args(args![
+        "sign",
+        "key",
+        "--private-key",
+        &key.private_key,
+        "--signature",
+        "model.sig",
+        "--ignore_paths",
+        "cache",
+        "."
+    ]));
     r.assert_success();
     // An ignore outside the model is an error, not silently dropped.
-    assert_fails(&sign_key(&model, &key, &t.path().join("x.sig"), &["--ignore-paths", t.path().to_str().unwrap()]), "", "outside the model");
+    assert_fails(
+        &sign_key(
+            &model,
+            &key,
+            &t.path().join("x.sig"),
+            &["--ignore-paths", t.path().to_str().unwrap()],
+        ),
+        "",
+        "outside the model",
+    );
     // --no-ignore-git-paths signs .git too.
     let sig2 = t.path().join("g.sig");
-    sign_key(&model, &key, &sig2, &["--no-ignore-git-paths", "--ignore-paths", cache.to_str().unwrap()]).assert_success();
+    sign_key(
+        &model,
+        &key,
+        &sig2,
+        &[
+            "--no-ignore-git-paths",
+            "--ignore-paths",
+            cache.to_str().unwrap(),
+        ],
+    )
+    .assert_success();
     assert!(resource_names(&sig2).contains(&".git/HEAD".to_string()));
     verify_key(&model, &key, &sig2, &["--no-ignore-git-paths"]).assert_success();
 }
@@ -303,16 +520,115 @@ fn key_formats_and_bad_keys() {
     let key = gen_ec_key(t.path(), "k", Curve::P384);
     let enc = to_pkcs8(&key.private_key, &t.path().join("enc.pem"), Some("s3cret"));
     let sig = t.path().join("s.sig");
-    ms(args!["sign", "key", "--private-key", &enc, "--password", "s3cret", "--signature", &sig, &model]).assert_success();
+    ms(args![
+        "sign",
+        "key",
+        "--private-key",
+        &enc,
+        "--password",
+        "s3cret",
+        "--signature",
+        &sig,
+        &model
+    ])
+    .assert_success();
     verify_key(&model, &key, &sig, &[]).assert_success();
-    assert_fails(&ms(args!["sign", "key", "--private-key", &enc, "--password", "wrong", "--signature", &sig, &model]), "Signing failed with error", "password");
-    assert_fails(&ms(args!["sign", "key", "--private-key", &enc, "--signature", &sig, &model]), "", "password");
-    openssl(t.path(), args!["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "rsa.pem"]);
-    assert_fails(&ms(args!["sign", "key", "--private-key", t.path().join("rsa.pem"), "--signature", &sig, &model]), "", "RSA");
-    openssl(t.path(), args!["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"]);
-    assert_fails(&ms(args!["sign", "key", "--private-key", t.path().join("ed.pem"), "--signature", &sig, &model]), "", "only EC");
-    assert_fails(&ms(args!["sign", "key", "--private-key", &key.public_key, "--signature", &sig, &model]), "", "private key");
-    assert_fails(&ms(args!["verify", "key", "--public-key", &key.private_key, "--signature", &sig, &model]), "", "public key");
+    assert_fails(
+        &ms(args![
+            "sign",
+            "key",
+            "--private-key",
+            &enc,
+            "--password",
+            "wrong",
+            "--signature",
+            &sig,
+            &model
+        ]),
+        "Signing failed with error",
+        "password",
+    );
+    assert_fails(
+        &ms(args![
+            "sign",
+            "key",
+            "--private-key",
+            &enc,
+            "--signature",
+            &sig,
+            &model
+        ]),
+        "",
+        "password",
+    );
+    openssl(
+        t.path(),
+        args![
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            "rsa.pem"
+        ],
+    );
+    assert_fails(
+        &ms(args![
+            "sign",
+            "key",
+            "--private-key",
+            t.path().join("rsa.pem"),
+            "--signature",
+            &sig,
+            &model
+        ]),
+        "",
+        "RSA",
+    );
+    openssl(
+        t.path(),
+        args!["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"],
+    );
+    assert_fails(
+        &ms(args![
+            "sign",
+            "key",
+            "--private-key",
+            t.path().join("ed.pem"),
+            "--signature",
+            &sig,
+            &model
+        ]),
+        "",
+        "only EC",
+    );
+    assert_fails(
+        &ms(args![
+            "sign",
+            "key",
+            "--private-key",
+            &key.public_key,
+            "--signature",
+            &sig,
+            &model
+        ]),
+        "",
+        "private key",
+    );
+    assert_fails(
+        &ms(args![
+            "verify",
+            "key",
+            "--public-key",
+            &key.private_key,
+            "--signature",
+            &sig,
+            &model
+        ]),
+        "",
+        "public key",
+    );
 }
 
 /// Signs `statement` (any JSON) with `key` into a key bundle, bypassing our own statement writer.
@@ -320,8 +636,14 @@ fn craft(key: &KeyPair, statement: &Value, out: &Path, mutate: impl Fn(&mut Valu
     let pk = PrivateKey::from_pem(&fs::read(&key.private_key).unwrap(), None).unwrap();
     let payload = serde_json::to_vec(statement).unwrap();
     let sig = pk.sign(&dsse::pae(dsse::PAYLOAD_TYPE, &payload)).unwrap();
-    let material = bundle::VerificationMaterial::PublicKey { hint: Some(pk.public_key().hint()), legacy_raw_bytes: false };
-    let mut b: Value = serde_json::from_slice(&bundle::encode(&material, dsse::PAYLOAD_TYPE, &payload, &sig).unwrap()).unwrap();
+    let material = bundle::VerificationMaterial::PublicKey {
+        hint: Some(pk.public_key().hint()),
+        legacy_raw_bytes: false,
+    };
+    let mut b: Value = serde_json::from_slice(
+        &bundle::encode(&material, dsse::PAYLOAD_TYPE, &payload, &sig).unwrap(),
+    )
+    .unwrap();
     mutate(&mut b);
     fs::write(out, serde_json::to_vec(&b).unwrap()).unwrap();
 }
@@ -335,25 +657,85 @@ fn malformed_bundles_fail_cleanly() {
     sign_key(&model, &key, &sig, &[]).assert_success();
     let good = payload(&sig);
     let bad = t.path().join("bad.sig");
-    let check = |needle: &str| assert_fails(&verify_key(&model, &key, &bad, &[]), "Verification failed with error", needle);
+    let check = |needle: &str| {
+        assert_fails(
+            &verify_key(&model, &key, &bad, &[]),
+            "Verification failed with error",
+            needle,
+        )
+    };
 
     craft(&key, &good, &bad, |_| {});
     verify_key(&model, &key, &bad, &[]).assert_success();
 
-    let cases: Vec<(Box<dyn Fn(&mut Value)>, &str)> = vec![
-        (Box::new(|s: &mut Value| s["_type"] = json!("https://in-toto.io/Statement/v0.1")), "expected in-toto"),
-        (Box::new(|s: &mut Value| s["predicateType"] = json!("https://model_signing/Digest/v0.1")), "predicate type mismatch"),
-        (Box::new(|s: &mut Value| { let x = s["subject"][0].clone(); s["subject"] = json!([x.clone(), x]); }), "exactly one subject, got 2"),
-        (Box::new(|s: &mut Value| s["subject"] = json!([])), "exactly one subject, got 0"),
-        (Box::new(|s: &mut Value| { s.as_object_mut().unwrap().remove("subject"); }), "no 'subject'"),
-        (Box::new(|s: &mut Value| s["predicate"]["resources"] = json!([])), ""),
-        (Box::new(|s: &mut Value| s["subject"][0]["digest"]["sha256"] = json!("00".repeat(32))), "manifest is inconsistent"),
-        (Box::new(|s: &mut Value| s["predicate"]["resources"][0]["name"] = json!("../etc/passwd")), "invalid resource name"),
-        (Box::new(|s: &mut Value| s["predicate"]["resources"][0]["name"] = json!("/abs")), "absolute"),
-        (Box::new(|s: &mut Value| s["predicate"]["resources"][0]["name"] = json!("a\\b")), "backslash"),
-        (Box::new(|s: &mut Value| s["predicate"]["resources"][1]["name"] = s["predicate"]["resources"][0]["name"].clone()), "duplicate resource"),
-        (Box::new(|s: &mut Value| s["predicate"]["serialization"]["method"] = json!("tarball")), "unknown serialization method"),
-        (Box::new(|s: &mut Value| s["predicate"]["serialization"]["ignore_paths"] = json!(["../x"])), "recorded ignore path"),
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(Mutation, &str)> = vec![
+        (
+            Box::new(|s: &mut Value| s["_type"] = json!("https://in-toto.io/Statement/v0.1")),
+            "expected in-toto",
+        ),
+        (
+            Box::new(|s: &mut Value| {
+                s["predicateType"] = json!("https://model_signing/Digest/v0.1")
+            }),
+            "predicate type mismatch",
+        ),
+        (
+            Box::new(|s: &mut Value| {
+                let x = s["subject"][0].clone();
+                s["subject"] = json!([x.clone(), x]);
+            }),
+            "exactly one subject, got 2",
+        ),
+        (
+            Box::new(|s: &mut Value| s["subject"] = json!([])),
+            "exactly one subject, got 0",
+        ),
+        (
+            Box::new(|s: &mut Value| {
+                s.as_object_mut().unwrap().remove("subject");
+            }),
+            "no 'subject'",
+        ),
+        (
+            Box::new(|s: &mut Value| s["predicate"]["resources"] = json!([])),
+            "",
+        ),
+        (
+            Box::new(|s: &mut Value| s["subject"][0]["digest"]["sha256"] = json!("00".repeat(32))),
+            "manifest is inconsistent",
+        ),
+        (
+            Box::new(|s: &mut Value| {
+                s["predicate"]["resources"][0]["name"] = json!("../etc/passwd")
+            }),
+            "invalid resource name",
+        ),
+        (
+            Box::new(|s: &mut Value| s["predicate"]["resources"][0]["name"] = json!("/abs")),
+            "absolute",
+        ),
+        (
+            Box::new(|s: &mut Value| s["predicate"]["resources"][0]["name"] = json!("a\\b")),
+            "backslash",
+        ),
+        (
+            Box::new(|s: &mut Value| {
+                s["predicate"]["resources"][1]["name"] =
+                    s["predicate"]["resources"][0]["name"].clone()
+            }),
+            "duplicate resource",
+        ),
+        (
+            Box::new(|s: &mut Value| s["predicate"]["serialization"]["method"] = json!("tarball")),
+            "unknown serialization method",
+        ),
+        (
+            Box::new(|s: &mut Value| {
+                s["predicate"]["serialization"]["ignore_paths"] = json!(["../x"])
+            }),
+            "recorded ignore path",
+        ),
     ];
     for (mutate, needle) in cases {
         let mut s = good.clone();
@@ -365,16 +747,23 @@ fn malformed_bundles_fail_cleanly() {
     // Empty resources with a matching root digest still fail.
     let mut s = good.clone();
     s["predicate"]["resources"] = json!([]);
-    s["subject"][0]["digest"]["sha256"] = json!("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    s["subject"][0]["digest"]["sha256"] =
+        json!("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     craft(&key, &s, &bad, |_| {});
     check("no files");
 
     // Envelope and bundle level.
-    craft(&key, &good, &bad, |b| b["mediaType"] = json!("application/vnd.dev.sigstore.bundle.v0.2+json"));
+    craft(&key, &good, &bad, |b| {
+        b["mediaType"] = json!("application/vnd.dev.sigstore.bundle.v0.2+json")
+    });
     check("media type");
-    craft(&key, &good, &bad, |b| b["dsseEnvelope"]["payloadType"] = json!("text/plain"));
+    craft(&key, &good, &bad, |b| {
+        b["dsseEnvelope"]["payloadType"] = json!("text/plain")
+    });
     check("payload type");
-    craft(&key, &good, &bad, |b| b["dsseEnvelope"]["signatures"][0]["sig"] = json!("MEUCIQ=="));
+    craft(&key, &good, &bad, |b| {
+        b["dsseEnvelope"]["signatures"][0]["sig"] = json!("MEUCIQ==")
+    });
     check("does not verify");
     let full = fs::read(&sig).unwrap();
     for (bytes, needle) in [
@@ -387,7 +776,11 @@ fn malformed_bundles_fail_cleanly() {
         fs::write(&bad, bytes).unwrap();
         check(needle);
     }
-    assert_fails(&verify_key(&model, &key, &t.path().join("missing.sig"), &[]), "", "missing.sig");
+    assert_fails(
+        &verify_key(&model, &key, &t.path().join("missing.sig"), &[]),
+        "",
+        "missing.sig",
+    );
 }
 
 #[test]
@@ -397,37 +790,106 @@ fn certificate_method() {
     let pki = Pki::generate(&t.path().join("pki"), Curve::P384, Curve::P256);
     let sig = t.path().join("c.sig");
     ms(args![
-        "sign", "certificate", "--private_key", &pki.leaf_key.private_key, "--signing_certificate", &pki.leaf_cert,
-        "--certificate_chain", &pki.intermediate.cert, "--signature", &sig, &model
+        "sign",
+        "certificate",
+        "--private_key",
+        &pki.leaf_key.private_key,
+        "--signing_certificate",
+        &pki.leaf_cert,
+        "--certificate_chain",
+        &pki.intermediate.cert,
+        "--signature",
+        &sig,
+        &model
     ])
     .assert_success();
     let b = read_bundle(&sig);
-    assert_eq!(b["verificationMaterial"]["x509CertificateChain"]["certificates"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        b["verificationMaterial"]["x509CertificateChain"]["certificates"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     let verify = |anchor: &Path, extra: &[&str]| {
-        let mut a = args!["verify", "certificate", "--certificate-chain", anchor, "--signature", &sig];
+        let mut a = args![
+            "verify",
+            "certificate",
+            "--certificate-chain",
+            anchor,
+            "--signature",
+            &sig
+        ];
         a.extend(extra.iter().map(std::ffi::OsString::from));
         a.push(model.clone().into());
         ms(a)
     };
     verify(&pki.root.cert, &[]).assert_success();
-    verify(&pki.root.cert, &["--log-fingerprints"]).assert_success().assert_stderr_contains("Fingerprint");
-    assert_fails(&verify(&pki.intermediate.cert, &[]), "Verification failed with error", "");
+    verify(&pki.root.cert, &["--log-fingerprints"])
+        .assert_success()
+        .assert_stderr_contains("Fingerprint");
+    assert_fails(
+        &verify(&pki.intermediate.cert, &[]),
+        "Verification failed with error",
+        "",
+    );
     let other = Pki::generate(&t.path().join("other"), Curve::P256, Curve::P256);
     assert_fails(&verify(&other.root.cert, &[]), "", "");
     // The key bundle verifier refuses certificate bundles and vice versa.
-    assert_fails(&ms(args!["verify", "key", "--public-key", &pki.leaf_key.public_key, "--signature", &sig, &model]), "", "verify certificate");
+    assert_fails(
+        &ms(args![
+            "verify",
+            "key",
+            "--public-key",
+            &pki.leaf_key.public_key,
+            "--signature",
+            &sig,
+            &model
+        ]),
+        "",
+        "verify certificate",
+    );
 
     // A private key that does not match the certificate.
     let wrong = gen_ec_key(t.path(), "wrong", Curve::P256);
     assert_fails(
-        &ms(args!["sign", "certificate", "--private-key", &wrong.private_key, "--signing-certificate", &pki.leaf_cert, "--signature", &t.path().join("w.sig"), &model]),
+        &ms(args![
+            "sign",
+            "certificate",
+            "--private-key",
+            &wrong.private_key,
+            "--signing-certificate",
+            &pki.leaf_cert,
+            "--signature",
+            &t.path().join("w.sig"),
+            &model
+        ]),
         "Signing failed with error",
         "does not match",
     );
     // Without a chain the bundle holds the leaf only and fails against the root (no path).
     let solo = t.path().join("solo.sig");
-    ms(args!["sign", "certificate", "--private-key", &pki.leaf_key.private_key, "--signing-certificate", &pki.leaf_cert, "--signature", &solo, &model]).assert_success();
-    let mut a = args!["verify", "certificate", "--certificate-chain", &pki.root.cert, "--signature", &solo, &model];
+    ms(args![
+        "sign",
+        "certificate",
+        "--private-key",
+        &pki.leaf_key.private_key,
+        "--signing-certificate",
+        &pki.leaf_cert,
+        "--signature",
+        &solo,
+        &model
+    ])
+    .assert_success();
+    let mut a = args![
+        "verify",
+        "certificate",
+        "--certificate-chain",
+        &pki.root.cert,
+        "--signature",
+        &solo,
+        &model
+    ];
     assert_fails(&ms(a.clone()), "", "");
     // ... but passes when the intermediate is trusted too? No: OpenSSL needs a self-signed anchor.
     a.splice(3..4, [pki.intermediate.cert.clone().into_os_string()]);
@@ -439,31 +901,75 @@ fn certificate_validity_and_usage() {
     let t = tempdir();
     let model = make_small_model(t.path(), "m");
     let now = unix_now();
-    let expired = LeafOptions { validity: Validity::Window { not_before: now - 10 * 86_400, not_after: now - 86_400 }, ..Default::default() };
+    let expired = LeafOptions {
+        validity: Validity::Window {
+            not_before: now - 10 * 86_400,
+            not_after: now - 86_400,
+        },
+        ..Default::default()
+    };
     let pki = Pki::generate_with(&t.path().join("pki"), Curve::P256, Curve::P256, &expired);
     let sig = t.path().join("c.sig");
     ms(args![
-        "sign", "certificate", "--private-key", &pki.leaf_key.private_key, "--signing-certificate", &pki.leaf_cert,
-        "--certificate-chain", &pki.intermediate.cert, "--signature", &sig, &model
+        "sign",
+        "certificate",
+        "--private-key",
+        &pki.leaf_key.private_key,
+        "--signing-certificate",
+        &pki.leaf_cert,
+        "--certificate-chain",
+        &pki.intermediate.cert,
+        "--signature",
+        &sig,
+        &model
     ])
     .assert_success();
-    let mut a = args!["verify", "certificate", "--certificate-chain", &pki.root.cert, "--signature", &sig];
+    let mut a = args![
+        "verify",
+        "certificate",
+        "--certificate-chain",
+        &pki.root.cert,
+        "--signature",
+        &sig
+    ];
     a.push(model.clone().into());
     let r = ms(a);
     assert_fails(&r, "Verification failed with error", "has expired: valid ");
 
     // Not yet valid: fails now, passes when checked at the leaf's notBefore (Python's rule), where
     // the CAs are valid too.
-    let future = LeafOptions { validity: Validity::Window { not_before: now + 86_400, not_after: now + 10 * 86_400 }, ..Default::default() };
+    let future = LeafOptions {
+        validity: Validity::Window {
+            not_before: now + 86_400,
+            not_after: now + 10 * 86_400,
+        },
+        ..Default::default()
+    };
     let key3 = gen_ec_key(t.path(), "k3", Curve::P256);
     let leaf3 = gen_leaf_cert(t.path(), "future", &key3, &pki.intermediate, &future);
     let sig3 = t.path().join("f.sig");
     ms(args![
-        "sign", "certificate", "--private-key", &key3.private_key, "--signing-certificate", &leaf3,
-        "--certificate-chain", &pki.intermediate.cert, "--signature", &sig3, &model
+        "sign",
+        "certificate",
+        "--private-key",
+        &key3.private_key,
+        "--signing-certificate",
+        &leaf3,
+        "--certificate-chain",
+        &pki.intermediate.cert,
+        "--signature",
+        &sig3,
+        &model
     ])
     .assert_success();
-    let base = args!["verify", "certificate", "--certificate-chain", &pki.root.cert, "--signature", &sig3];
+    let base = args![
+        "verify",
+        "certificate",
+        "--certificate-chain",
+        &pki.root.cert,
+        "--signature",
+        &sig3
+    ];
     let mut a = base.clone();
     a.push(model.clone().into());
     let r = ms(a);
@@ -474,11 +980,25 @@ fn certificate_validity_and_usage() {
     ms(a).assert_success();
 
     // A leaf that may not sign: no digitalSignature, no codeSigning.
-    let nouse = LeafOptions { key_usage: Some("critical,keyEncipherment".into()), extended_key_usage: Some("serverAuth".into()), ..Default::default() };
+    let nouse = LeafOptions {
+        key_usage: Some("critical,keyEncipherment".into()),
+        extended_key_usage: Some("serverAuth".into()),
+        ..Default::default()
+    };
     let key2 = gen_ec_key(t.path(), "k2", Curve::P256);
     let leaf2 = gen_leaf_cert(t.path(), "nouse", &key2, &pki.intermediate, &nouse);
     assert_fails(
-        &ms(args!["sign", "certificate", "--private-key", &key2.private_key, "--signing-certificate", &leaf2, "--signature", &t.path().join("n.sig"), &model]),
+        &ms(args![
+            "sign",
+            "certificate",
+            "--private-key",
+            &key2.private_key,
+            "--signing-certificate",
+            &leaf2,
+            "--signature",
+            &t.path().join("n.sig"),
+            &model
+        ]),
         "Signing failed with error",
         "cannot be used for signing",
     );
@@ -495,20 +1015,45 @@ fn usage_errors_exit_2_and_unfinished_methods_exit_1() {
         args!["verify", "key", "--public-key", "x.pem", &model],
         args!["sign", "key", "--private-key", "k", "--bogus", &model],
         args!["verify", "certificate", "--signature", "s", &model],
-        args!["sign", "key", "--private-key", "k", "--hash-algorithm", "md5", &model],
+        args![
+            "sign",
+            "key",
+            "--private-key",
+            "k",
+            "--hash-algorithm",
+            "md5",
+            &model
+        ],
         args!["--log-level", "LOUD", "digest", &model],
     ] {
         let r = ms(a);
         r.assert_exit(2);
     }
     ms(args!["--help"]).assert_success();
-    ms(args!["--version"]).assert_success().assert_stdout_contains("model-signing");
-    let r = ms(args!["sign", &model]);
+    ms(args!["--version"])
+        .assert_success()
+        .assert_stdout_contains("model-signing");
+    let r = ms(args![
+        "sign",
+        "pkcs11-key",
+        "--pkcs11_uri",
+        "pkcs11:token=x",
+        &model
+    ]);
     assert_fails(&r, "Signing failed with error", "not supported yet");
-    let r = ms(args!["sign", "pkcs11-key", "--pkcs11_uri", "pkcs11:token=x", &model]);
-    assert_fails(&r, "Signing failed with error", "not supported yet");
-    let r = ms(args!["verify", "--signature", "s", "--identity", "i", "--identity_provider", "p", &model]);
-    assert_fails(&r, "Verification failed with error", "not supported yet");
+    // No method named: sigstore is the default, so its required flags are accepted.
+    let r = ms(args![
+        "verify",
+        "--signature",
+        t.path().join("none.sig"),
+        "--identity",
+        "i",
+        "--identity_provider",
+        "p",
+        &model
+    ]);
+    assert_fails(&r, "Verification failed with error", "none.sig");
+    ms(args!["verify", "--signature", "s", &model]).assert_exit(2);
     ms(args!["--log-level", "debug", "digest", &model]).assert_success();
     ms(args!["digest", "--log_level", "WARNING", &model]).assert_success();
 }
@@ -519,11 +1064,17 @@ fn digest_options() {
     let model = make_small_model(t.path(), "m");
     let d1 = ms(args!["digest", &model]);
     d1.assert_success();
-    assert!(d1.stdout.starts_with("sha256:") && d1.stdout.trim().len() == 71, "{d1}");
+    assert!(
+        d1.stdout.starts_with("sha256:") && d1.stdout.trim().len() == 71,
+        "{d1}"
+    );
     let d2 = ms(args!["digest", "--shard-size", "7", &model]);
     assert_ne!(d1.stdout, d2.stdout);
     let d3 = ms(args!["digest", "--ignore-paths", model.join("b"), &model]);
     assert_ne!(d1.stdout, d3.stdout);
-    assert_fails(&ms(args!["digest", t.path().join("missing")]), "Computing digest failed", "does not exist");
+    assert_fails(
+        &ms(args!["digest", t.path().join("missing")]),
+        "Computing digest failed",
+        "does not exist",
+    );
 }
-

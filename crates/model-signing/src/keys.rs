@@ -90,6 +90,16 @@ pub enum KeyError {
     VerificationFailed,
 }
 
+/// Maps a failure to parse freshly decrypted key material. A wrong password yields garbage that
+/// sometimes survives the padding check and then fails anywhere in the DER parser, so every parse
+/// failure means "wrong password"; only a well-formed key of a refused type keeps its own message.
+fn after_decryption(e: KeyError) -> KeyError {
+    match e {
+        KeyError::UnsupportedKeyType(t) => KeyError::UnsupportedKeyType(t),
+        _ => KeyError::WrongPassword,
+    }
+}
+
 impl KeyError {
     fn invalid(what: &'static str, detail: impl fmt::Display) -> Self {
         KeyError::InvalidKey {
@@ -368,11 +378,7 @@ impl PrivateKey {
             "ENCRYPTED PRIVATE KEY" => {
                 let password = password.ok_or(KeyError::PasswordRequired)?;
                 let plain = decrypt_pkcs8(&block.der, password)?;
-                Self::from_pkcs8_der(plain.as_bytes()).map_err(|e| match e {
-                    // Garbage that happened to have valid padding: almost surely a wrong password.
-                    KeyError::InvalidKey { .. } => KeyError::WrongPassword,
-                    other => other,
-                })
+                Self::from_pkcs8_der(plain.as_bytes()).map_err(after_decryption)
             }
             "EC PRIVATE KEY" => {
                 if block
@@ -382,10 +388,7 @@ impl PrivateKey {
                 {
                     let password = password.ok_or(KeyError::PasswordRequired)?;
                     let plain = decrypt_traditional(block, password)?;
-                    Self::from_sec1_der(&plain, params_curve).map_err(|e| match e {
-                        KeyError::InvalidKey { .. } => KeyError::WrongPassword,
-                        other => other,
-                    })
+                    Self::from_sec1_der(&plain, params_curve).map_err(after_decryption)
                 } else {
                     if password.is_some() {
                         return Err(KeyError::UnexpectedPassword);
