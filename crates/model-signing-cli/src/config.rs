@@ -59,7 +59,10 @@ fn user_ignores(model: &Path, paths: &[PathBuf]) -> Result<IgnoreSet> {
 
 /// Adds the signature file to `set` when it lies inside a directory model.
 fn ignore_signature(model: &Path, signature: &Path, set: &mut IgnoreSet) -> Result<()> {
-    if std::fs::metadata(model).map(|m| m.is_dir()).unwrap_or(false) {
+    if std::fs::metadata(model)
+        .map(|m| m.is_dir())
+        .unwrap_or(false)
+    {
         if let Ok(rel) = walk::resolve_user_path(model, &cwd()?, signature) {
             if rel != "." {
                 set.add(&rel)?;
@@ -82,14 +85,22 @@ fn hashing(
     let serialization = match (shard_size, shards) {
         (Some(0), _) => bail!("--shard-size must be greater than 0"),
         (Some(n), _) => Serialization::Shards { shard_size: n },
-        (None, true) => Serialization::Shards { shard_size: DEFAULT_SHARD_SIZE },
+        (None, true) => Serialization::Shards {
+            shard_size: DEFAULT_SHARD_SIZE,
+        },
         (None, false) => Serialization::Files,
     };
     let mut ignore = user_ignores(model, ignore_paths)?;
     if !no_git {
         ignore.add_git_paths();
     }
-    Ok(HashingConfig { algorithm, serialization, allow_symlinks, ignore }.normalized())
+    Ok(HashingConfig {
+        algorithm,
+        serialization,
+        allow_symlinks,
+        ignore,
+    }
+    .normalized())
 }
 
 /// Resolves the options shared by every sign method.
@@ -105,7 +116,11 @@ pub fn sign(c: &CommonSign) -> Result<SignConfig> {
         c.shards,
     )?;
     ignore_signature(&c.model_path, &c.signature, &mut h.ignore)?;
-    Ok(SignConfig { model: c.model_path.clone(), signature: c.signature.clone(), hashing: h })
+    Ok(SignConfig {
+        model: c.model_path.clone(),
+        signature: c.signature.clone(),
+        hashing: h,
+    })
 }
 
 /// Resolves the options shared by every verify method.

@@ -82,7 +82,12 @@ struct OutSig {
 }
 
 /// Serialises a key or certificate bundle.
-pub fn encode(material: &VerificationMaterial, payload_type: &str, payload: &[u8], signature: &[u8]) -> Result<Vec<u8>> {
+pub fn encode(
+    material: &VerificationMaterial,
+    payload_type: &str,
+    payload: &[u8],
+    signature: &[u8],
+) -> Result<Vec<u8>> {
     let vm = match material {
         VerificationMaterial::PublicKey { hint, .. } => serde_json::json!({
             "publicKey": { "hint": hint.clone().unwrap_or_default() },
@@ -95,7 +100,9 @@ pub fn encode(material: &VerificationMaterial, payload_type: &str, payload: &[u8
             "tlogEntries": [],
         }),
         VerificationMaterial::Certificate(_) => {
-            return Err(Error::Unsupported("writing Sigstore keyless bundles through this path".into()))
+            return Err(Error::Unsupported(
+                "writing Sigstore keyless bundles through this path".into(),
+            ))
         }
     };
     let b = OutBundle {
@@ -104,7 +111,10 @@ pub fn encode(material: &VerificationMaterial, payload_type: &str, payload: &[u8
         dsse_envelope: OutEnvelope {
             payload: STANDARD.encode(payload),
             payload_type,
-            signatures: [OutSig { sig: STANDARD.encode(signature), keyid: "" }],
+            signatures: [OutSig {
+                sig: STANDARD.encode(signature),
+                keyid: "",
+            }],
         },
     };
     serde_json::to_vec(&b).map_err(|e| Error::Bundle(format!("cannot encode bundle: {e}")))
@@ -116,11 +126,15 @@ fn bad(msg: impl Into<String>) -> Error {
 
 /// Looks a field up under its protobuf-JSON camelCase name or its proto snake_case name.
 fn field<'a>(v: &'a Value, camel: &str, snake: &str) -> Option<&'a Value> {
-    v.get(camel).or_else(|| v.get(snake)).filter(|x| !x.is_null())
+    v.get(camel)
+        .or_else(|| v.get(snake))
+        .filter(|x| !x.is_null())
 }
 
 fn b64(s: &Value, ctx: &str) -> Result<Vec<u8>> {
-    let s = s.as_str().ok_or_else(|| bad(format!("{ctx} is not a string")))?;
+    let s = s
+        .as_str()
+        .ok_or_else(|| bad(format!("{ctx} is not a string")))?;
     let t = s.trim_end_matches('=');
     // Accept missing padding (some writers drop it) but nothing else: no URL-safe alphabet, no junk.
     STANDARD_NO_PAD
@@ -132,12 +146,17 @@ fn b64(s: &Value, ctx: &str) -> Result<Vec<u8>> {
 /// Parses a bundle from its JSON bytes.
 pub fn parse(bytes: &[u8]) -> Result<Bundle> {
     if bytes.len() as u64 > MAX_BUNDLE_BYTES {
-        return Err(bad(format!("the file is {} bytes, over the {} byte limit", bytes.len(), MAX_BUNDLE_BYTES)));
+        return Err(bad(format!(
+            "the file is {} bytes, over the {} byte limit",
+            bytes.len(),
+            MAX_BUNDLE_BYTES
+        )));
     }
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(bad("the file is empty"));
     }
-    let json: Value = serde_json::from_slice(bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+    let json: Value =
+        serde_json::from_slice(bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;
     if !json.is_object() {
         return Err(bad("the top level is not a JSON object"));
     }
@@ -150,10 +169,18 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle> {
         .ok_or_else(|| bad("missing 'verificationMaterial'"))?;
     let material = if let Some(pk) = field(vm, "publicKey", "public_key") {
         let hint = field(pk, "hint", "hint")
-            .map(|h| h.as_str().map(str::to_string).ok_or_else(|| bad("publicKey.hint is not a string")))
+            .map(|h| {
+                h.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| bad("publicKey.hint is not a string"))
+            })
             .transpose()?;
-        let legacy = field(pk, "rawBytes", "raw_bytes").is_some() || field(pk, "keyDetails", "key_details").is_some();
-        VerificationMaterial::PublicKey { hint, legacy_raw_bytes: legacy }
+        let legacy = field(pk, "rawBytes", "raw_bytes").is_some()
+            || field(pk, "keyDetails", "key_details").is_some();
+        VerificationMaterial::PublicKey {
+            hint,
+            legacy_raw_bytes: legacy,
+        }
     } else if let Some(chain) = field(vm, "x509CertificateChain", "x509_certificate_chain") {
         let certs = field(chain, "certificates", "certificates")
             .and_then(Value::as_array)
@@ -169,7 +196,8 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle> {
         }
         VerificationMaterial::CertificateChain(out)
     } else if let Some(cert) = field(vm, "certificate", "certificate") {
-        let raw = field(cert, "rawBytes", "raw_bytes").ok_or_else(|| bad("certificate has no 'rawBytes'"))?;
+        let raw = field(cert, "rawBytes", "raw_bytes")
+            .ok_or_else(|| bad("certificate has no 'rawBytes'"))?;
         VerificationMaterial::Certificate(b64(raw, "certificate.rawBytes")?)
     } else {
         return Err(bad("verificationMaterial has neither 'publicKey', 'x509CertificateChain' nor 'certificate'"));
@@ -188,7 +216,10 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle> {
                 bad("missing 'dsseEnvelope'")
             }
         })?;
-    let payload = b64(field(env, "payload", "payload").ok_or_else(|| bad("dsseEnvelope has no 'payload'"))?, "dsseEnvelope.payload")?;
+    let payload = b64(
+        field(env, "payload", "payload").ok_or_else(|| bad("dsseEnvelope has no 'payload'"))?,
+        "dsseEnvelope.payload",
+    )?;
     let payload_type = field(env, "payloadType", "payload_type")
         .and_then(Value::as_str)
         .ok_or_else(|| bad("dsseEnvelope has no 'payloadType'"))?
@@ -199,13 +230,29 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle> {
     let sig = match sigs.as_slice() {
         [one] => one,
         [] => return Err(bad("dsseEnvelope.signatures is empty")),
-        _ => return Err(bad(format!("dsseEnvelope has {} signatures; exactly one is supported", sigs.len()))),
+        _ => {
+            return Err(bad(format!(
+                "dsseEnvelope has {} signatures; exactly one is supported",
+                sigs.len()
+            )))
+        }
     };
-    let signature = b64(field(sig, "sig", "sig").ok_or_else(|| bad("signature has no 'sig'"))?, "signatures[0].sig")?;
+    let signature = b64(
+        field(sig, "sig", "sig").ok_or_else(|| bad("signature has no 'sig'"))?,
+        "signatures[0].sig",
+    )?;
     if signature.is_empty() {
         return Err(bad("signatures[0].sig is empty"));
     }
-    Ok(Bundle { media_type, material, tlog_entries, payload, payload_type, signature, json })
+    Ok(Bundle {
+        media_type,
+        material,
+        tlog_entries,
+        payload,
+        payload_type,
+        signature,
+        json,
+    })
 }
 
 /// Reads and parses a bundle file, refusing oversized files before reading them.
@@ -215,7 +262,12 @@ pub fn read(path: &std::path::Path) -> Result<Bundle> {
         return Err(bad(format!("'{}' is not a regular file", path.display())));
     }
     if meta.len() > MAX_BUNDLE_BYTES {
-        return Err(bad(format!("'{}' is {} bytes, over the {} byte limit", path.display(), meta.len(), MAX_BUNDLE_BYTES)));
+        return Err(bad(format!(
+            "'{}' is {} bytes, over the {} byte limit",
+            path.display(),
+            meta.len(),
+            MAX_BUNDLE_BYTES
+        )));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     parse(&bytes)
@@ -227,7 +279,10 @@ mod tests {
 
     #[test]
     fn encode_key_bundle_shape() {
-        let m = VerificationMaterial::PublicKey { hint: Some("ab".into()), legacy_raw_bytes: false };
+        let m = VerificationMaterial::PublicKey {
+            hint: Some("ab".into()),
+            legacy_raw_bytes: false,
+        };
         let b = encode(&m, "application/vnd.in-toto+json", b"{}", b"\x30\x00").unwrap();
         assert_eq!(
             String::from_utf8(b.clone()).unwrap(),
@@ -243,7 +298,13 @@ mod tests {
     fn lenient_shapes() {
         let legacy = r#"{"media_type":"x","verification_material":{"public_key":{"raw_bytes":"AA==","key_details":"PKIX_ECDSA_P384_SHA_384"}},"dsse_envelope":{"payload":"e30","payload_type":"t","signatures":[{"sig":"MAA=","keyid":null}]}}"#;
         let p = parse(legacy.as_bytes()).unwrap();
-        assert_eq!(p.material, VerificationMaterial::PublicKey { hint: None, legacy_raw_bytes: true });
+        assert_eq!(
+            p.material,
+            VerificationMaterial::PublicKey {
+                hint: None,
+                legacy_raw_bytes: true
+            }
+        );
         assert_eq!(p.tlog_entries, 0);
         assert_eq!(p.payload, b"{}");
     }

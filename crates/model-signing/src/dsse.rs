@@ -11,14 +11,28 @@ pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 /// The standard DSSE v1 PAE.
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + payload_type.len() + 32);
-    out.extend_from_slice(format!("DSSEv1 {} {} {} ", payload_type.len(), payload_type, payload.len()).as_bytes());
+    out.extend_from_slice(
+        format!(
+            "DSSEv1 {} {} {} ",
+            payload_type.len(),
+            payload_type,
+            payload.len()
+        )
+        .as_bytes(),
+    );
     out.extend_from_slice(payload);
     out
 }
 
 /// The v0.2.0 compat PAE: `DSSEV1 <len> <type> <len> ` followed by Python's `repr(payload_bytes)`.
 pub fn pae_compat(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = format!("DSSEV1 {} {} {} ", payload_type.len(), payload_type, payload.len()).into_bytes();
+    let mut out = format!(
+        "DSSEV1 {} {} {} ",
+        payload_type.len(),
+        payload_type,
+        payload.len()
+    )
+    .into_bytes();
     out.extend_from_slice(python_bytes_repr(payload).as_bytes());
     out
 }
@@ -26,7 +40,11 @@ pub fn pae_compat(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 /// Python's `repr()` of a `bytes` value.
 fn python_bytes_repr(b: &[u8]) -> String {
     // Python picks double quotes only when the data has a single quote and no double quote.
-    let quote = if b.contains(&b'\'') && !b.contains(&b'"') { '"' } else { '\'' };
+    let quote = if b.contains(&b'\'') && !b.contains(&b'"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut s = String::with_capacity(b.len() + 3);
     s.push('b');
     s.push(quote);
@@ -54,7 +72,10 @@ mod tests {
 
     #[test]
     fn pae_matches_spec_example() {
-        assert_eq!(pae("http://example.com/HelloWorld", b"hello world"), b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec());
+        assert_eq!(
+            pae("http://example.com/HelloWorld", b"hello world"),
+            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec()
+        );
     }
 
     #[test]
@@ -67,6 +88,9 @@ mod tests {
     #[test]
     fn compat_prefix() {
         let p = pae_compat(PAYLOAD_TYPE, b"{}");
-        assert_eq!(p, b"DSSEV1 28 application/vnd.in-toto+json 2 b'{}'".to_vec());
+        assert_eq!(
+            p,
+            b"DSSEV1 28 application/vnd.in-toto+json 2 b'{}'".to_vec()
+        );
     }
 }

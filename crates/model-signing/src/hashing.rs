@@ -168,7 +168,12 @@ impl Default for HashingConfig {
     fn default() -> Self {
         let mut ignore = crate::walk::IgnoreSet::new();
         ignore.add_git_paths();
-        HashingConfig { algorithm: HashAlgorithm::Sha256, serialization: Serialization::Files, allow_symlinks: false, ignore }
+        HashingConfig {
+            algorithm: HashAlgorithm::Sha256,
+            serialization: Serialization::Files,
+            allow_symlinks: false,
+            ignore,
+        }
     }
 }
 
@@ -176,8 +181,12 @@ impl HashingConfig {
     /// BLAKE3 is never sharded (its tree hash already parallelises one file, and the Python
     /// reference silently records such a request as `files`); do the same, but say so.
     pub fn normalized(mut self) -> Self {
-        if self.algorithm == HashAlgorithm::Blake3 && matches!(self.serialization, Serialization::Shards { .. }) {
-            tracing::warn!("blake3 hashes whole files (it is parallel internally); ignoring the shard size");
+        if self.algorithm == HashAlgorithm::Blake3
+            && matches!(self.serialization, Serialization::Shards { .. })
+        {
+            tracing::warn!(
+                "blake3 hashes whole files (it is parallel internally); ignoring the shard size"
+            );
             self.serialization = Serialization::Files;
         }
         self
@@ -185,7 +194,10 @@ impl HashingConfig {
 
     /// The walk options implied by this configuration.
     pub fn walk_options(&self) -> crate::walk::WalkOptions {
-        crate::walk::WalkOptions { allow_symlinks: self.allow_symlinks, ignore: self.ignore.clone() }
+        crate::walk::WalkOptions {
+            allow_symlinks: self.allow_symlinks,
+            ignore: self.ignore.clone(),
+        }
     }
 }
 
@@ -211,11 +223,19 @@ thread_local! {
 }
 
 /// Hashes `files` with `alg` and `ser`, in parallel, returning one item per file or shard.
-pub fn hash_files(files: &[FileEntry], alg: HashAlgorithm, ser: Serialization) -> Result<Vec<HashedItem>> {
+pub fn hash_files(
+    files: &[FileEntry],
+    alg: HashAlgorithm,
+    ser: Serialization,
+) -> Result<Vec<HashedItem>> {
     let mut items = Vec::new();
     for (i, f) in files.iter().enumerate() {
         match ser {
-            Serialization::Files => items.push(WorkItem { file: i, start: 0, end: f.size }),
+            Serialization::Files => items.push(WorkItem {
+                file: i,
+                start: 0,
+                end: f.size,
+            }),
             Serialization::Shards { shard_size } => {
                 if shard_size == 0 {
                     return Err(Error::Config("shard size must be greater than 0".into()));
@@ -223,7 +243,11 @@ pub fn hash_files(files: &[FileEntry], alg: HashAlgorithm, ser: Serialization) -
                 let mut start = 0;
                 while start < f.size {
                     let end = start.saturating_add(shard_size).min(f.size);
-                    items.push(WorkItem { file: i, start, end });
+                    items.push(WorkItem {
+                        file: i,
+                        start,
+                        end,
+                    });
                     start = end;
                 }
             }
@@ -232,13 +256,17 @@ pub fn hash_files(files: &[FileEntry], alg: HashAlgorithm, ser: Serialization) -
     let digests: Vec<Result<Vec<u8>>> = items
         .par_iter()
         .map(|it| {
-            let f = files.get(it.file).ok_or_else(|| Error::Model("internal: bad work item".into()))?;
+            let f = files
+                .get(it.file)
+                .ok_or_else(|| Error::Model("internal: bad work item".into()))?;
             hash_range(f, it.start, it.end, alg)
         })
         .collect();
     let mut out = Vec::with_capacity(items.len());
     for (it, d) in items.iter().zip(digests) {
-        let f = files.get(it.file).ok_or_else(|| Error::Model("internal: bad work item".into()))?;
+        let f = files
+            .get(it.file)
+            .ok_or_else(|| Error::Model("internal: bad work item".into()))?;
         out.push(HashedItem {
             path: f.name.clone(),
             range: match ser {
@@ -263,7 +291,10 @@ fn hash_range(f: &FileEntry, start: u64, end: u64, alg: HashAlgorithm) -> Result
     let file = File::open(&f.path).map_err(|e| Error::io(&f.path, e))?;
     let before = file.metadata().map_err(|e| Error::io(&f.path, e))?;
     if !before.is_file() {
-        return Err(Error::Model(format!("'{}' is no longer a regular file", f.path.display())));
+        return Err(Error::Model(format!(
+            "'{}' is no longer a regular file",
+            f.path.display()
+        )));
     }
     if before.len() != f.size {
         return Err(changed(&f.path));
@@ -320,7 +351,11 @@ mod tests {
     fn entry(dir: &Path, name: &str, data: &[u8]) -> FileEntry {
         let p = dir.join(name);
         std::fs::write(&p, data).unwrap();
-        FileEntry { name: name.into(), path: p, size: data.len() as u64 }
+        FileEntry {
+            name: name.into(),
+            path: p,
+            size: data.len() as u64,
+        }
     }
 
     #[test]
@@ -339,10 +374,25 @@ mod tests {
     #[test]
     fn shards_cover_file_and_skip_empty() {
         let d = tempfile::tempdir().unwrap();
-        let files = vec![entry(d.path(), "a", b"0123456789"), entry(d.path(), "e", b"")];
-        let v = hash_files(&files, HashAlgorithm::Sha256, Serialization::Shards { shard_size: 4 }).unwrap();
+        let files = vec![
+            entry(d.path(), "a", b"0123456789"),
+            entry(d.path(), "e", b""),
+        ];
+        let v = hash_files(
+            &files,
+            HashAlgorithm::Sha256,
+            Serialization::Shards { shard_size: 4 },
+        )
+        .unwrap();
         let ranges: Vec<_> = v.iter().map(|i| (i.path.as_str(), i.range)).collect();
-        assert_eq!(ranges, vec![("a", Some((0, 4))), ("a", Some((4, 8))), ("a", Some((8, 10)))]);
+        assert_eq!(
+            ranges,
+            vec![
+                ("a", Some((0, 4))),
+                ("a", Some((4, 8))),
+                ("a", Some((8, 10)))
+            ]
+        );
         assert_eq!(v[1].digest, HashAlgorithm::Sha256.digest(b"4567"));
         let v = hash_files(&files, HashAlgorithm::Sha256, Serialization::Files).unwrap();
         assert_eq!(v.len(), 2);
@@ -352,9 +402,15 @@ mod tests {
     #[test]
     fn multi_chunk_file_matches_in_memory_digest() {
         let d = tempfile::tempdir().unwrap();
-        let data: Vec<u8> = (0..(READ_SIZE * 2 + 123)).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..(READ_SIZE * 2 + 123))
+            .map(|i| (i % 251) as u8)
+            .collect();
         let files = vec![entry(d.path(), "big", &data)];
-        for alg in [HashAlgorithm::Sha256, HashAlgorithm::Blake2b, HashAlgorithm::Blake3] {
+        for alg in [
+            HashAlgorithm::Sha256,
+            HashAlgorithm::Blake2b,
+            HashAlgorithm::Blake3,
+        ] {
             let v = hash_files(&files, alg, Serialization::Files).unwrap();
             assert_eq!(v[0].digest, alg.digest(&data));
         }
@@ -371,7 +427,10 @@ mod tests {
 
     #[test]
     fn algorithm_names() {
-        assert_eq!("blake2".parse::<HashAlgorithm>().unwrap(), HashAlgorithm::Blake2b);
+        assert_eq!(
+            "blake2".parse::<HashAlgorithm>().unwrap(),
+            HashAlgorithm::Blake2b
+        );
         assert!("md5".parse::<HashAlgorithm>().is_err());
         assert_eq!(
             Serialization::Shards { shard_size: 1000 }.resource_algorithm(HashAlgorithm::Sha256),

@@ -37,7 +37,11 @@ pub struct Manifest {
 
 impl Manifest {
     /// Builds a manifest from freshly hashed items, in the Python reference's order.
-    pub fn from_hashed(mut items: Vec<HashedItem>, alg: HashAlgorithm, ser: Serialization) -> Manifest {
+    pub fn from_hashed(
+        mut items: Vec<HashedItem>,
+        alg: HashAlgorithm,
+        ser: Serialization,
+    ) -> Manifest {
         items.sort_by(python_order);
         let algorithm = ser.resource_algorithm(alg);
         let resources = items
@@ -56,10 +60,16 @@ impl Manifest {
 
     /// Walks and hashes the model at `root` with `cfg`, returning the files seen and the ordered
     /// manifest.
-    pub fn for_model(root: &std::path::Path, cfg: &crate::hashing::HashingConfig) -> Result<(Vec<crate::walk::FileEntry>, Manifest)> {
+    pub fn for_model(
+        root: &std::path::Path,
+        cfg: &crate::hashing::HashingConfig,
+    ) -> Result<(Vec<crate::walk::FileEntry>, Manifest)> {
         let files = crate::walk::walk(root, &cfg.walk_options())?;
         let items = crate::hashing::hash_files(&files, cfg.algorithm, cfg.serialization)?;
-        Ok((files, Manifest::from_hashed(items, cfg.algorithm, cfg.serialization)))
+        Ok((
+            files,
+            Manifest::from_hashed(items, cfg.algorithm, cfg.serialization),
+        ))
     }
 
     /// SHA-256 over the concatenated raw digests, in listed order.
@@ -93,7 +103,12 @@ pub struct ParsedName {
 /// Validates a file path from a bundle: relative POSIX, no empty, `.` or `..` segments, no
 /// backslashes or NUL. `"."` alone (a single-file model) is allowed.
 pub fn validate_path(path: &str) -> Result<()> {
-    let bad = |why: &str| Err(Error::Statement(format!("invalid resource name '{}': {why}", path.escape_debug())));
+    let bad = |why: &str| {
+        Err(Error::Statement(format!(
+            "invalid resource name '{}': {why}",
+            path.escape_debug()
+        )))
+    };
     if path == "." {
         return Ok(());
     }
@@ -106,7 +121,10 @@ pub fn validate_path(path: &str) -> Result<()> {
     if path.contains('\\') {
         return bad("contains a backslash");
     }
-    if path.chars().any(|c| c == '\0' || c.is_control() && c != '\t') {
+    if path
+        .chars()
+        .any(|c| c == '\0' || c.is_control() && c != '\t')
+    {
         return bad("contains a control character");
     }
     for seg in path.split('/') {
@@ -125,7 +143,10 @@ pub fn parse_name(name: &str, ser: Serialization) -> Result<ParsedName> {
     match ser {
         Serialization::Files => {
             validate_path(name)?;
-            Ok(ParsedName { path: name.to_string(), range: None })
+            Ok(ParsedName {
+                path: name.to_string(),
+                range: None,
+            })
         }
         Serialization::Shards { .. } => {
             let bad = || {
@@ -139,7 +160,10 @@ pub fn parse_name(name: &str, ser: Serialization) -> Result<ParsedName> {
             let start = it.next().ok_or_else(bad)?;
             let path = it.next().ok_or_else(bad)?;
             let num = |s: &str| -> Result<u64> {
-                if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0')) {
+                if s.is_empty()
+                    || !s.bytes().all(|b| b.is_ascii_digit())
+                    || (s.len() > 1 && s.starts_with('0'))
+                {
                     return Err(bad());
                 }
                 s.parse::<u64>().map_err(|_| bad())
@@ -152,14 +176,21 @@ pub fn parse_name(name: &str, ser: Serialization) -> Result<ParsedName> {
                 )));
             }
             validate_path(path)?;
-            Ok(ParsedName { path: path.to_string(), range: Some((start, end)) })
+            Ok(ParsedName {
+                path: path.to_string(),
+                range: Some((start, end)),
+            })
         }
     }
 }
 
 /// Checks a manifest read from a bundle: non-empty, names valid and unique, algorithm strings and
 /// digest lengths consistent with the recorded serialization. Returns the parsed names in order.
-pub fn validate_signed(m: &Manifest, alg: HashAlgorithm, ser: Serialization) -> Result<Vec<ParsedName>> {
+pub fn validate_signed(
+    m: &Manifest,
+    alg: HashAlgorithm,
+    ser: Serialization,
+) -> Result<Vec<ParsedName>> {
     if m.resources.is_empty() {
         return Err(Error::Statement("the manifest lists no files".into()));
     }
@@ -186,13 +217,18 @@ pub fn validate_signed(m: &Manifest, alg: HashAlgorithm, ser: Serialization) -> 
             )));
         }
         if !seen.insert(r.name.as_str()) {
-            return Err(Error::Statement(format!("duplicate resource name '{}'", r.name.escape_debug())));
+            return Err(Error::Statement(format!(
+                "duplicate resource name '{}'",
+                r.name.escape_debug()
+            )));
         }
         out.push(parse_name(&r.name, ser)?);
     }
     let single = out.iter().any(|p| p.path == ".");
     if single && out.iter().any(|p| p.path != ".") {
-        return Err(Error::Statement("the name '.' (a single-file model) is mixed with other files".into()));
+        return Err(Error::Statement(
+            "the name '.' (a single-file model) is mixed with other files".into(),
+        ));
     }
     Ok(out)
 }
@@ -202,23 +238,39 @@ mod tests {
     use super::*;
 
     fn item(p: &str, range: Option<(u64, u64)>) -> HashedItem {
-        HashedItem { path: p.into(), range, digest: vec![0; 32] }
+        HashedItem {
+            path: p.into(),
+            range,
+            digest: vec![0; 32],
+        }
     }
 
     #[test]
     fn python_component_order() {
-        let names = ["ä", "b", "ab", "a.b", "a-b/c", "a b", "a/z", "a/b/c", "a/b", "a", "A"];
+        let names = [
+            "ä", "b", "ab", "a.b", "a-b/c", "a b", "a/z", "a/b/c", "a/b", "a", "A",
+        ];
         let items: Vec<_> = names.iter().map(|n| item(n, None)).collect();
         let m = Manifest::from_hashed(items, HashAlgorithm::Sha256, Serialization::Files);
         let got: Vec<_> = m.resources.iter().map(|r| r.name.as_str()).collect();
-        assert_eq!(got, vec!["A", "a", "a/b", "a/b/c", "a/z", "a b", "a-b/c", "a.b", "ab", "b", "ä"]);
+        assert_eq!(
+            got,
+            vec!["A", "a", "a/b", "a/b/c", "a/z", "a b", "a-b/c", "a.b", "ab", "b", "ä"]
+        );
     }
 
     #[test]
     fn shard_offsets_sort_numerically() {
         let g = 1_000_000_000u64;
-        let items: Vec<_> = [10, 2, 1, 0].iter().map(|i| item("w.bin", Some((i * g, (i + 1) * g)))).collect();
-        let m = Manifest::from_hashed(items, HashAlgorithm::Sha256, Serialization::Shards { shard_size: g });
+        let items: Vec<_> = [10, 2, 1, 0]
+            .iter()
+            .map(|i| item("w.bin", Some((i * g, (i + 1) * g))))
+            .collect();
+        let m = Manifest::from_hashed(
+            items,
+            HashAlgorithm::Sha256,
+            Serialization::Shards { shard_size: g },
+        );
         let got: Vec<_> = m.resources.iter().map(|r| r.name.clone()).collect();
         assert_eq!(got[0], "w.bin:0:1000000000");
         assert_eq!(got[3], "w.bin:10000000000:11000000000");
@@ -236,14 +288,22 @@ mod tests {
 
     #[test]
     fn names_are_validated() {
-        for bad in ["", "/a", "a/../b", "..", "a//b", "a/", "a\\b", "./a", "a\0b"] {
+        for bad in [
+            "", "/a", "a/../b", "..", "a//b", "a/", "a\\b", "./a", "a\0b",
+        ] {
             assert!(validate_path(bad).is_err(), "{bad:?} accepted");
         }
         for good in [".", "a", "a/b", "a b", "é", "a:b", ".hidden/x"] {
             validate_path(good).unwrap();
         }
         let s = Serialization::Shards { shard_size: 2 };
-        assert_eq!(parse_name("a:b:0:2", s).unwrap(), ParsedName { path: "a:b".into(), range: Some((0, 2)) });
+        assert_eq!(
+            parse_name("a:b:0:2", s).unwrap(),
+            ParsedName {
+                path: "a:b".into(),
+                range: Some((0, 2))
+            }
+        );
         for bad in ["a:0", "a:2:1", "a:x:2", "a:01:2", ":0:2", "a:0:-1"] {
             assert!(parse_name(bad, s).is_err(), "{bad:?} accepted");
         }
@@ -251,16 +311,62 @@ mod tests {
 
     #[test]
     fn signed_manifest_checks() {
-        let r = |n: &str, a: &str, len: usize| Resource { name: n.into(), algorithm: a.into(), digest: vec![1; len] };
+        let r = |n: &str, a: &str, len: usize| Resource {
+            name: n.into(),
+            algorithm: a.into(),
+            digest: vec![1; len],
+        };
         let f = Serialization::Files;
         let sha = HashAlgorithm::Sha256;
         assert!(validate_signed(&Manifest { resources: vec![] }, sha, f).is_err());
-        assert!(validate_signed(&Manifest { resources: vec![r("a", "sha256", 32), r("a", "sha256", 32)] }, sha, f).is_err());
-        assert!(validate_signed(&Manifest { resources: vec![r("a", "blake3", 32)] }, sha, f).is_err());
-        assert!(validate_signed(&Manifest { resources: vec![r("a", "sha256", 31)] }, sha, f).is_err());
-        assert!(validate_signed(&Manifest { resources: vec![r(".", "sha256", 32), r("a", "sha256", 32)] }, sha, f).is_err());
+        assert!(validate_signed(
+            &Manifest {
+                resources: vec![r("a", "sha256", 32), r("a", "sha256", 32)]
+            },
+            sha,
+            f
+        )
+        .is_err());
+        assert!(validate_signed(
+            &Manifest {
+                resources: vec![r("a", "blake3", 32)]
+            },
+            sha,
+            f
+        )
+        .is_err());
+        assert!(validate_signed(
+            &Manifest {
+                resources: vec![r("a", "sha256", 31)]
+            },
+            sha,
+            f
+        )
+        .is_err());
+        assert!(validate_signed(
+            &Manifest {
+                resources: vec![r(".", "sha256", 32), r("a", "sha256", 32)]
+            },
+            sha,
+            f
+        )
+        .is_err());
         let s = Serialization::Shards { shard_size: 4 };
-        validate_signed(&Manifest { resources: vec![r("a:0:4", "sha256-sharded-4", 32), r("a:4:5", "sha256", 32)] }, sha, s).unwrap();
-        assert!(validate_signed(&Manifest { resources: vec![r("a:0:4", "sha256-sharded-5", 32)] }, sha, s).is_err());
+        validate_signed(
+            &Manifest {
+                resources: vec![r("a:0:4", "sha256-sharded-4", 32), r("a:4:5", "sha256", 32)],
+            },
+            sha,
+            s,
+        )
+        .unwrap();
+        assert!(validate_signed(
+            &Manifest {
+                resources: vec![r("a:0:4", "sha256-sharded-5", 32)]
+            },
+            sha,
+            s
+        )
+        .is_err());
     }
 }

@@ -100,7 +100,12 @@ struct OutResource<'a> {
 pub fn encode(model_name: &str, info: &SerializationInfo, manifest: &Manifest) -> Result<Vec<u8>> {
     let st = OutStatement {
         ty: STATEMENT_TYPE,
-        subject: [OutSubject { name: model_name, digest: OutDigest { sha256: hex::encode(manifest.root_digest()) } }],
+        subject: [OutSubject {
+            name: model_name,
+            digest: OutDigest {
+                sha256: hex::encode(manifest.root_digest()),
+            },
+        }],
         predicate_type: PREDICATE_TYPE,
         predicate: OutPredicate {
             serialization: OutSerialization {
@@ -116,7 +121,11 @@ pub fn encode(model_name: &str, info: &SerializationInfo, manifest: &Manifest) -
             resources: manifest
                 .resources
                 .iter()
-                .map(|r| OutResource { name: &r.name, algorithm: &r.algorithm, digest: hex::encode(&r.digest) })
+                .map(|r| OutResource {
+                    name: &r.name,
+                    algorithm: &r.algorithm,
+                    digest: hex::encode(&r.digest),
+                })
                 .collect(),
         },
     };
@@ -141,13 +150,17 @@ fn decode_hex(s: &str, ctx: &str) -> Result<Vec<u8>> {
 /// Decodes and checks a statement: types, the single subject, the predicate, and (for v1.0) that the
 /// root digest matches the resources in their listed order.
 pub fn decode(payload: &[u8]) -> Result<Statement> {
-    let v: Value = serde_json::from_slice(payload).map_err(|e| bad(format!("payload is not JSON: {e}")))?;
+    let v: Value =
+        serde_json::from_slice(payload).map_err(|e| bad(format!("payload is not JSON: {e}")))?;
     if !v.is_object() {
         return Err(bad("payload is not a JSON object"));
     }
     let ty = get_str(&v, "_type", "statement")?;
     if ty != STATEMENT_TYPE {
-        return Err(bad(format!("expected in-toto {STATEMENT_TYPE} payload, but got '{}'", ty.escape_debug())));
+        return Err(bad(format!(
+            "expected in-toto {STATEMENT_TYPE} payload, but got '{}'",
+            ty.escape_debug()
+        )));
     }
     let pt = get_str(&v, "predicateType", "statement")?;
     let subjects = v
@@ -166,9 +179,16 @@ pub fn decode(payload: &[u8]) -> Result<Statement> {
 
 fn decode_v1(v: &Value, subjects: &[Value]) -> Result<Statement> {
     let [subject] = subjects else {
-        return Err(bad(format!("expected exactly one subject, got {}", subjects.len())));
+        return Err(bad(format!(
+            "expected exactly one subject, got {}",
+            subjects.len()
+        )));
     };
-    let model_name = subject.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let model_name = subject
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let root_hex = subject
         .get("digest")
         .and_then(|d| d.get("sha256"))
@@ -177,7 +197,10 @@ fn decode_v1(v: &Value, subjects: &[Value]) -> Result<Statement> {
     let root: [u8; 32] = decode_hex(root_hex, "subject digest")?
         .try_into()
         .map_err(|_| bad("the subject digest is not 32 bytes"))?;
-    let pred = v.get("predicate").filter(|p| p.is_object()).ok_or_else(|| bad("statement has no 'predicate' object"))?;
+    let pred = v
+        .get("predicate")
+        .filter(|p| p.is_object())
+        .ok_or_else(|| bad("statement has no 'predicate' object"))?;
     let ser = pred
         .get("serialization")
         .filter(|p| p.is_object())
@@ -205,7 +228,13 @@ fn decode_v1(v: &Value, subjects: &[Value]) -> Result<Statement> {
             hex::encode(computed)
         )));
     }
-    Ok(Statement { model_name, root_digest: Some(root), serialization: info, manifest, legacy: false })
+    Ok(Statement {
+        model_name,
+        root_digest: Some(root),
+        serialization: info,
+        manifest,
+        legacy: false,
+    })
 }
 
 fn decode_serialization(ser: &Value) -> Result<SerializationInfo> {
@@ -219,33 +248,59 @@ fn decode_serialization(ser: &Value) -> Result<SerializationInfo> {
         // v0.2 compat manifests wrote the string "false".
         Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => false,
         Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => true,
-        Some(other) => return Err(bad(format!("serialization.allow_symlinks is not a boolean: {other}"))),
+        Some(other) => {
+            return Err(bad(format!(
+                "serialization.allow_symlinks is not a boolean: {other}"
+            )))
+        }
     };
     let serialization = match method {
         "files" => Serialization::Files,
         "shards" => {
-            let v = ser.get("shard_size").ok_or_else(|| bad("shards serialization without 'shard_size'"))?;
+            let v = ser
+                .get("shard_size")
+                .ok_or_else(|| bad("shards serialization without 'shard_size'"))?;
             let size = v
                 .as_u64()
-                .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 1.0 && *f < 1.8e19).map(|f| f as u64))
+                .or_else(|| {
+                    v.as_f64()
+                        .filter(|f| f.fract() == 0.0 && *f >= 1.0 && *f < 1.8e19)
+                        .map(|f| f as u64)
+                })
                 .filter(|s| *s > 0)
-                .ok_or_else(|| bad(format!("serialization.shard_size is not a positive integer: {v}")))?;
+                .ok_or_else(|| {
+                    bad(format!(
+                        "serialization.shard_size is not a positive integer: {v}"
+                    ))
+                })?;
             Serialization::Shards { shard_size: size }
         }
-        other => return Err(bad(format!("unknown serialization method '{}'", other.escape_debug()))),
+        other => {
+            return Err(bad(format!(
+                "unknown serialization method '{}'",
+                other.escape_debug()
+            )))
+        }
     };
     let mut ignore_paths = Vec::new();
     match ser.get("ignore_paths") {
         None | Some(Value::Null) => {}
         Some(Value::Array(a)) => {
             for p in a {
-                let s = p.as_str().ok_or_else(|| bad("serialization.ignore_paths holds a non-string"))?;
+                let s = p
+                    .as_str()
+                    .ok_or_else(|| bad("serialization.ignore_paths holds a non-string"))?;
                 ignore_paths.push(s.to_string());
             }
         }
         Some(_) => return Err(bad("serialization.ignore_paths is not a list")),
     }
-    Ok(SerializationInfo { serialization, hash_type, allow_symlinks, ignore_paths })
+    Ok(SerializationInfo {
+        serialization,
+        hash_type,
+        allow_symlinks,
+        ignore_paths,
+    })
 }
 
 fn decode_legacy(subjects: &[Value]) -> Result<Statement> {
@@ -283,18 +338,32 @@ mod tests {
     use super::*;
 
     fn info(ser: Serialization) -> SerializationInfo {
-        SerializationInfo { serialization: ser, hash_type: HashAlgorithm::Sha256, allow_symlinks: false, ignore_paths: vec![".git".into()] }
+        SerializationInfo {
+            serialization: ser,
+            hash_type: HashAlgorithm::Sha256,
+            allow_symlinks: false,
+            ignore_paths: vec![".git".into()],
+        }
     }
 
     fn manifest() -> Manifest {
-        Manifest { resources: vec![Resource { name: "a".into(), algorithm: "sha256".into(), digest: vec![7; 32] }] }
+        Manifest {
+            resources: vec![Resource {
+                name: "a".into(),
+                algorithm: "sha256".into(),
+                digest: vec![7; 32],
+            }],
+        }
     }
 
     #[test]
     fn roundtrip() {
         let bytes = encode("m", &info(Serialization::Files), &manifest()).unwrap();
         let s = std::str::from_utf8(&bytes).unwrap();
-        assert!(s.starts_with(r#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"m""#), "{s}");
+        assert!(
+            s.starts_with(r#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"m""#),
+            "{s}"
+        );
         let st = decode(&bytes).unwrap();
         assert_eq!(st.manifest, manifest());
         assert_eq!(st.serialization, info(Serialization::Files));
@@ -303,11 +372,23 @@ mod tests {
 
     #[test]
     fn shard_size_integer_written_float_accepted() {
-        let bytes = encode("m", &info(Serialization::Shards { shard_size: 8 }), &manifest()).unwrap();
-        assert!(String::from_utf8(bytes.clone()).unwrap().contains(r#""shard_size":8,"#));
-        let s = String::from_utf8(bytes).unwrap().replace(r#""shard_size":8"#, r#""shard_size":8.0"#);
+        let bytes = encode(
+            "m",
+            &info(Serialization::Shards { shard_size: 8 }),
+            &manifest(),
+        )
+        .unwrap();
+        assert!(String::from_utf8(bytes.clone())
+            .unwrap()
+            .contains(r#""shard_size":8,"#));
+        let s = String::from_utf8(bytes)
+            .unwrap()
+            .replace(r#""shard_size":8"#, r#""shard_size":8.0"#);
         let st = decode(s.as_bytes()).unwrap();
-        assert_eq!(st.serialization.serialization, Serialization::Shards { shard_size: 8 });
+        assert_eq!(
+            st.serialization.serialization,
+            Serialization::Shards { shard_size: 8 }
+        );
         for bad in ["8.5", "0", "-1", "\"8\""] {
             let s2 = s.replace(r#""shard_size":8.0"#, &format!(r#""shard_size":{bad}"#));
             assert!(decode(s2.as_bytes()).is_err(), "{bad}");
@@ -316,12 +397,20 @@ mod tests {
 
     #[test]
     fn rejects_wrong_types_and_subjects() {
-        let good = String::from_utf8(encode("m", &info(Serialization::Files), &manifest()).unwrap()).unwrap();
+        let good =
+            String::from_utf8(encode("m", &info(Serialization::Files), &manifest()).unwrap())
+                .unwrap();
         let cases = [
             good.replace("in-toto.io/Statement/v1", "in-toto.io/Statement/v0.1"),
             good.replace("signature/v1.0", "signature/v2.0"),
-            good.replace(r#""subject":[{"#, r#""subject":[{"name":"x","digest":{"sha256":"00"}},{"#),
-            good.replace(r#""subject":[{"name":"m","digest":{"sha256":""#, r#""subject":[],"x":[{"name":"m","digest":{"sha256":""#),
+            good.replace(
+                r#""subject":[{"#,
+                r#""subject":[{"name":"x","digest":{"sha256":"00"}},{"#,
+            ),
+            good.replace(
+                r#""subject":[{"name":"m","digest":{"sha256":""#,
+                r#""subject":[],"x":[{"name":"m","digest":{"sha256":""#,
+            ),
             good.replace("0707", "0708"),
             good.replace(r#""method":"files""#, r#""method":"tar""#),
             "[]".into(),

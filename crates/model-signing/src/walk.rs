@@ -83,7 +83,9 @@ impl IgnoreSet {
     /// True if `name` (model-relative POSIX) is one of the ignored paths or lies below one.
     pub fn is_ignored(&self, name: &str) -> bool {
         self.paths.iter().any(|p| {
-            p == "." || name == p || (name.starts_with(p.as_str()) && name.as_bytes().get(p.len()) == Some(&b'/'))
+            p == "."
+                || name == p
+                || (name.starts_with(p.as_str()) && name.as_bytes().get(p.len()) == Some(&b'/'))
         })
     }
 
@@ -127,12 +129,19 @@ fn normalize_relative(rel: &str) -> Option<String> {
 /// user who meant to exclude something and excluded nothing would sign more than intended.
 pub fn resolve_user_path(model_root: &Path, cwd: &Path, user: &Path) -> Result<String> {
     let root = canonical_root(model_root)?;
-    let joined = if user.is_absolute() { user.to_path_buf() } else { cwd.join(user) };
+    let joined = if user.is_absolute() {
+        user.to_path_buf()
+    } else {
+        cwd.join(user)
+    };
     let resolved = resolve_lenient(&joined);
     match resolved.strip_prefix(&root) {
         Ok(rel) => {
             let s = rel_to_posix(rel).ok_or_else(|| {
-                Error::Config(format!("ignore path '{}' is not valid UTF-8", user.display()))
+                Error::Config(format!(
+                    "ignore path '{}' is not valid UTF-8",
+                    user.display()
+                ))
             })?;
             Ok(if s.is_empty() { ".".to_string() } else { s })
         }
@@ -148,7 +157,10 @@ pub fn resolve_user_path(model_root: &Path, cwd: &Path, user: &Path) -> Result<S
 /// Canonicalises the model root, or explains why it cannot be used.
 pub fn canonical_root(model_root: &Path) -> Result<PathBuf> {
     fs::canonicalize(model_root).map_err(|e| {
-        Error::Model(format!("cannot use model path '{}': {e}", model_root.display()))
+        Error::Model(format!(
+            "cannot use model path '{}': {e}",
+            model_root.display()
+        ))
     })
 }
 
@@ -169,7 +181,10 @@ fn resolve_lenient(p: &Path) -> PathBuf {
             }
             return out;
         }
-        match (existing.file_name().map(|s| s.to_os_string()), existing.parent()) {
+        match (
+            existing.file_name().map(|s| s.to_os_string()),
+            existing.parent(),
+        ) {
             (Some(name), Some(parent)) => {
                 rest.push(name);
                 existing = parent.to_path_buf();
@@ -215,18 +230,20 @@ pub struct WalkOptions {
 
 /// Lists the files of the model at `root`, sorted by name (byte order; the manifest re-sorts).
 pub fn walk(root: &Path, opts: &WalkOptions) -> Result<Vec<FileEntry>> {
-    let meta = fs::symlink_metadata(root).map_err(|e| {
-        Error::Model(format!("cannot use model path '{}': {e}", root.display()))
-    })?;
+    let meta = fs::symlink_metadata(root)
+        .map_err(|e| Error::Model(format!("cannot use model path '{}': {e}", root.display())))?;
     if meta.file_type().is_symlink() && !opts.allow_symlinks {
         // The model path itself was named by the user, so following it is what they asked for.
         tracing::debug!("model path {} is a symlink; following it", root.display());
     }
-    let target_meta = fs::metadata(root).map_err(|e| {
-        Error::Model(format!("cannot use model path '{}': {e}", root.display()))
-    })?;
+    let target_meta = fs::metadata(root)
+        .map_err(|e| Error::Model(format!("cannot use model path '{}': {e}", root.display())))?;
     if target_meta.is_file() {
-        return Ok(vec![FileEntry { name: ".".into(), path: root.to_path_buf(), size: target_meta.len() }]);
+        return Ok(vec![FileEntry {
+            name: ".".into(),
+            path: root.to_path_buf(),
+            size: target_meta.len(),
+        }]);
     }
     if !target_meta.is_dir() {
         return Err(special_file_error(root));
@@ -235,7 +252,11 @@ pub fn walk(root: &Path, opts: &WalkOptions) -> Result<Vec<FileEntry>> {
     let mut out = Vec::new();
     let mut ancestors = HashSet::new();
     ancestors.insert(dir_id(&target_meta));
-    let mut w = Walker { opts, canon_root: &canon, out: &mut out };
+    let mut w = Walker {
+        opts,
+        canon_root: &canon,
+        out: &mut out,
+    };
     w.walk_dir(root, "", &mut ancestors)?;
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
@@ -266,7 +287,12 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
-    fn walk_dir(&mut self, dir: &Path, prefix: &str, ancestors: &mut HashSet<(u64, u64)>) -> Result<()> {
+    fn walk_dir(
+        &mut self,
+        dir: &Path,
+        prefix: &str,
+        ancestors: &mut HashSet<(u64, u64)>,
+    ) -> Result<()> {
         let rd = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
         for entry in rd {
             let entry = entry.map_err(|e| Error::io(dir, e))?;
@@ -286,7 +312,11 @@ impl Walker<'_> {
                     path.display()
                 )));
             }
-            let name = if prefix.is_empty() { fname.to_string() } else { format!("{prefix}/{fname}") };
+            let name = if prefix.is_empty() {
+                fname.to_string()
+            } else {
+                format!("{prefix}/{fname}")
+            };
             if self.opts.ignore.is_ignored(&name) {
                 continue;
             }
@@ -311,7 +341,11 @@ impl Walker<'_> {
                     }
                 }
                 if tmeta.is_file() {
-                    self.out.push(FileEntry { name, path, size: tmeta.len() });
+                    self.out.push(FileEntry {
+                        name,
+                        path,
+                        size: tmeta.len(),
+                    });
                 } else if tmeta.is_dir() {
                     self.descend(&path, &name, &tmeta, ancestors)?;
                 } else {
@@ -319,7 +353,11 @@ impl Walker<'_> {
                 }
             } else if ft.is_file() {
                 let m = entry.metadata().map_err(|e| Error::io(&path, e))?;
-                self.out.push(FileEntry { name, path, size: m.len() });
+                self.out.push(FileEntry {
+                    name,
+                    path,
+                    size: m.len(),
+                });
             } else if ft.is_dir() {
                 let m = entry.metadata().map_err(|e| Error::io(&path, e))?;
                 self.descend(&path, &name, &m, ancestors)?;
@@ -371,7 +409,14 @@ mod tests {
 
     #[test]
     fn dotfiles_included_git_paths_ignored() {
-        let d = tree(&[".hidden", ".cache/x", ".git/HEAD", ".gitignore", "sub/.git/HEAD", "a"]);
+        let d = tree(&[
+            ".hidden",
+            ".cache/x",
+            ".git/HEAD",
+            ".gitignore",
+            "sub/.git/HEAD",
+            "a",
+        ]);
         let mut o = WalkOptions::default();
         o.ignore.add_git_paths();
         let v = walk(d.path(), &o).unwrap();
@@ -401,9 +446,14 @@ mod tests {
         let d = tree(&["real/f", "x"]);
         symlink(d.path().join("x"), d.path().join("link")).unwrap();
         symlink(d.path().join("real"), d.path().join("dirlink")).unwrap();
-        let e = walk(d.path(), &WalkOptions::default()).unwrap_err().to_string();
+        let e = walk(d.path(), &WalkOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("symlink"), "{e}");
-        let o = WalkOptions { allow_symlinks: true, ..Default::default() };
+        let o = WalkOptions {
+            allow_symlinks: true,
+            ..Default::default()
+        };
         let v = walk(d.path(), &o).unwrap();
         assert_eq!(names(&v), vec!["dirlink/f", "link", "real/f", "x"]);
     }
@@ -412,7 +462,10 @@ mod tests {
     fn symlink_cycle_is_an_error() {
         let d = tree(&["a/f"]);
         symlink(d.path().join("a"), d.path().join("a/loop")).unwrap();
-        let o = WalkOptions { allow_symlinks: true, ..Default::default() };
+        let o = WalkOptions {
+            allow_symlinks: true,
+            ..Default::default()
+        };
         let e = walk(d.path(), &o).unwrap_err().to_string();
         assert!(e.contains("cycle"), "{e}");
     }
@@ -421,16 +474,27 @@ mod tests {
     fn broken_symlink_is_an_error() {
         let d = tree(&["a"]);
         symlink(d.path().join("missing"), d.path().join("b")).unwrap();
-        let o = WalkOptions { allow_symlinks: true, ..Default::default() };
-        assert!(walk(d.path(), &o).unwrap_err().to_string().contains("cannot follow symlink"));
+        let o = WalkOptions {
+            allow_symlinks: true,
+            ..Default::default()
+        };
+        assert!(walk(d.path(), &o)
+            .unwrap_err()
+            .to_string()
+            .contains("cannot follow symlink"));
     }
 
     #[test]
     fn fifo_is_an_error() {
         let d = tree(&["a"]);
-        let st = std::process::Command::new("mkfifo").arg(d.path().join("p")).status().unwrap();
+        let st = std::process::Command::new("mkfifo")
+            .arg(d.path().join("p"))
+            .status()
+            .unwrap();
         assert!(st.success());
-        let e = walk(d.path(), &WalkOptions::default()).unwrap_err().to_string();
+        let e = walk(d.path(), &WalkOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("FIFO"), "{e}");
     }
 
@@ -440,7 +504,9 @@ mod tests {
         let d = tree(&["a"]);
         let bad = std::ffi::OsStr::from_bytes(b"bad\xff");
         fs::write(d.path().join(bad), b"x").unwrap();
-        let e = walk(d.path(), &WalkOptions::default()).unwrap_err().to_string();
+        let e = walk(d.path(), &WalkOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("UTF-8"), "{e}");
     }
 
@@ -448,9 +514,18 @@ mod tests {
     fn resolve_user_paths() {
         let d = tree(&["m/a/b", "other"]);
         let root = d.path().join("m");
-        assert_eq!(resolve_user_path(&root, d.path(), Path::new("m/a")).unwrap(), "a");
-        assert_eq!(resolve_user_path(&root, &root, Path::new("a/b")).unwrap(), "a/b");
-        assert_eq!(resolve_user_path(&root, &root, Path::new("not-yet/x")).unwrap(), "not-yet/x");
+        assert_eq!(
+            resolve_user_path(&root, d.path(), Path::new("m/a")).unwrap(),
+            "a"
+        );
+        assert_eq!(
+            resolve_user_path(&root, &root, Path::new("a/b")).unwrap(),
+            "a/b"
+        );
+        assert_eq!(
+            resolve_user_path(&root, &root, Path::new("not-yet/x")).unwrap(),
+            "not-yet/x"
+        );
         assert!(resolve_user_path(&root, d.path(), Path::new("other")).is_err());
         assert!(resolve_user_path(&root, &root, Path::new("../other")).is_err());
         let abs = root.join("a");

@@ -42,11 +42,17 @@ fn fixture(base: &Path, name: &str) -> PathBuf {
             let p = base.join("sample_model");
             for i in 0..2 {
                 for j in 0..3 {
-                    write(&p.join(format!("d{i}/f{i}{j}")), &format!("This is file f{i}{j} in d{i}."));
+                    write(
+                        &p.join(format!("d{i}/f{i}{j}")),
+                        &format!("This is file f{i}{j} in d{i}."),
+                    );
                 }
             }
             for i in 0..4 {
-                write(&p.join(format!("f{i}")), &format!("This is file f{i} in root."));
+                write(
+                    &p.join(format!("f{i}")),
+                    &format!("This is file f{i} in root."),
+                );
             }
             p
         }
@@ -63,7 +69,10 @@ fn fixture(base: &Path, name: &str) -> PathBuf {
         "deep_model_folder" => {
             let p = base.join("deep_model");
             for i in 0..4 {
-                write(&p.join(format!("d0/d1/d2/d3/d4/f{i}")), &format!("This is file f{i}."));
+                write(
+                    &p.join(format!("d0/d1/d2/d3/d4/f{i}")),
+                    &format!("This is file f{i}."),
+                );
             }
             p
         }
@@ -80,7 +89,12 @@ fn fixture(base: &Path, name: &str) -> PathBuf {
 }
 
 fn config(ser: Serialization) -> HashingConfig {
-    HashingConfig { algorithm: HashAlgorithm::Sha256, serialization: ser, allow_symlinks: true, ignore: IgnoreSet::new() }
+    HashingConfig {
+        algorithm: HashAlgorithm::Sha256,
+        serialization: ser,
+        allow_symlinks: true,
+        ignore: IgnoreSet::new(),
+    }
 }
 
 #[test]
@@ -93,22 +107,35 @@ fn golden_statements_match() {
         let (fixture_name, ser) = if let Some(f) = name.strip_suffix("_small_shards") {
             (f.to_string(), Serialization::Shards { shard_size: 8 })
         } else if let Some(f) = name.strip_suffix("_shard") {
-            (f.to_string(), Serialization::Shards { shard_size: 1_000_000_000 })
+            (
+                f.to_string(),
+                Serialization::Shards {
+                    shard_size: 1_000_000_000,
+                },
+            )
         } else {
             (name.clone(), Serialization::Files)
         };
-        let golden: serde_json::Value = serde_json::from_slice(&fs::read(dir.join(&name)).unwrap()).unwrap();
+        let golden: serde_json::Value =
+            serde_json::from_slice(&fs::read(dir.join(&name)).unwrap()).unwrap();
         let tmp = tempfile::tempdir().unwrap();
         let model = fixture(tmp.path(), &fixture_name);
         let (_, m) = Manifest::for_model(&model, &config(ser)).unwrap();
-        let got: Vec<(String, String, String)> =
-            m.resources.iter().map(|r| (r.name.clone(), r.algorithm.clone(), hex::encode(&r.digest))).collect();
+        let got: Vec<(String, String, String)> = m
+            .resources
+            .iter()
+            .map(|r| (r.name.clone(), r.algorithm.clone(), hex::encode(&r.digest)))
+            .collect();
         let want: Vec<(String, String, String)> = golden["predicate"]["resources"]
             .as_array()
             .unwrap()
             .iter()
             .map(|r| {
-                (r["name"].as_str().unwrap().into(), r["algorithm"].as_str().unwrap().into(), r["digest"].as_str().unwrap().into())
+                (
+                    r["name"].as_str().unwrap().into(),
+                    r["algorithm"].as_str().unwrap().into(),
+                    r["digest"].as_str().unwrap().into(),
+                )
             })
             .collect();
         assert_eq!(got, want, "resources differ for {name}");
@@ -127,20 +154,35 @@ fn golden_manifests_match() {
     let Some(v) = vectors() else { return };
     let mut checked = 0;
     for (sub, sharded) in [("file", false), ("file_shard", true)] {
-        let dir = v.join(format!("model-transparency/tests/_serialization/testdata/{sub}/TestSerializer"));
+        let dir = v.join(format!(
+            "model-transparency/tests/_serialization/testdata/{sub}/TestSerializer"
+        ));
         for entry in fs::read_dir(&dir).unwrap() {
             let name = entry.unwrap().file_name().into_string().unwrap();
             let (fixture_name, ser) = match name.strip_suffix("_small_shards") {
                 Some(f) => (f.to_string(), Serialization::Shards { shard_size: 8 }),
-                None if sharded => (name.clone(), Serialization::Shards { shard_size: 1_000_000_000 }),
+                None if sharded => (
+                    name.clone(),
+                    Serialization::Shards {
+                        shard_size: 1_000_000_000,
+                    },
+                ),
                 None => (name.clone(), Serialization::Files),
             };
             let tmp = tempfile::tempdir().unwrap();
             let model = fixture(tmp.path(), &fixture_name);
             let (_, m) = Manifest::for_model(&model, &config(ser)).unwrap();
-            let mut got: Vec<String> = m.resources.iter().map(|r| format!("{}:{}", r.name, hex::encode(&r.digest))).collect();
+            let mut got: Vec<String> = m
+                .resources
+                .iter()
+                .map(|r| format!("{}:{}", r.name, hex::encode(&r.digest)))
+                .collect();
             let text = fs::read_to_string(dir.join(&name)).unwrap();
-            let mut want: Vec<String> = text.lines().filter(|l| !l.is_empty()).map(str::to_string).collect();
+            let mut want: Vec<String> = text
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect();
             // These goldens list a set (Python compares manifests as maps), so compare sorted.
             got.sort();
             want.sort();

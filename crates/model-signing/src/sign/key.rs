@@ -18,13 +18,18 @@ impl KeySigner {
 
     /// Loads a PEM private key (optionally encrypted).
     pub fn from_pem(pem: &[u8], password: Option<&[u8]>) -> Result<Self> {
-        Ok(KeySigner { key: PrivateKey::from_pem(pem, password)? })
+        Ok(KeySigner {
+            key: PrivateKey::from_pem(pem, password)?,
+        })
     }
 }
 
 impl Signer for KeySigner {
     fn material(&self) -> Result<VerificationMaterial> {
-        Ok(VerificationMaterial::PublicKey { hint: Some(self.key.public_key().hint()), legacy_raw_bytes: false })
+        Ok(VerificationMaterial::PublicKey {
+            hint: Some(self.key.public_key().hint()),
+            legacy_raw_bytes: false,
+        })
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {

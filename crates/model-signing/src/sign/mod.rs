@@ -40,7 +40,10 @@ pub struct SignOutcome {
 /// The subject name Python records: the model path's final component, or the resolved directory's
 /// name when the path is `.` or ends in `..`.
 pub fn model_name(model: &Path) -> String {
-    let direct = model.file_name().and_then(|n| n.to_str()).filter(|n| !n.is_empty() && *n != "..");
+    let direct = model
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| !n.is_empty() && *n != "..");
     match direct {
         Some(n) => n.to_string(),
         None => std::fs::canonicalize(model)
@@ -51,7 +54,11 @@ pub fn model_name(model: &Path) -> String {
 }
 
 /// Produces the bundle bytes for `model` without writing them anywhere.
-pub fn sign_to_bytes(model: &Path, cfg: &HashingConfig, signer: &dyn Signer) -> Result<(Vec<u8>, SignOutcome)> {
+pub fn sign_to_bytes(
+    model: &Path,
+    cfg: &HashingConfig,
+    signer: &dyn Signer,
+) -> Result<(Vec<u8>, SignOutcome)> {
     let cfg = cfg.clone().normalized();
     let (files, manifest) = Manifest::for_model(model, &cfg)?;
     if manifest.resources.is_empty() {
@@ -70,13 +77,22 @@ pub fn sign_to_bytes(model: &Path, cfg: &HashingConfig, signer: &dyn Signer) -> 
     let material = signer.material()?;
     let sig = signer.sign(&dsse::pae(dsse::PAYLOAD_TYPE, &payload))?;
     let bytes = bundle::encode(&material, dsse::PAYLOAD_TYPE, &payload, &sig)?;
-    let outcome = SignOutcome { root_digest: manifest.root_digest(), files: files.len(), resources: manifest.resources.len() };
+    let outcome = SignOutcome {
+        root_digest: manifest.root_digest(),
+        files: files.len(),
+        resources: manifest.resources.len(),
+    };
     Ok((bytes, outcome))
 }
 
 /// Signs `model` and writes the bundle to `signature` atomically: on any failure no file is left
 /// behind and an existing file is untouched.
-pub fn sign_model(model: &Path, cfg: &HashingConfig, signer: &dyn Signer, signature: &Path) -> Result<SignOutcome> {
+pub fn sign_model(
+    model: &Path,
+    cfg: &HashingConfig,
+    signer: &dyn Signer,
+    signature: &Path,
+) -> Result<SignOutcome> {
     let (bytes, outcome) = sign_to_bytes(model, cfg, signer)?;
     write_atomic(signature, &bytes)?;
     Ok(outcome)
@@ -94,12 +110,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(tmp.path(), e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         // tempfile creates 0600; a signature is public, give it the usual 0644.
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644)).map_err(|e| Error::io(tmp.path(), e))?;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::io(tmp.path(), e))?;
     }
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())

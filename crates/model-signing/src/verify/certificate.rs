@@ -32,7 +32,9 @@ impl CertificateVerifier {
     /// Builds a verifier; at least one anchor is required.
     pub fn new(anchors: Vec<Certificate>, time: ChainTime) -> Result<Self> {
         if anchors.is_empty() {
-            return Err(Error::Config("at least one trust anchor (--certificate-chain) is required".into()));
+            return Err(Error::Config(
+                "at least one trust anchor (--certificate-chain) is required".into(),
+            ));
         }
         Ok(CertificateVerifier { anchors, time })
     }
@@ -44,10 +46,14 @@ impl BundleVerifier for CertificateVerifier {
         let ders = match &bundle.material {
             VerificationMaterial::CertificateChain(c) => c,
             VerificationMaterial::PublicKey { .. } => {
-                return Err(Error::Signature("this bundle was signed with a key, not a certificate; use 'verify key'".into()))
+                return Err(Error::Signature(
+                    "this bundle was signed with a key, not a certificate; use 'verify key'".into(),
+                ))
             }
             VerificationMaterial::Certificate(_) => {
-                return Err(Error::Signature("this is a Sigstore keyless bundle; use 'verify sigstore'".into()))
+                return Err(Error::Signature(
+                    "this is a Sigstore keyless bundle; use 'verify sigstore'".into(),
+                ))
             }
         };
         let mut certs = Vec::with_capacity(ders.len());
@@ -64,7 +70,8 @@ impl BundleVerifier for CertificateVerifier {
         };
         if let Err(e) = x509::validate_chain(leaf, intermediates, &self.anchors, at) {
             if self.time == ChainTime::Now
-                && x509::validate_chain(leaf, intermediates, &self.anchors, leaf.validity().0).is_ok()
+                && x509::validate_chain(leaf, intermediates, &self.anchors, leaf.validity().0)
+                    .is_ok()
             {
                 return Err(Error::Signature(format!(
                     "{e} (the chain was valid when the certificate was issued; --validate-at-signing-time accepts that, as model-signing 1.x does)"
@@ -78,7 +85,10 @@ impl BundleVerifier for CertificateVerifier {
         let ok = verify_dsse(
             bundle,
             |m| key.verify(m, &bundle.signature).is_ok(),
-            |m| key.verify_with(m, &bundle.signature, SigHash::Sha256).is_ok(),
+            |m| {
+                key.verify_with(m, &bundle.signature, SigHash::Sha256)
+                    .is_ok()
+            },
         );
         let mut warnings = Vec::new();
         match ok {
@@ -88,10 +98,15 @@ impl BundleVerifier for CertificateVerifier {
             ))),
             Some(compat) => {
                 if compat {
-                    warnings.push("the signature uses the pre-release v0.2 DSSE encoding".to_string());
+                    warnings
+                        .push("the signature uses the pre-release v0.2 DSSE encoding".to_string());
                     tracing::warn!("the signature uses the pre-release v0.2 DSSE encoding");
                 }
-                Ok(SignerInfo { method: "certificate".into(), signer: leaf.subject(), warnings })
+                Ok(SignerInfo {
+                    method: "certificate".into(),
+                    signer: leaf.subject(),
+                    warnings,
+                })
             }
         }
     }

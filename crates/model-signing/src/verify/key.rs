@@ -18,7 +18,9 @@ impl KeyVerifier {
 
     /// Loads a PEM public key.
     pub fn from_pem(pem: &[u8]) -> Result<Self> {
-        Ok(KeyVerifier { key: PublicKey::from_pem(pem)? })
+        Ok(KeyVerifier {
+            key: PublicKey::from_pem(pem)?,
+        })
     }
 }
 
@@ -27,7 +29,10 @@ impl BundleVerifier for KeyVerifier {
         require_v03(bundle)?;
         let mut warnings = Vec::new();
         match &bundle.material {
-            VerificationMaterial::PublicKey { hint, legacy_raw_bytes } => {
+            VerificationMaterial::PublicKey {
+                hint,
+                legacy_raw_bytes,
+            } => {
                 if let Some(h) = hint {
                     if !h.eq_ignore_ascii_case(&self.key.hint()) {
                         return Err(Error::Signature(
@@ -42,10 +47,14 @@ impl BundleVerifier for KeyVerifier {
                 }
             }
             VerificationMaterial::CertificateChain(_) => {
-                return Err(Error::Signature("this bundle was signed with a certificate; use 'verify certificate'".into()))
+                return Err(Error::Signature(
+                    "this bundle was signed with a certificate; use 'verify certificate'".into(),
+                ))
             }
             VerificationMaterial::Certificate(_) => {
-                return Err(Error::Signature("this is a Sigstore keyless bundle; use 'verify sigstore'".into()))
+                return Err(Error::Signature(
+                    "this is a Sigstore keyless bundle; use 'verify sigstore'".into(),
+                ))
             }
         }
         let hash = self.key.curve().sig_hash();
@@ -55,7 +64,9 @@ impl BundleVerifier for KeyVerifier {
             |m| self.key.verify_with(m, &bundle.signature, hash).is_ok(),
         );
         match ok {
-            None => Err(Error::Signature("the signature does not verify with the provided public key".into())),
+            None => Err(Error::Signature(
+                "the signature does not verify with the provided public key".into(),
+            )),
             Some(compat) => {
                 if compat {
                     warnings.push("the signature uses the pre-release v0.2 DSSE encoding".into());
@@ -63,7 +74,11 @@ impl BundleVerifier for KeyVerifier {
                 for w in &warnings {
                     tracing::warn!("{w}");
                 }
-                Ok(SignerInfo { method: "key".into(), signer: format!("public key {}", self.key.hint()), warnings })
+                Ok(SignerInfo {
+                    method: "key".into(),
+                    signer: format!("public key {}", self.key.hint()),
+                    warnings,
+                })
             }
         }
     }

@@ -57,7 +57,12 @@ pub struct VerifyOptions {
 
 impl Default for VerifyOptions {
     fn default() -> Self {
-        VerifyOptions { ignore: IgnoreSet::new(), ignore_git_paths: true, ignore_unsigned_files: false, allow_symlinks: false }
+        VerifyOptions {
+            ignore: IgnoreSet::new(),
+            ignore_git_paths: true,
+            ignore_unsigned_files: false,
+            allow_symlinks: false,
+        }
     }
 }
 
@@ -100,13 +105,20 @@ impl fmt::Display for MismatchReport {
             self.extra.len()
         )?;
         for c in &self.changed {
-            write!(f, "\n  changed: {} (expected {}, actual {})", c.name, c.expected, c.actual)?;
+            write!(
+                f,
+                "\n  changed: {} (expected {}, actual {})",
+                c.name, c.expected, c.actual
+            )?;
         }
         for m in &self.missing {
             write!(f, "\n  missing: {m}")?;
         }
         for e in &self.extra {
-            write!(f, "\n  extra:   {e} (not signed; use --ignore-unsigned-files to allow extra files)")?;
+            write!(
+                f,
+                "\n  extra:   {e} (not signed; use --ignore-unsigned-files to allow extra files)"
+            )?;
         }
         Ok(())
     }
@@ -137,13 +149,23 @@ pub struct VerifyReport {
 }
 
 /// Parses the bundle at `signature`, verifies it with `verifier`, and checks `model` against it.
-pub fn verify_model(model: &Path, signature: &Path, verifier: &dyn BundleVerifier, opts: &VerifyOptions) -> Result<VerifyReport> {
+pub fn verify_model(
+    model: &Path,
+    signature: &Path,
+    verifier: &dyn BundleVerifier,
+    opts: &VerifyOptions,
+) -> Result<VerifyReport> {
     let bundle = bundle::read(signature)?;
     verify_bundle(model, &bundle, verifier, opts)
 }
 
 /// Like [`verify_model`] with an already parsed bundle.
-pub fn verify_bundle(model: &Path, bundle: &Bundle, verifier: &dyn BundleVerifier, opts: &VerifyOptions) -> Result<VerifyReport> {
+pub fn verify_bundle(
+    model: &Path,
+    bundle: &Bundle,
+    verifier: &dyn BundleVerifier,
+    opts: &VerifyOptions,
+) -> Result<VerifyReport> {
     if bundle.payload_type != crate::dsse::PAYLOAD_TYPE {
         return Err(Error::Bundle(format!(
             "expected DSSE payload type {}, but got '{}'",
@@ -179,13 +201,19 @@ pub fn check_model(model: &Path, st: &Statement, opts: &VerifyOptions) -> Result
     let mut ignore = opts.ignore.clone();
     for p in &info.ignore_paths {
         ignore.add(p).map_err(|_| {
-            Error::Statement(format!("recorded ignore path '{}' is not a relative path inside the model", p.escape_debug()))
+            Error::Statement(format!(
+                "recorded ignore path '{}' is not a relative path inside the model",
+                p.escape_debug()
+            ))
         })?;
     }
     if opts.ignore_git_paths {
         ignore.add_git_paths();
     }
-    let wopts = WalkOptions { allow_symlinks: info.allow_symlinks || opts.allow_symlinks, ignore };
+    let wopts = WalkOptions {
+        allow_symlinks: info.allow_symlinks || opts.allow_symlinks,
+        ignore,
+    };
     let mut files = walk::walk(model, &wopts)?;
 
     // A single-file model is named "." by Python and by its basename by the OMS spec text.
@@ -215,7 +243,11 @@ pub fn check_model(model: &Path, st: &Statement, opts: &VerifyOptions) -> Result
 /// Compares a signed manifest with a freshly computed one, by name. Algorithm strings were already
 /// checked against the recorded serialization, so digests decide.
 pub fn compare(expected: &Manifest, actual: &Manifest) -> MismatchReport {
-    let act: HashMap<&str, &[u8]> = actual.resources.iter().map(|r| (r.name.as_str(), r.digest.as_slice())).collect();
+    let act: HashMap<&str, &[u8]> = actual
+        .resources
+        .iter()
+        .map(|r| (r.name.as_str(), r.digest.as_slice()))
+        .collect();
     let exp_names: HashSet<&str> = expected.resources.iter().map(|r| r.name.as_str()).collect();
     let mut report = MismatchReport::default();
     for r in &expected.resources {
@@ -261,7 +293,10 @@ pub(crate) fn verify_dsse(
     if standard(&crate::dsse::pae(&bundle.payload_type, &bundle.payload)) {
         return Some(false);
     }
-    if compat(&crate::dsse::pae_compat(&bundle.payload_type, &bundle.payload)) {
+    if compat(&crate::dsse::pae_compat(
+        &bundle.payload_type,
+        &bundle.payload,
+    )) {
         return Some(true);
     }
     None
@@ -278,12 +313,24 @@ mod tests {
     use crate::manifest::Resource;
 
     fn m(v: &[(&str, u8)]) -> Manifest {
-        Manifest { resources: v.iter().map(|(n, d)| Resource { name: n.to_string(), algorithm: "sha256".into(), digest: vec![*d; 32] }).collect() }
+        Manifest {
+            resources: v
+                .iter()
+                .map(|(n, d)| Resource {
+                    name: n.to_string(),
+                    algorithm: "sha256".into(),
+                    digest: vec![*d; 32],
+                })
+                .collect(),
+        }
     }
 
     #[test]
     fn compare_reports_everything() {
-        let r = compare(&m(&[("a", 1), ("b", 2), ("c", 3)]), &m(&[("a", 1), ("b", 9), ("d", 4)]));
+        let r = compare(
+            &m(&[("a", 1), ("b", 2), ("c", 3)]),
+            &m(&[("a", 1), ("b", 9), ("d", 4)]),
+        );
         assert_eq!(r.missing, vec!["c"]);
         assert_eq!(r.extra, vec!["d"]);
         assert_eq!(r.changed.len(), 1);
