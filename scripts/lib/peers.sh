@@ -113,9 +113,68 @@ ms_setup_sigstore_mock() {
     export MS_MOCK_SIGSTORE_DIR
 }
 
-# TODO(softhsm): `apt-get install -y softhsm2` when `softhsm2-util` is
-# missing, and export the PKCS#11 module path for the pkcs11 tests. Not
-# implemented yet.
+# ---------------------------------------------------------------------------
+# ms_setup_softhsm: make sure SoftHSM2 is installed (`softhsm2-util` and its
+# PKCS#11 module; `apt-get install -y softhsm2` when either is missing, with an
+# `apt-get update` and a retry if that install fails) and export
+# MS_SOFTHSM_MODULE (the module's path) for the pkcs11 tests
+# (crates/model-signing-cli/tests/pkcs11.rs). The tests make their own token
+# directories through SOFTHSM2_CONF, so nothing here touches /var/lib/softhsm.
+# Idempotent: nothing is installed when both are there.
+
+# ms_find_softhsm_module: print the path of libsofthsm2.so (MS_SOFTHSM_MODULE
+# first when it is set), or fail.
+ms_find_softhsm_module() {
+    local m
+    for m in ${MS_SOFTHSM_MODULE:+"$MS_SOFTHSM_MODULE"} \
+        /usr/lib/softhsm/libsofthsm2.so \
+        /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so \
+        /usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so \
+        /usr/lib64/pkcs11/libsofthsm2.so \
+        /usr/lib/pkcs11/libsofthsm2.so \
+        /usr/lib64/softhsm/libsofthsm2.so \
+        /usr/local/lib/softhsm/libsofthsm2.so; do
+        if [[ -f $m ]]; then
+            printf '%s\n' "$m"
+            return 0
+        fi
+    done
+    if command -v dpkg >/dev/null 2>&1; then
+        m=$(dpkg -L libsofthsm2 2>/dev/null | grep -m1 '/libsofthsm2\.so$') || true
+        if [[ -n $m && -f $m ]]; then
+            printf '%s\n' "$m"
+            return 0
+        fi
+    fi
+    return 1
+}
+
 ms_setup_softhsm() {
-    :
+    local module
+    if command -v softhsm2-util >/dev/null 2>&1 && module=$(ms_find_softhsm_module); then
+        ms_log "softhsm2: already installed ($module)"
+    else
+        if ! command -v apt-get >/dev/null 2>&1; then
+            ms_log "error: SoftHSM2 (softhsm2-util, libsofthsm2.so) is missing and there is no apt-get to install it"
+            return 1
+        fi
+        local -a install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2)
+        ms_log "softhsm2: ${install[*]:1}"
+        if ! "${install[@]}" >&2; then
+            ms_log "softhsm2: install failed; running apt-get update and retrying"
+            apt-get update -qq >&2 || return 1
+            "${install[@]}" >&2 || return 1
+        fi
+        if ! command -v softhsm2-util >/dev/null 2>&1; then
+            ms_log "error: softhsm2-util is still missing after installing softhsm2"
+            return 1
+        fi
+        module=$(ms_find_softhsm_module) || {
+            ms_log "error: libsofthsm2.so not found after installing softhsm2"
+            return 1
+        }
+        ms_log "softhsm2: installed ($module)"
+    fi
+    MS_SOFTHSM_MODULE=$module
+    export MS_SOFTHSM_MODULE
 }

@@ -10,14 +10,26 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// The method names that may follow `sign` or `verify`.
-pub const METHODS: [&str; 5] = ["sigstore", "key", "certificate", "pkcs11-key", "pkcs11-certificate"];
+pub const METHODS: [&str; 5] = [
+    "sigstore",
+    "key",
+    "certificate",
+    "pkcs11-key",
+    "pkcs11-certificate",
+];
 
 /// Sign and verify machine-learning models (OpenSSF Model Signing).
 #[derive(Debug, Parser)]
 #[command(name = "model-signing", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     /// Log level: DEBUG, INFO, WARNING, ERROR or CRITICAL (also MODEL_SIGNING_LOG_LEVEL).
-    #[arg(long, global = true, value_name = "LEVEL", ignore_case = true, value_enum)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "LEVEL",
+        ignore_case = true,
+        value_enum
+    )]
     pub log_level: Option<LogLevel>,
 
     /// What to do.
@@ -58,6 +70,42 @@ pub enum Command {
     },
     /// Print the model's root digest (`sha256:<hex>`) without signing.
     Digest(DigestArgs),
+    /// Manage the cached Sigstore trusted root.
+    #[command(name = "trust-root")]
+    TrustRoot {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: TrustRootAction,
+    },
+    /// Inspect PKCS#11 modules and tokens (to find the URI of a signing key).
+    Pkcs11 {
+        /// What to do.
+        #[command(subcommand)]
+        action: Pkcs11Action,
+    },
+}
+
+/// `pkcs11` actions.
+#[derive(Debug, Subcommand)]
+pub enum Pkcs11Action {
+    /// List the slots and tokens of a PKCS#11 module and the keys on them, with a ready-to-use
+    /// `pkcs11:` URI for each key.
+    List(Pkcs11ListArgs),
+}
+
+/// `pkcs11 list`.
+#[derive(Debug, Args)]
+pub struct Pkcs11ListArgs {
+    /// The PKCS#11 module: a path, or a name searched for in /usr/lib64/pkcs11,
+    /// /usr/lib/pkcs11, /usr/lib/x86_64-linux-gnu/pkcs11 and /usr/lib/softhsm (e.g. libsofthsm2).
+    #[arg(long, value_name = "PATH_OR_NAME", required = true)]
+    pub module: String,
+    /// User PIN: log in so that private keys are listed too.
+    #[arg(long, value_name = "PIN")]
+    pub pin: Option<String>,
+    /// Only list the token with this label (and log in only there).
+    #[arg(long, value_name = "LABEL")]
+    pub token: Option<String>,
 }
 
 /// Signing methods.
@@ -99,6 +147,14 @@ pub struct CommonSign {
     #[arg(long, value_name = "SIGNATURE_PATH", default_value = "model.sig")]
     pub signature: PathBuf,
 
+    /// Which files, and how they are hashed.
+    #[command(flatten)]
+    pub hash: HashArgs,
+}
+
+/// Options deciding which files are hashed and how (sign and digest).
+#[derive(Debug, Args)]
+pub struct HashArgs {
     /// Paths to leave out (relative to the current directory, or absolute; repeatable).
     #[arg(long = "ignore-paths", value_name = "PATH", action = clap::ArgAction::Append)]
     pub ignore_paths: Vec<PathBuf>,
@@ -127,32 +183,42 @@ pub struct CommonSign {
     /// Hash in shards of the default size (1000000000 bytes).
     #[arg(long)]
     pub shards: bool,
+
+    /// Hashing threads (default: one per available core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(usize))]
+    pub max_workers: Option<usize>,
 }
 
 /// `sign sigstore`.
+///
+/// The identity token comes from, in order: `--identity-token`; the `SIGSTORE_ID_TOKEN` environment
+/// variable; with `--use-ambient-credentials`, the CI or cloud environment (GitHub Actions, GitLab
+/// CI, Buildkite, CircleCI, Google Cloud); else an interactive login with the signing config's OIDC
+/// issuer (a browser, or with `--oauth-force-oob` a code typed back).
 #[derive(Debug, Args)]
 pub struct SignSigstoreArgs {
     #[command(flatten)]
     pub common: CommonSign,
-    /// Use Sigstore's staging instance.
+    /// Use Sigstore's staging instance (its signing config and trusted root).
     #[arg(long)]
     pub use_staging: bool,
-    /// A ClientTrustConfig JSON file (private Sigstore instance).
+    /// A ClientTrustConfig JSON file (private Sigstore instance): its signingConfig picks Fulcio,
+    /// Rekor, the TSA and the OIDC issuer. Overrides --use-staging.
     #[arg(long, value_name = "PATH")]
     pub trust_config: Option<PathBuf>,
-    /// Detect ambient CI credentials.
+    /// Detect ambient CI/cloud credentials before falling back to the interactive login.
     #[arg(long)]
     pub use_ambient_credentials: bool,
-    /// A fixed OIDC identity token.
+    /// A fixed OIDC identity token (JWT); also read from SIGSTORE_ID_TOKEN.
     #[arg(long, value_name = "TOKEN")]
     pub identity_token: Option<String>,
-    /// Print the OAuth URL instead of opening a browser.
+    /// Print the login URL and read the code from stdin instead of opening a browser.
     #[arg(long)]
     pub oauth_force_oob: bool,
-    /// OAuth client id.
-    #[arg(long, value_name = "ID")]
-    pub client_id: Option<String>,
-    /// OAuth client secret.
+    /// OAuth client id for the interactive login; also the audience every token must have.
+    #[arg(long, value_name = "ID", default_value = "sigstore")]
+    pub client_id: String,
+    /// OAuth client secret, for confidential clients of non-Sigstore issuers.
     #[arg(long, value_name = "SECRET")]
     pub client_secret: Option<String>,
 }
@@ -190,21 +256,28 @@ pub struct SignCertificateArgs {
 }
 
 /// `sign pkcs11-key`.
+///
+/// The URI names the module (`module-path` or `module-name`), the token (`token`, `serial`,
+/// `slot-id`, ...), the key (`object` = label, `id`) and optionally the PIN (`pin-value`,
+/// `pin-source`); without a PIN the token's PIN is asked for on the terminal. `model-signing pkcs11
+/// list --module ...` prints the URI of every key.
 #[derive(Debug, Args)]
 pub struct SignPkcs11KeyArgs {
     #[command(flatten)]
     pub common: CommonSign,
-    /// RFC 7512 PKCS#11 URI of the key.
+    /// RFC 7512 PKCS#11 URI of the key, e.g.
+    /// 'pkcs11:token=HSM;object=model-key?module-name=libsofthsm2&pin-source=/run/pin'.
     #[arg(long, value_name = "PKCS11_URI", required = true)]
     pub pkcs11_uri: String,
 }
 
-/// `sign pkcs11-certificate`.
+/// `sign pkcs11-certificate`: like `sign pkcs11-key`, with the key's certificate chain in the
+/// bundle instead of its public key hint.
 #[derive(Debug, Args)]
 pub struct SignPkcs11CertificateArgs {
     #[command(flatten)]
     pub common: CommonSign,
-    /// RFC 7512 PKCS#11 URI of the key.
+    /// RFC 7512 PKCS#11 URI of the key (see `sign pkcs11-key --help`).
     #[arg(long, value_name = "PKCS11_URI", required = true)]
     pub pkcs11_uri: String,
     /// The signing (leaf) certificate, PEM.
@@ -262,6 +335,10 @@ pub struct CommonVerify {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub output: OutputFormat,
+
+    /// Hashing threads (default: one per available core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(usize))]
+    pub max_workers: Option<usize>,
 }
 
 /// `verify sigstore`.
@@ -269,18 +346,49 @@ pub struct CommonVerify {
 pub struct VerifySigstoreArgs {
     #[command(flatten)]
     pub common: CommonVerify,
-    /// The expected signer identity (certificate SAN), matched exactly.
-    #[arg(long, value_name = "IDENTITY", required = true)]
-    pub identity: String,
+    /// The expected signer identity (certificate SAN: email or URI), matched exactly. Optional when
+    /// --identity-regex is given.
+    #[arg(
+        long,
+        value_name = "IDENTITY",
+        required_unless_present = "identity_regex"
+    )]
+    pub identity: Option<String>,
+    /// A regular expression the whole certificate SAN must match (anchored at both ends). With
+    /// --identity as well, both must hold.
+    #[arg(long, value_name = "REGEX")]
+    pub identity_regex: Option<String>,
     /// The expected OIDC issuer, matched exactly.
     #[arg(long, value_name = "IDENTITY_PROVIDER", required = true)]
     pub identity_provider: String,
-    /// Use Sigstore's staging instance.
+    /// Use Sigstore's staging instance (its cached or embedded trusted root).
     #[arg(long)]
     pub use_staging: bool,
-    /// A ClientTrustConfig JSON file.
+    /// A ClientTrustConfig JSON file (private Sigstore instance); its trustedRoot is used.
     #[arg(long, value_name = "PATH")]
     pub trust_config: Option<PathBuf>,
+    /// A TrustedRoot JSON file; takes precedence over --trust-config.
+    #[arg(long, value_name = "PATH")]
+    pub trusted_root: Option<PathBuf>,
+}
+
+/// `trust-root` actions.
+#[derive(Debug, Subcommand)]
+pub enum TrustRootAction {
+    /// Fetch the current Sigstore trusted root and signing config through TUF and cache them for
+    /// `verify sigstore` (without this, the root embedded in the binary is used).
+    Update(TrustRootUpdateArgs),
+}
+
+/// `trust-root update`.
+#[derive(Debug, Args)]
+pub struct TrustRootUpdateArgs {
+    /// Update the staging instance's root instead of production's.
+    #[arg(long)]
+    pub use_staging: bool,
+    /// Give up after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
 }
 
 /// `verify key`.
@@ -316,27 +424,9 @@ pub struct DigestArgs {
     /// The model: a directory or a single file.
     #[arg(value_name = "MODEL_PATH")]
     pub model_path: PathBuf,
-    /// Paths to leave out (repeatable).
-    #[arg(long = "ignore-paths", value_name = "PATH", action = clap::ArgAction::Append)]
-    pub ignore_paths: Vec<PathBuf>,
-    /// Ignore the top-level git paths (default).
-    #[arg(long, overrides_with = "no_ignore_git_paths")]
-    pub ignore_git_paths: bool,
-    /// Do not ignore the top-level git paths.
-    #[arg(long, overrides_with = "ignore_git_paths")]
-    pub no_ignore_git_paths: bool,
-    /// Follow symlinks.
-    #[arg(long)]
-    pub allow_symlinks: bool,
-    /// Per-file hash algorithm.
-    #[arg(long, value_name = "ALGORITHM", default_value = "sha256", value_parser = ["sha256", "blake2b", "blake2", "blake3"])]
-    pub hash_algorithm: String,
-    /// Shard size in bytes (shards when given).
-    #[arg(long, value_name = "BYTES")]
-    pub shard_size: Option<u64>,
-    /// Hash in shards of the default size.
-    #[arg(long)]
-    pub shards: bool,
+    /// Which files, and how they are hashed.
+    #[command(flatten)]
+    pub hash: HashArgs,
 }
 
 /// Rewrites argv for clap: `--foo_bar[=v]` becomes `--foo-bar[=v]`, and `sign`/`verify` without a
@@ -412,22 +502,58 @@ mod tests {
     use super::*;
 
     fn n(v: &[&str]) -> Vec<String> {
-        normalize(v.iter().map(OsString::from).collect()).into_iter().map(|s| s.into_string().unwrap()).collect()
+        normalize(v.iter().map(OsString::from).collect())
+            .into_iter()
+            .map(|s| s.into_string().unwrap())
+            .collect()
     }
 
     #[test]
     fn underscores_become_hyphens() {
         assert_eq!(
-            n(&["ms", "sign", "key", "--private_key", "k_1.pem", "--signature=a_b.sig", "m_x"]),
-            vec!["ms", "sign", "key", "--private-key", "k_1.pem", "--signature=a_b.sig", "m_x"]
+            n(&[
+                "ms",
+                "sign",
+                "key",
+                "--private_key",
+                "k_1.pem",
+                "--signature=a_b.sig",
+                "m_x"
+            ]),
+            vec![
+                "ms",
+                "sign",
+                "key",
+                "--private-key",
+                "k_1.pem",
+                "--signature=a_b.sig",
+                "m_x"
+            ]
         );
     }
 
     #[test]
     fn default_method_is_sigstore() {
-        assert_eq!(n(&["ms", "sign", "./m"]), vec!["ms", "sign", "sigstore", "./m"]);
-        assert_eq!(n(&["ms", "--log-level", "DEBUG", "verify", "--signature", "s", "m"])[3..5], ["verify", "sigstore"]);
-        assert_eq!(n(&["ms", "sign", "key", "m"]), vec!["ms", "sign", "key", "m"]);
+        assert_eq!(
+            n(&["ms", "sign", "./m"]),
+            vec!["ms", "sign", "sigstore", "./m"]
+        );
+        assert_eq!(
+            n(&[
+                "ms",
+                "--log-level",
+                "DEBUG",
+                "verify",
+                "--signature",
+                "s",
+                "m"
+            ])[3..5],
+            ["verify", "sigstore"]
+        );
+        assert_eq!(
+            n(&["ms", "sign", "key", "m"]),
+            vec!["ms", "sign", "key", "m"]
+        );
         assert_eq!(n(&["ms", "sign", "--help"]), vec!["ms", "sign", "--help"]);
         assert_eq!(n(&["ms", "sign"]), vec!["ms", "sign"]);
         assert_eq!(n(&["ms", "digest", "m"]), vec!["ms", "digest", "m"]);
@@ -435,6 +561,9 @@ mod tests {
 
     #[test]
     fn after_double_dash_untouched() {
-        assert_eq!(n(&["ms", "digest", "--", "--a_b"]), vec!["ms", "digest", "--", "--a_b"]);
+        assert_eq!(
+            n(&["ms", "digest", "--", "--a_b"]),
+            vec!["ms", "digest", "--", "--a_b"]
+        );
     }
 }

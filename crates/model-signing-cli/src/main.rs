@@ -5,7 +5,11 @@
 
 mod args;
 mod config;
+mod pkcs11_cmd;
+mod progress;
 mod run;
+mod sigstore_sign;
+mod sigstore_verify;
 
 use clap::Parser;
 use std::process::ExitCode;

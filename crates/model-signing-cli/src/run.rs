@@ -18,7 +18,9 @@ use std::process::ExitCode;
 pub fn init_logging(flag: Option<LogLevel>) {
     use clap::ValueEnum;
     let level = flag.or_else(|| {
-        std::env::var("MODEL_SIGNING_LOG_LEVEL").ok().and_then(|v| LogLevel::from_str(&v, true).ok())
+        std::env::var("MODEL_SIGNING_LOG_LEVEL")
+            .ok()
+            .and_then(|v| LogLevel::from_str(&v, true).ok())
     });
     let filter = match level.unwrap_or(LogLevel::Info) {
         LogLevel::Debug => tracing::Level::DEBUG,
@@ -26,6 +28,8 @@ pub fn init_logging(flag: Option<LogLevel>) {
         LogLevel::Warning => tracing::Level::WARN,
         LogLevel::Error | LogLevel::Critical => tracing::Level::ERROR,
     };
+    // tracing orders levels by verbosity: WARN and ERROR compare below INFO.
+    crate::progress::set_quiet(filter < tracing::Level::INFO);
     tracing_subscriber::fmt()
         .with_max_level(filter)
         .with_writer(std::io::stderr)
@@ -47,6 +51,8 @@ pub fn run(cmd: Command) -> ExitCode {
             Err(e) => fail("Signing failed with error", &e),
         },
         Command::Verify { method } => verify_cmd(method),
+        Command::TrustRoot { action } => crate::sigstore_verify::trust_root(action),
+        Command::Pkcs11 { action } => crate::pkcs11_cmd::run(action),
         Command::Digest(d) => match digest_cmd(&d) {
             Ok(s) => {
                 println!("{s}");
@@ -96,7 +102,10 @@ fn load_certs(paths: &[std::path::PathBuf]) -> Result<Vec<x509::Certificate>> {
     let mut out = Vec::new();
     for p in paths {
         let pem = read(p, "certificate file")?;
-        out.extend(x509::parse_pem_certificates(&pem).with_context(|| format!("cannot load certificates from '{}'", p.display()))?);
+        out.extend(
+            x509::parse_pem_certificates(&pem)
+                .with_context(|| format!("cannot load certificates from '{}'", p.display()))?,
+        );
     }
     Ok(out)
 }
@@ -118,12 +127,28 @@ fn sign_cmd(method: SignMethod) -> Result<()> {
             let chain = load_certs(&a.certificate_chain)?;
             (c, Box::new(CertificateSigner::new(key, leaf, chain)?))
         }
-        SignMethod::Sigstore(_) => return Err(LibError::Unsupported("Sigstore keyless signing".into()).into()),
-        SignMethod::Pkcs11Key(_) | SignMethod::Pkcs11Certificate(_) => {
-            return Err(LibError::Unsupported("PKCS#11 signing".into()).into())
+        SignMethod::Sigstore(a) => return crate::sigstore_sign::sign(a),
+        SignMethod::Pkcs11Key(a) => {
+            let c = config::sign(&a.common)?;
+            (c, Box::new(crate::pkcs11_cmd::key_signer(&a.pkcs11_uri)?))
+        }
+        SignMethod::Pkcs11Certificate(a) => {
+            let c = config::sign(&a.common)?;
+            let leaf = load_certs(std::slice::from_ref(&a.signing_certificate))?
+                .into_iter()
+                .next()
+                .context("the signing certificate file holds no certificate")?;
+            let chain = load_certs(&a.certificate_chain)?;
+            let signer = crate::pkcs11_cmd::certificate_signer(&a.pkcs11_uri, leaf, chain)?;
+            (c, Box::new(signer))
         }
     };
-    let out = sign::sign_model(&common.model, &common.hashing, signer.as_ref(), &common.signature)?;
+    let out = sign::sign_model(
+        &common.model,
+        &common.hashing,
+        signer.as_ref(),
+        &common.signature,
+    )?;
     tracing::info!(
         "signed {} files ({} resources), root digest sha256:{}, signature written to {}",
         out.files,
@@ -136,25 +161,40 @@ fn sign_cmd(method: SignMethod) -> Result<()> {
 
 fn verify_cmd(method: VerifyMethod) -> ExitCode {
     let (output, result) = match method {
-        VerifyMethod::Key(a) => (a.common.output, (|| {
-            let c = config::verify(&a.common)?;
-            let v = KeyVerifier::from_pem(&read(&a.public_key, "public key")?)
-                .with_context(|| format!("cannot load public key '{}'", a.public_key.display()))?;
-            run_verify(&c, &v)
-        })()),
-        VerifyMethod::Certificate(a) => (a.common.output, (|| {
-            let c = config::verify(&a.common)?;
-            let anchors = load_certs(&a.certificate_chain)?;
-            if a.log_fingerprints {
-                for cert in &anchors {
-                    tracing::info!("[  init  ] sha256 Fingerprint: {} ({})", cert.fingerprint(), cert.subject());
+        VerifyMethod::Key(a) => (
+            a.common.output,
+            (|| {
+                let c = config::verify(&a.common)?;
+                let v = KeyVerifier::from_pem(&read(&a.public_key, "public key")?).with_context(
+                    || format!("cannot load public key '{}'", a.public_key.display()),
+                )?;
+                run_verify(&c, &v)
+            })(),
+        ),
+        VerifyMethod::Certificate(a) => (
+            a.common.output,
+            (|| {
+                let c = config::verify(&a.common)?;
+                let anchors = load_certs(&a.certificate_chain)?;
+                if a.log_fingerprints {
+                    for cert in &anchors {
+                        tracing::info!(
+                            "[  init  ] sha256 Fingerprint: {} ({})",
+                            cert.fingerprint(),
+                            cert.subject()
+                        );
+                    }
                 }
-            }
-            let time = if a.validate_at_signing_time { ChainTime::SigningTime } else { ChainTime::Now };
-            let v = CertificateVerifier::new(anchors, time)?;
-            run_verify(&c, &v)
-        })()),
-        VerifyMethod::Sigstore(a) => (a.common.output, Err(LibError::Unsupported("Sigstore verification".into()).into())),
+                let time = if a.validate_at_signing_time {
+                    ChainTime::SigningTime
+                } else {
+                    ChainTime::Now
+                };
+                let v = CertificateVerifier::new(anchors, time)?;
+                run_verify(&c, &v)
+            })(),
+        ),
+        VerifyMethod::Sigstore(a) => (a.common.output, crate::sigstore_verify::verify(&a)),
     };
     match result {
         Ok(report) => {

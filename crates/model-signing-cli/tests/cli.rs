@@ -1006,7 +1006,7 @@ fn certificate_validity_and_usage() {
 }
 
 #[test]
-fn usage_errors_exit_2_and_unfinished_methods_exit_1() {
+fn usage_errors_exit_2_and_runtime_errors_exit_1() {
     let t = tempdir();
     let model = make_small_model(t.path(), "m");
     for a in [
@@ -1040,7 +1040,7 @@ fn usage_errors_exit_2_and_unfinished_methods_exit_1() {
         "pkcs11:token=x",
         &model
     ]);
-    assert_fails(&r, "Signing failed with error", "not supported yet");
+    assert_fails(&r, "Signing failed with error", "names no PKCS#11 module");
     // No method named: sigstore is the default, so its required flags are accepted.
     let r = ms(args![
         "verify",

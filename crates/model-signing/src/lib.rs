@@ -14,6 +14,20 @@
 //!
 //! The library never prints; warnings go through `tracing`, errors are typed ([`Error`]).
 #![forbid(unsafe_code)]
+// Untrusted input (bundles, keys, certificates, URIs, file trees) reaches most of this crate, so
+// nothing outside tests may panic: no unwrap/expect, no indexing that can go out of bounds.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
 
 pub mod bundle;
 pub mod dsse;
@@ -21,7 +35,9 @@ pub mod error;
 pub mod hashing;
 pub mod keys;
 pub mod manifest;
+pub mod pkcs11;
 pub mod sign;
+pub mod sigstore;
 pub mod statement;
 pub mod verify;
 pub mod walk;

@@ -1,0 +1,98 @@
+//! `sign sigstore`: keyless signing through Fulcio, Rekor and (when configured) a TSA.
+//!
+//! Resolves the flags into the library's options and reports progress; the Sigstore work (and every
+//! use of the sigstore-* crates) is in `model_signing::sigstore::{sign, oidc}`.
+
+use crate::args::SignSigstoreArgs;
+use crate::config;
+use anyhow::{Context, Result};
+use model_signing::sigstore::oidc::{
+    self, ConsoleInteraction, IdentityToken, OAuthSettings, TokenRequest,
+};
+use model_signing::sigstore::sign::{self, KeylessServices};
+use model_signing::sigstore::trust::{self, TrustOptions};
+use model_signing::sigstore::Instance;
+
+/// The environment variable holding an identity token when `--identity-token` is not given (the
+/// convention of cosign and sigstore-go; handy in CI where a flag would land in the process list).
+pub const TOKEN_ENV: &str = "SIGSTORE_ID_TOKEN";
+
+/// Runs `sign sigstore`.
+pub fn sign(a: SignSigstoreArgs) -> Result<()> {
+    let c = config::sign(&a.common)?;
+    let trust_opts = TrustOptions {
+        trust_config: a.trust_config.clone(),
+        instance: Instance::from_staging_flag(a.use_staging),
+        ..Default::default()
+    };
+    let signing_config = trust::load_signing_config(&trust_opts)?;
+    let services = KeylessServices::from_signing_config(&signing_config)?;
+    tracing::info!(
+        "signing with Fulcio {}, Rekor v{} {}{}",
+        services.fulcio_url,
+        services.rekor_version,
+        services.rekor_url,
+        services
+            .tsa_url
+            .as_deref()
+            .map(|t| format!(", TSA {t}"))
+            .unwrap_or_default()
+    );
+
+    let explicit = a.identity_token.or_else(|| {
+        std::env::var(TOKEN_ENV)
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+    });
+    // A given token is checked before hashing, which can take long on a big model; a bad token
+    // should not cost that wait.
+    if let Some(t) = &explicit {
+        IdentityToken::parse(t)
+            .and_then(|tok| tok.validate(&a.client_id))
+            .context("the identity token cannot be used")?;
+    }
+
+    let prepared = sign::prepare(&c.model, &c.hashing)?;
+    tracing::info!(
+        "hashed {} files ({} resources), root digest sha256:{}",
+        prepared.outcome.files,
+        prepared.outcome.resources,
+        hex::encode(prepared.outcome.root_digest)
+    );
+
+    // Ambient and interactive tokens are fetched only now, after hashing, so that a short-lived
+    // token is as fresh as possible when Fulcio sees it.
+    let oauth = OAuthSettings::new(services.oidc_issuer.clone().unwrap_or_default())
+        .with_client_id(a.client_id.clone())
+        .with_client_secret(a.client_secret.unwrap_or_default())
+        .with_force_oob(a.oauth_force_oob);
+    let request = TokenRequest::new(oauth)
+        .with_explicit(explicit)
+        .with_ambient(a.use_ambient_credentials);
+    let token = oidc::obtain_token(&request, &ConsoleInteraction)
+        .context("cannot get an identity token")?;
+
+    let bundle = sign::sign_statement(&prepared.payload, &services, &token)?;
+
+    // Check the result as a verifier will. A failure only warns: the entry is already in the
+    // public log, and the usual cause is a stale local trusted root rather than a bad signature.
+    match trust::load_trusted_root(&trust_opts) {
+        Ok(root) => match sign::self_check(&bundle, &root, &token) {
+            Ok(signer) => tracing::info!("the new signature verifies against the {}: {signer}", root.source()),
+            Err(e) => tracing::warn!(
+                "the new signature does not verify against the {}: {e} (if that root is out of date, run \
+                 `model-signing trust-root update`)",
+                root.source()
+            ),
+        },
+        Err(e) => tracing::warn!("cannot check the new signature: {e}"),
+    }
+    model_signing::sign::write_atomic(&c.signature, &bundle)?;
+    tracing::info!(
+        "signed as {} ({}), signature written to {}",
+        token.identity(),
+        token.issuer(),
+        c.signature.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! Sigstore keyless signing and verification.
+//!
+//! Every use of the `sigstore-*` crates (sigstore/sigstore-rust, pinned exactly in the workspace
+//! manifest) is confined to this module, so that a version bump of those fast-moving crates touches
+//! nothing else. Callers outside see only our own types: [`trust::TrustRoot`],
+//! [`trust::TrustOptions`], [`verify::SigstoreVerifier`] and friends.
+//!
+//! * [`trust`] finds the trust material: a TrustedRoot file, a ClientTrustConfig file, the root cached
+//!   by `model-signing trust-root update` (refreshed through TUF), or the roots embedded in the binary.
+//! * [`verify`] checks a keyless bundle (certificate chain, SCT, transparency-log inclusion, RFC 3161
+//!   timestamps, identity and issuer) and plugs into [`crate::verify::verify_bundle`] as a
+//!   [`crate::verify::BundleVerifier`].
+
+pub mod oidc;
+pub mod sign;
+pub mod trust;
+pub mod verify;
+
+/// Which public Sigstore instance a command targets when no explicit trust material is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Instance {
+    /// Sigstore's public-good production instance (the default).
+    #[default]
+    Production,
+    /// Sigstore's public-good staging instance (`--use-staging`).
+    Staging,
+}
+
+impl Instance {
+    /// `production` or `staging`: the name used in log lines and cache paths.
+    pub fn name(self) -> &'static str {
+        match self {
+            Instance::Production => "production",
+            Instance::Staging => "staging",
+        }
+    }
+
+    /// The instance `--use-staging` selects.
+    pub fn from_staging_flag(use_staging: bool) -> Self {
+        if use_staging {
+            Instance::Staging
+        } else {
+            Instance::Production
+        }
+    }
+
+    pub(crate) fn sigstore(self) -> sigstore_trust_root::SigstoreInstance {
+        match self {
+            Instance::Production => sigstore_trust_root::SigstoreInstance::PublicGood,
+            Instance::Staging => sigstore_trust_root::SigstoreInstance::Staging,
+        }
+    }
+}
+
+impl std::fmt::Display for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The version of the sigstore-rust crates compiled in (for logs and reports).
+pub const SIGSTORE_RUST_VERSION: &str = "0.15.1";
+
+/// Rewrites protobuf-JSON documents into the spelling the sigstore-rust parsers expect.
+///
+/// Protobuf JSON allows either the lowerCamelCase or the original snake_case field name, and writers
+/// differ (sigstore-python's own test trust config mixes `trustedRoot` with `signing_config`). The
+/// sigstore-rust serde types accept only camelCase and reject an explicit `null` where proto3 means
+/// "default" (model-signing < 1.1 wrote `"keyid": null`). None of the Sigstore documents we read
+/// (bundle, TrustedRoot, SigningConfig, ClientTrustConfig) has maps keyed by data, so renaming every
+/// key is safe.
+pub(crate) fn normalize_proto_json(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (snake_to_camel(k), normalize_proto_json(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(normalize_proto_json).collect()),
+        other => other.clone(),
+    }
+}
+
+fn snake_to_camel(k: &str) -> String {
+    if !k.contains('_') {
+        return k.to_string();
+    }
+    let mut out = String::with_capacity(k.len());
+    let mut upper = false;
+    for c in k.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Flattens an error and its sources into one line (`a: b: c`), skipping repeats, so that messages
+/// from the sigstore crates (which sometimes embed their cause in the text) read once.
+pub(crate) fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let s = err.to_string().replace(['\n', '\r'], " ");
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = err.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn proto_json_normalisation() {
+        let v = json!({"media_type": "m", "trustedRoot": {"tlogs": [{"base_url": "u", "log_id": {"key_id": "k"}}]}, "x": null});
+        assert_eq!(
+            normalize_proto_json(&v),
+            json!({"mediaType": "m", "trustedRoot": {"tlogs": [{"baseUrl": "u", "logId": {"keyId": "k"}}]}})
+        );
+        assert_eq!(snake_to_camel("rfc3161_timestamps"), "rfc3161Timestamps");
+        assert_eq!(snake_to_camel("keyid"), "keyid");
+    }
+}

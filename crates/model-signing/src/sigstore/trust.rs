@@ -1,0 +1,617 @@
+//! Sigstore trust material: where the trusted root (and the signing config) comes from.
+//!
+//! Verification never needs the network. The trusted root is taken from, in this order:
+//!
+//! 1. `--trusted-root FILE`: a TrustedRoot JSON document;
+//! 2. `--trust-config FILE`: a ClientTrustConfig (`{"mediaType", "trustedRoot", "signingConfig"}`), as
+//!    written for sigstore-python and model-signing's `--trust_config`;
+//! 3. the root cached by `model-signing trust-root update` under the user cache directory
+//!    (`$XDG_CACHE_HOME/model-signing/<instance>/trusted_root.json`, usually `~/.cache/...`), if it is
+//!    present and parses;
+//! 4. the production (or, with `--use-staging`, staging) root embedded in the binary by
+//!    sigstore-trust-root.
+//!
+//! The cache is only ever written after a full TUF refresh ([`update_cached`]), so it is as trustworthy
+//! as the embedded TUF root it was fetched with; reading it needs no network and no TUF metadata, so it
+//! does not expire the way a TUF cache does.
+
+use super::{normalize_proto_json, one_line, Instance, SIGSTORE_RUST_VERSION};
+use crate::error::{Error, Result};
+use serde_json::Value;
+use sigstore_trust_root::{SigningConfig as SsSigningConfig, TrustedRoot};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Media types of TrustedRoot documents that we accept (the two protobuf-specs releases).
+pub const TRUSTED_ROOT_MEDIA_TYPES: [&str; 2] = [
+    "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+    "application/vnd.dev.sigstore.trustedroot.v0.2+json",
+];
+
+/// Media type of a ClientTrustConfig document.
+pub const TRUST_CONFIG_MEDIA_TYPE: &str =
+    "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json";
+
+/// File name of the cached trusted root inside [`cache_dir`].
+pub const CACHED_TRUSTED_ROOT: &str = "trusted_root.json";
+/// File name of the cached signing config inside [`cache_dir`].
+pub const CACHED_SIGNING_CONFIG: &str = "signing_config.json";
+
+/// Trust files bigger than this are refused: the production root is about 10 KB.
+const MAX_TRUST_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// What the user asked for; see the module documentation for the order in which it is used.
+#[derive(Debug, Clone, Default)]
+pub struct TrustOptions {
+    /// `--trusted-root`: a TrustedRoot JSON file.
+    pub trusted_root: Option<PathBuf>,
+    /// `--trust-config`: a ClientTrustConfig JSON file.
+    pub trust_config: Option<PathBuf>,
+    /// `--use-staging` selects the staging instance for the cached and embedded roots.
+    pub instance: Instance,
+    /// Overrides the cache root (normally the user cache directory + `model-signing`); mainly for
+    /// tests. The instance name is appended.
+    pub cache_root: Option<PathBuf>,
+    /// Skip the cached root and use the embedded one (when no file is given).
+    pub ignore_cache: bool,
+}
+
+impl TrustOptions {
+    /// Options for the public instance, without files.
+    pub fn for_instance(instance: Instance) -> Self {
+        TrustOptions {
+            instance,
+            ..Default::default()
+        }
+    }
+}
+
+/// Where trust material came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustSource {
+    /// A TrustedRoot file given with `--trusted-root`.
+    TrustedRootFile(PathBuf),
+    /// A ClientTrustConfig file given with `--trust-config`.
+    TrustConfigFile(PathBuf),
+    /// The file cached by `model-signing trust-root update`.
+    Cached(Instance, PathBuf),
+    /// The snapshot compiled into the binary.
+    Embedded(Instance),
+}
+
+impl fmt::Display for TrustSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrustSource::TrustedRootFile(p) => write!(f, "trusted root file '{}'", p.display()),
+            TrustSource::TrustConfigFile(p) => write!(f, "trust config '{}'", p.display()),
+            TrustSource::Cached(i, p) => write!(f, "cached Sigstore {i} root '{}'", p.display()),
+            TrustSource::Embedded(i) => {
+                write!(f, "Sigstore {i} root embedded in this binary (sigstore-trust-root {SIGSTORE_RUST_VERSION})")
+            }
+        }
+    }
+}
+
+/// A parsed, usable trusted root and where it came from.
+#[derive(Debug, Clone)]
+pub struct TrustRoot {
+    pub(crate) root: TrustedRoot,
+    source: TrustSource,
+}
+
+impl TrustRoot {
+    /// Parses a TrustedRoot JSON document (camelCase or snake_case field names).
+    pub fn from_json(bytes: &[u8], source: TrustSource) -> Result<Self> {
+        let v: Value = serde_json::from_slice(bytes)
+            .map_err(|e| Error::Config(format!("{source}: not valid JSON: {e}")))?;
+        Self::from_value(&v, source)
+    }
+
+    fn from_value(v: &Value, source: TrustSource) -> Result<Self> {
+        let v = normalize_proto_json(v);
+        let media_type = v.get("mediaType").and_then(Value::as_str).unwrap_or("");
+        if !TRUSTED_ROOT_MEDIA_TYPES.contains(&media_type) {
+            return Err(Error::Config(format!(
+                "{source}: unsupported trusted root media type '{}' (expected {})",
+                media_type.escape_debug(),
+                TRUSTED_ROOT_MEDIA_TYPES.join(" or ")
+            )));
+        }
+        let root: TrustedRoot = serde_json::from_value(v)
+            .map_err(|e| Error::Config(format!("{source}: invalid trusted root: {e}")))?;
+        // sigstore-python rejects these too; sigstore-verify would only notice at verification time.
+        for ca in &root.certificate_authorities {
+            if ca.cert_chain.certificates.is_empty() {
+                return Err(Error::Config(format!(
+                    "{source}: a certificate authority has an empty certificate chain"
+                )));
+            }
+        }
+        Ok(TrustRoot { root, source })
+    }
+
+    /// The root embedded in the binary for `instance`.
+    pub fn embedded(instance: Instance) -> Result<Self> {
+        let json = instance.sigstore().embedded_trusted_root_json();
+        Self::from_json(json.as_bytes(), TrustSource::Embedded(instance))
+    }
+
+    /// True when the root lists at least one certificate authority (keyless verification needs one).
+    pub fn has_certificate_authorities(&self) -> bool {
+        !self.root.certificate_authorities.is_empty()
+    }
+
+    /// Where this root came from.
+    pub fn source(&self) -> &TrustSource {
+        &self.source
+    }
+
+    /// The root as TrustedRoot JSON (camelCase), e.g. to write it to a file.
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec_pretty(&self.root)
+            .map_err(|e| Error::Config(format!("cannot encode the trusted root: {e}")))
+    }
+}
+
+/// A signing config (service URLs for Fulcio, Rekor, TSA and OIDC) and where it came from.
+#[derive(Debug, Clone)]
+pub struct SigningConfig {
+    /// The parsed config, for the signing code in this module.
+    pub config: SsSigningConfig,
+    /// The same document as JSON (camelCase), for callers that want the raw fields.
+    pub json: Value,
+    /// Where it came from.
+    pub source: TrustSource,
+}
+
+impl SigningConfig {
+    /// A phrase naming this config and its origin, for log lines ("using the ...").
+    pub fn describe(&self) -> String {
+        match &self.source {
+            TrustSource::TrustConfigFile(p) => {
+                format!("signing config of trust config '{}'", p.display())
+            }
+            TrustSource::Cached(i, p) => {
+                format!("cached Sigstore {i} signing config '{}'", p.display())
+            }
+            TrustSource::Embedded(i) => {
+                format!(
+                    "Sigstore {i} signing config embedded in this binary (sigstore-trust-root {SIGSTORE_RUST_VERSION})"
+                )
+            }
+            TrustSource::TrustedRootFile(p) => format!("signing config from '{}'", p.display()),
+        }
+    }
+
+    fn from_value(v: &Value, source: TrustSource) -> Result<Self> {
+        let json = normalize_proto_json(v);
+        let text =
+            serde_json::to_string(&json).map_err(|e| Error::Config(format!("{source}: {e}")))?;
+        // SigningConfig::from_json also checks the media type (v0.2 only, as sigstore-python 4).
+        let config = SsSigningConfig::from_json(&text).map_err(|e| {
+            Error::Config(format!(
+                "{source}: invalid signing config: {}",
+                one_line(&e)
+            ))
+        })?;
+        Ok(SigningConfig {
+            config,
+            json,
+            source,
+        })
+    }
+}
+
+/// The user cache directory for `instance`: `<cache>/model-signing/<instance>`.
+///
+/// `None` when no home directory can be found (then nothing is cached).
+pub fn cache_dir(instance: Instance, cache_root: Option<&Path>) -> Option<PathBuf> {
+    let root = match cache_root {
+        Some(r) => r.to_path_buf(),
+        None => directories::BaseDirs::new()?
+            .cache_dir()
+            .join("model-signing"),
+    };
+    Some(root.join(instance.name()))
+}
+
+fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Error::Config(format!("cannot read {what} '{}': {e}", path.display())))?;
+    if !meta.is_file() {
+        return Err(Error::Config(format!(
+            "{what} '{}' is not a regular file",
+            path.display()
+        )));
+    }
+    if meta.len() > MAX_TRUST_FILE_BYTES {
+        return Err(Error::Config(format!(
+            "{what} '{}' is {} bytes, over the {MAX_TRUST_FILE_BYTES} byte limit",
+            path.display(),
+            meta.len()
+        )));
+    }
+    std::fs::read(path)
+        .map_err(|e| Error::Config(format!("cannot read {what} '{}': {e}", path.display())))
+}
+
+/// The two halves of a ClientTrustConfig document.
+#[derive(Debug, Clone)]
+pub struct TrustConfigParts {
+    /// `trustedRoot` (raw JSON).
+    pub trusted_root: Value,
+    /// `signingConfig` (raw JSON), if present.
+    pub signing_config: Option<Value>,
+}
+
+/// Splits a ClientTrustConfig JSON document. sigstore-rust has no parser for it; field names may be
+/// camelCase or snake_case (`trusted_root`, `signing_config`).
+pub fn parse_trust_config(bytes: &[u8], source: &TrustSource) -> Result<TrustConfigParts> {
+    let v: Value = serde_json::from_slice(bytes)
+        .map_err(|e| Error::Config(format!("{source}: not valid JSON: {e}")))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| Error::Config(format!("{source}: the top level is not a JSON object")))?;
+    let get = |camel: &str, snake: &str| {
+        obj.get(camel)
+            .or_else(|| obj.get(snake))
+            .filter(|x| !x.is_null())
+    };
+    let media_type = get("mediaType", "media_type")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if media_type != TRUST_CONFIG_MEDIA_TYPE {
+        return Err(Error::Config(format!(
+            "{source}: unsupported trust config media type '{}' (expected {TRUST_CONFIG_MEDIA_TYPE})",
+            media_type.escape_debug()
+        )));
+    }
+    let trusted_root = get("trustedRoot", "trusted_root")
+        .filter(|x| x.is_object())
+        .ok_or_else(|| Error::Config(format!("{source}: missing 'trustedRoot'")))?
+        .clone();
+    let signing_config = get("signingConfig", "signing_config").cloned();
+    Ok(TrustConfigParts {
+        trusted_root,
+        signing_config,
+    })
+}
+
+/// Loads the trusted root the options select; see the module documentation for the order. Logs at
+/// info level which root is used.
+pub fn load_trusted_root(opts: &TrustOptions) -> Result<TrustRoot> {
+    let root = load_trusted_root_quiet(opts)?;
+    tracing::info!("using the {}", root.source());
+    Ok(root)
+}
+
+fn load_trusted_root_quiet(opts: &TrustOptions) -> Result<TrustRoot> {
+    if let Some(p) = &opts.trusted_root {
+        if opts.trust_config.is_some() {
+            tracing::warn!(
+                "both a trusted root and a trust config were given; using the trusted root '{}'",
+                p.display()
+            );
+        }
+        let bytes = read_file(p, "trusted root")?;
+        return TrustRoot::from_json(&bytes, TrustSource::TrustedRootFile(p.clone()));
+    }
+    if let Some(p) = &opts.trust_config {
+        let source = TrustSource::TrustConfigFile(p.clone());
+        let parts = parse_trust_config(&read_file(p, "trust config")?, &source)?;
+        return TrustRoot::from_value(&parts.trusted_root, source);
+    }
+    if !opts.ignore_cache {
+        if let Some(dir) = cache_dir(opts.instance, opts.cache_root.as_deref()) {
+            let path = dir.join(CACHED_TRUSTED_ROOT);
+            if path.is_file() {
+                let loaded = read_file(&path, "cached trusted root").and_then(|b| {
+                    TrustRoot::from_json(&b, TrustSource::Cached(opts.instance, path.clone()))
+                });
+                match loaded {
+                    Ok(r) => return Ok(r),
+                    // A damaged cache must not lock the user out: the embedded root still works.
+                    Err(e) => tracing::warn!("ignoring the cached trusted root: {e}"),
+                }
+            }
+        }
+    }
+    TrustRoot::embedded(opts.instance)
+}
+
+/// Loads the signing config: the `signingConfig` of `--trust-config`, else the one cached by
+/// `trust-root update`, else the snapshot embedded for the instance. (`--trusted-root` carries no
+/// signing config and is not consulted.)
+pub fn load_signing_config(opts: &TrustOptions) -> Result<SigningConfig> {
+    if let Some(p) = &opts.trust_config {
+        let source = TrustSource::TrustConfigFile(p.clone());
+        let parts = parse_trust_config(&read_file(p, "trust config")?, &source)?;
+        let sc = parts.signing_config.ok_or_else(|| {
+            Error::Config(format!(
+                "{source}: missing 'signingConfig', which signing needs"
+            ))
+        })?;
+        return SigningConfig::from_value(&sc, source);
+    }
+    if !opts.ignore_cache {
+        if let Some(dir) = cache_dir(opts.instance, opts.cache_root.as_deref()) {
+            let path = dir.join(CACHED_SIGNING_CONFIG);
+            if path.is_file() {
+                let source = TrustSource::Cached(opts.instance, path.clone());
+                let loaded = read_file(&path, "cached signing config").and_then(|b| {
+                    let v: Value = serde_json::from_slice(&b)
+                        .map_err(|e| Error::Config(format!("{source}: not valid JSON: {e}")))?;
+                    SigningConfig::from_value(&v, source.clone())
+                });
+                match loaded {
+                    Ok(c) => {
+                        tracing::info!("using the {}", c.describe());
+                        return Ok(c);
+                    }
+                    Err(e) => tracing::warn!("ignoring the cached signing config: {e}"),
+                }
+            }
+        }
+    }
+    let source = TrustSource::Embedded(opts.instance);
+    let json = opts
+        .instance
+        .sigstore()
+        .embedded_signing_config_json()
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "no signing config is embedded for the {} instance",
+                opts.instance
+            ))
+        })?;
+    let v: Value =
+        serde_json::from_str(json).map_err(|e| Error::Config(format!("{source}: {e}")))?;
+    let c = SigningConfig::from_value(&v, source)?;
+    tracing::info!("using the {}", c.describe());
+    Ok(c)
+}
+
+/// Result of [`update_cached`].
+#[derive(Debug, Clone)]
+pub struct UpdateOutcome {
+    /// The cached trusted root that was written.
+    pub trusted_root: PathBuf,
+    /// The cached signing config that was written.
+    pub signing_config: PathBuf,
+}
+
+/// Refreshes the trusted root and signing config of `instance` through TUF (anchored in the TUF root
+/// embedded in sigstore-trust-root) and caches both, atomically, in [`cache_dir`].
+///
+/// `timeout` bounds the whole refresh, and each HTTP request too, so that an offline machine or a
+/// slow mirror fails with one clear error instead of hanging.
+pub fn update_cached(
+    instance: Instance,
+    cache_root: Option<&Path>,
+    timeout: Duration,
+) -> Result<UpdateOutcome> {
+    let dir = cache_dir(instance, cache_root).ok_or_else(|| {
+        Error::Config("cannot determine the user cache directory (is HOME set?)".into())
+    })?;
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let url = instance.sigstore().tuf_url();
+    let client = sigstore_trust_root::reqwest::Client::builder()
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .timeout(timeout)
+        .build()
+        .map_err(|e| Error::Config(format!("cannot set up HTTPS: {}", one_line(&e))))?;
+    let config = instance
+        .sigstore()
+        .tuf_config()
+        .with_cache_dir(dir.join("tuf"))
+        .with_http_client(client);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Config(format!("cannot start the async runtime: {e}")))?;
+    let fetched = rt.block_on(async {
+        tokio::time::timeout(timeout, sigstore_trust_root::fetch_trust_material(config)).await
+    });
+    // Dropping a runtime waits for its blocking tasks (a DNS lookup may be stuck in one); do not.
+    rt.shutdown_background();
+    let (root, signing) = match fetched {
+        Err(_) => return Err(Error::Config(format!(
+            "cannot update the Sigstore {instance} trusted root from {url}: no answer within {} s",
+            timeout.as_secs()
+        ))),
+        Ok(Err(e)) => {
+            return Err(Error::Config(format!(
+                "cannot update the Sigstore {instance} trusted root from {url}: {}",
+                one_line(&e)
+            )))
+        }
+        Ok(Ok(x)) => x,
+    };
+    // Validate before caching: a root we could not use later must not replace a good one.
+    let root_json = serde_json::to_vec_pretty(&root)
+        .map_err(|e| Error::Config(format!("cannot encode the trusted root: {e}")))?;
+    TrustRoot::from_json(
+        &root_json,
+        TrustSource::Cached(instance, dir.join(CACHED_TRUSTED_ROOT)),
+    )?;
+    let signing_json = serde_json::to_vec_pretty(&signing)
+        .map_err(|e| Error::Config(format!("cannot encode the signing config: {e}")))?;
+    let trusted_root = dir.join(CACHED_TRUSTED_ROOT);
+    let signing_config = dir.join(CACHED_SIGNING_CONFIG);
+    write_atomic(&trusted_root, &root_json)?;
+    write_atomic(&signing_config, &signing_json)?;
+    Ok(UpdateOutcome {
+        trusted_root,
+        signing_config,
+    })
+}
+
+/// Writes through a temporary file in the same directory and renames it into place, so a reader
+/// never sees a half-written root (and a crash leaves the old one).
+fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(data).map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_roots_load() {
+        for i in [Instance::Production, Instance::Staging] {
+            let r = TrustRoot::embedded(i).unwrap();
+            assert_eq!(r.source(), &TrustSource::Embedded(i));
+            assert!(!r.root.certificate_authorities.is_empty());
+            // Round trip through our own serialisation (what update_cached writes).
+            let again =
+                TrustRoot::from_json(&r.to_json().unwrap(), TrustSource::Embedded(i)).unwrap();
+            assert_eq!(again.root.tlogs.len(), r.root.tlogs.len());
+        }
+    }
+
+    #[test]
+    fn trust_config_split_accepts_both_spellings() {
+        let root: Value =
+            serde_json::from_str(Instance::Production.sigstore().embedded_trusted_root_json())
+                .unwrap();
+        let sc: Value = serde_json::from_str(
+            Instance::Production
+                .sigstore()
+                .embedded_signing_config_json()
+                .unwrap(),
+        )
+        .unwrap();
+        let camel = serde_json::json!({"mediaType": TRUST_CONFIG_MEDIA_TYPE, "trustedRoot": root, "signingConfig": sc});
+        let snake = serde_json::json!({"media_type": TRUST_CONFIG_MEDIA_TYPE, "trusted_root": root, "signing_config": sc});
+        let src = TrustSource::TrustConfigFile("x".into());
+        for doc in [camel, snake] {
+            let parts = parse_trust_config(&serde_json::to_vec(&doc).unwrap(), &src).unwrap();
+            TrustRoot::from_value(&parts.trusted_root, src.clone()).unwrap();
+            SigningConfig::from_value(&parts.signing_config.unwrap(), src.clone()).unwrap();
+        }
+        let bad = serde_json::json!({"mediaType": "bad-media-type", "trustedRoot": root});
+        let e = parse_trust_config(&serde_json::to_vec(&bad).unwrap(), &src).unwrap_err();
+        assert!(e.to_string().contains("media type"), "{e}");
+        let missing = serde_json::json!({"mediaType": TRUST_CONFIG_MEDIA_TYPE});
+        assert!(parse_trust_config(&serde_json::to_vec(&missing).unwrap(), &src).is_err());
+    }
+
+    #[test]
+    fn trusted_root_checks() {
+        let src = TrustSource::TrustedRootFile("x".into());
+        for bad in [
+            "",
+            "[]",
+            "{}",
+            r#"{"mediaType":"bad-media-type"}"#,
+            r#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","certificateAuthorities":[{"subject":{},"uri":"u","certChain":{"certificates":[]},"validFor":{"start":"2020-01-01T00:00:00Z"}}]}"#,
+        ] {
+            assert!(
+                TrustRoot::from_json(bad.as_bytes(), src.clone()).is_err(),
+                "{bad}"
+            );
+        }
+        // Parses, but is useless for keyless verification: refused when building the verifier.
+        let empty = TrustRoot::from_json(
+            br#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}"#,
+            src.clone(),
+        )
+        .unwrap();
+        assert!(!empty.has_certificate_authorities());
+        let policy = crate::sigstore::verify::IdentityPolicy {
+            identity: Some("a".into()),
+            identity_regex: None,
+            issuer: "b".into(),
+        };
+        let e = crate::sigstore::verify::SigstoreVerifier::new(&empty, policy)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("no certificate authorities"), "{e}");
+    }
+
+    #[test]
+    fn load_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let opts = TrustOptions {
+            cache_root: Some(tmp.path().to_path_buf()),
+            ..Default::default()
+        };
+        // No cache: embedded.
+        assert_eq!(
+            load_trusted_root(&opts).unwrap().source(),
+            &TrustSource::Embedded(Instance::Production)
+        );
+        // A broken cache is ignored.
+        let dir = cache_dir(Instance::Production, Some(tmp.path())).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(CACHED_TRUSTED_ROOT), "not json").unwrap();
+        assert_eq!(
+            load_trusted_root(&opts).unwrap().source(),
+            &TrustSource::Embedded(Instance::Production)
+        );
+        // A good cache wins over the embedded root, and staging has its own.
+        let staging = TrustRoot::embedded(Instance::Staging)
+            .unwrap()
+            .to_json()
+            .unwrap();
+        write_atomic(&dir.join(CACHED_TRUSTED_ROOT), &staging).unwrap();
+        assert!(matches!(
+            load_trusted_root(&opts).unwrap().source(),
+            TrustSource::Cached(Instance::Production, _)
+        ));
+        let st = TrustOptions {
+            instance: Instance::Staging,
+            ..opts.clone()
+        };
+        assert_eq!(
+            load_trusted_root(&st).unwrap().source(),
+            &TrustSource::Embedded(Instance::Staging)
+        );
+        // Files win over the cache.
+        let f = tmp.path().join("root.json");
+        std::fs::write(&f, &staging).unwrap();
+        let o = TrustOptions {
+            trusted_root: Some(f.clone()),
+            ..opts.clone()
+        };
+        assert_eq!(
+            load_trusted_root(&o).unwrap().source(),
+            &TrustSource::TrustedRootFile(f)
+        );
+        // Embedded signing configs parse, and survive the round trip update_cached makes.
+        let sc = load_signing_config(&TrustOptions {
+            ignore_cache: true,
+            ..opts.clone()
+        })
+        .unwrap();
+        assert!(sc.config.fulcio_url().is_some());
+        write_atomic(
+            &dir.join(CACHED_SIGNING_CONFIG),
+            &serde_json::to_vec_pretty(&sc.config).unwrap(),
+        )
+        .unwrap();
+        let cached = load_signing_config(&opts).unwrap();
+        assert!(
+            matches!(cached.source, TrustSource::Cached(Instance::Production, _)),
+            "{:?}",
+            cached.source
+        );
+        assert_eq!(
+            cached.config.fulcio_url().map(|e| e.url.clone()),
+            sc.config.fulcio_url().map(|e| e.url.clone())
+        );
+        assert_eq!(
+            cached.config.rekor_tlog_urls.len(),
+            sc.config.rekor_tlog_urls.len()
+        );
+    }
+}

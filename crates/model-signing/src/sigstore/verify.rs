@@ -1,0 +1,334 @@
+//! Verifying Sigstore keyless bundles.
+//!
+//! The cryptography and the transparency-log checks are delegated to sigstore-verify: certificate
+//! chain to a Fulcio CA of the trusted root at every verified time, SCT, the Rekor v1 SET and
+//! inclusion proof with its signed checkpoint, Rekor v2 entries, RFC 3161 timestamps, and the
+//! consistency of the log entry with the bundle's certificate and signature. Bundle media types
+//! v0.1, v0.2 and v0.3 (both spellings) are accepted. RFC 3161 genTime values with fractional
+//! seconds are read thanks to the patched sigstore-tsa in `patches/sigstore-tsa` (PATCHES.md).
+//!
+//! The "artifact" handed to sigstore-verify is the sha256 subject of the in-toto statement, i.e.
+//! model-signing's root digest, read from the DSSE payload. That only binds the signature to the
+//! statement; the model itself is checked afterwards against the statement's manifest by
+//! [`crate::verify::check_model`], the same code the key and certificate methods use.
+//!
+//! Identity policy, as in model-signing: the certificate's SAN must equal `identity` exactly and its
+//! OIDC issuer extension must equal `issuer` exactly. `identity_regex` is an addition: when given,
+//! the SAN must match it in full (the pattern is anchored at both ends), `identity` becomes optional,
+//! and when both are given both must hold.
+
+use super::trust::TrustRoot;
+use super::{normalize_proto_json, one_line};
+use crate::bundle::{Bundle, VerificationMaterial};
+use crate::error::{Error, Result};
+use crate::verify::{BundleVerifier, SignerInfo};
+use serde_json::Value;
+use sigstore_types::Sha256Hash;
+use sigstore_verify::{Error as SsError, VerificationPolicy, VerificationResult, Verifier};
+
+/// Who must have signed.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityPolicy {
+    /// The exact certificate SAN (email or URI), e.g. `user@example.com`.
+    pub identity: Option<String>,
+    /// A regular expression (Rust `regex` syntax) the whole SAN must match.
+    pub identity_regex: Option<String>,
+    /// The exact OIDC issuer, e.g. `https://accounts.google.com`.
+    pub issuer: String,
+}
+
+/// A [`BundleVerifier`] for Sigstore keyless bundles.
+pub struct SigstoreVerifier {
+    verifier: Verifier,
+    identity: Option<String>,
+    identity_regex: Option<(String, regex::Regex)>,
+    issuer: String,
+    trust: String,
+}
+
+impl SigstoreVerifier {
+    /// Prepares a verifier; fails on unusable trust material, an empty policy or a bad regex.
+    pub fn new(trust: &TrustRoot, policy: IdentityPolicy) -> Result<Self> {
+        if policy.issuer.is_empty() {
+            return Err(Error::Config(
+                "an OIDC issuer (--identity-provider) is required".into(),
+            ));
+        }
+        let identity = policy.identity.filter(|s| !s.is_empty());
+        let identity_regex = match policy.identity_regex {
+            None => None,
+            Some(re) => {
+                // Anchored so that `.*@example\.com` cannot be satisfied by `x@example.com.evil`.
+                let anchored = format!("^(?:{re})$");
+                let compiled = regex::Regex::new(&anchored).map_err(|e| {
+                    Error::Config(format!(
+                        "invalid --identity-regex '{}': {}",
+                        re.escape_debug(),
+                        one_line(&e)
+                    ))
+                })?;
+                Some((re, compiled))
+            }
+        };
+        if identity.is_none() && identity_regex.is_none() {
+            return Err(Error::Config(
+                "an identity (--identity or --identity-regex) is required".into(),
+            ));
+        }
+        if !trust.has_certificate_authorities() {
+            // A keyless signature cannot chain to nothing; say so now rather than as a chain error.
+            return Err(Error::Config(format!(
+                "the {} lists no certificate authorities",
+                trust.source()
+            )));
+        }
+        let verifier = Verifier::new(&trust.root).map_err(|e| {
+            Error::Config(format!(
+                "the {} cannot be used for verification: {}",
+                trust.source(),
+                one_line(&e)
+            ))
+        })?;
+        Ok(SigstoreVerifier {
+            verifier,
+            identity,
+            identity_regex,
+            issuer: policy.issuer,
+            trust: trust.source().to_string(),
+        })
+    }
+
+    fn policy(&self) -> VerificationPolicy {
+        match &self.identity {
+            Some(id) => VerificationPolicy::new(id.as_str(), self.issuer.as_str()),
+            None => VerificationPolicy::any_identity().require_issuer(self.issuer.as_str()),
+        }
+    }
+
+    /// Runs sigstore-verify with the exact identity/issuer policy, then the regex, and insists that
+    /// every check ran.
+    fn check(
+        &self,
+        artifact: sigstore_types::Artifact<'_>,
+        bundle: &sigstore_types::Bundle,
+    ) -> Result<VerificationResult> {
+        let result = self
+            .verifier
+            .verify(artifact, bundle, &self.policy())
+            .map_err(|e| self.explain(e))?;
+        if let Some((re, compiled)) = &self.identity_regex {
+            let san = result.identity().map(|s| s.to_string());
+            if !san.as_deref().is_some_and(|s| compiled.is_match(s)) {
+                return Err(Error::Signature(format!(
+                    "identity mismatch: the signing certificate's SAN is '{}', which does not match --identity-regex '{re}'",
+                    san.as_deref().unwrap_or("(none)")
+                )));
+            }
+        }
+        // Fail closed should a future sigstore-verify report success with a check skipped.
+        if !(result.certificate_verified()
+            && result.tlog_verified()
+            && result.identity_policy_checked())
+        {
+            return Err(Error::Signature(
+                "Sigstore verification did not complete all checks".into(),
+            ));
+        }
+        Ok(result)
+    }
+
+    fn explain(&self, e: SsError) -> Error {
+        match e {
+            SsError::IdentityMismatch { actual, .. } => Error::Signature(format!(
+                "identity mismatch: the signing certificate's SAN is '{}', but '{}' was expected",
+                actual.map(|a| a.to_string()).unwrap_or_else(|| "(none)".into()),
+                self.identity.as_deref().unwrap_or_default()
+            )),
+            SsError::IssuerMismatch { expected, actual } => Error::Signature(format!(
+                "issuer mismatch: the signing certificate's OIDC issuer is '{}', but '{expected}' was expected",
+                actual.unwrap_or_else(|| "(none)".into())
+            )),
+            e @ (SsError::Certificate(_) | SsError::TransparencyLog(_) | SsError::Timestamp(_)) => {
+                // These usually mean "signed under another Sigstore instance": name the root used.
+                Error::Signature(format!("Sigstore verification failed: {} (trust root: {})", one_line(&e), self.trust))
+            }
+            e => Error::Signature(format!("Sigstore verification failed: {}", one_line(&e))),
+        }
+    }
+}
+
+/// The sha256 subject digest of the in-toto statement in `payload` (model-signing's root digest).
+fn subject_sha256(payload: &[u8]) -> Result<Sha256Hash> {
+    let v: Value = serde_json::from_slice(payload)
+        .map_err(|e| Error::Statement(format!("payload is not JSON: {e}")))?;
+    let subjects = v
+        .get("subject")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Error::Statement("the statement has no 'subject' list".into()))?;
+    let hex = subjects
+        .iter()
+        .find_map(|s| {
+            s.get("digest")
+                .and_then(|d| d.get("sha256"))
+                .and_then(Value::as_str)
+        })
+        .ok_or_else(|| Error::Statement("no statement subject has a sha256 digest".into()))?;
+    Sha256Hash::from_hex(hex).map_err(|_| {
+        Error::Statement(format!(
+            "subject digest '{}' is not 64 hex digits",
+            hex.escape_debug()
+        ))
+    })
+}
+
+/// Parses bundle JSON with sigstore-types, after normalising the spelling.
+fn sigstore_bundle(json: &Value) -> Result<sigstore_types::Bundle> {
+    let text = serde_json::to_string(&normalize_proto_json(json))
+        .map_err(|e| Error::Bundle(format!("cannot re-encode the bundle: {e}")))?;
+    sigstore_types::Bundle::from_json(&text).map_err(|e| Error::Bundle(one_line(&e)))
+}
+
+impl BundleVerifier for SigstoreVerifier {
+    fn verify_signature(&self, bundle: &Bundle) -> Result<SignerInfo> {
+        match &bundle.material {
+            VerificationMaterial::PublicKey { .. } => {
+                return Err(Error::Signature(
+                    "this bundle was signed with a private key, not with Sigstore; use 'verify key'".into(),
+                ))
+            }
+            // Sigstore bundles v0.1/v0.2 also carry a chain, but always with a log entry.
+            VerificationMaterial::CertificateChain(_) if bundle.tlog_entries == 0 => {
+                return Err(Error::Signature(
+                    "this bundle was signed with a certificate chain, not with Sigstore (it has no transparency log entry); use 'verify certificate'"
+                        .into(),
+                ))
+            }
+            _ => {}
+        }
+        // sigstore-python (and so model-signing) requires exactly one log entry; sigstore-verify would
+        // also take a bundle carrying only an RFC 3161 timestamp.
+        if bundle.tlog_entries != 1 {
+            return Err(Error::Signature(format!(
+                "a Sigstore bundle must have exactly one transparency log entry, this one has {}",
+                bundle.tlog_entries
+            )));
+        }
+        let sigstore_bundle = sigstore_bundle(&bundle.json)?;
+        let digest = subject_sha256(&bundle.payload)?;
+        let result = self.check(digest.into(), &sigstore_bundle)?;
+        let san = result.identity().map(|s| s.to_string()).unwrap_or_default();
+        let issuer = result.issuer().unwrap_or_default();
+        let mut warnings = Vec::new();
+        if !result.sct_verified() {
+            warnings.push(
+                "the certificate's signed certificate timestamp was not verified".to_string(),
+            );
+        }
+        for w in &warnings {
+            tracing::warn!("{w}");
+        }
+        tracing::debug!(
+            "Sigstore signature verified: SAN {san}, issuer {issuer}, log time {:?}, {} verified timestamp(s)",
+            result.integrated_time().map(|t| t.to_string()),
+            result.verified_timestamps().len()
+        );
+        Ok(SignerInfo {
+            method: "sigstore".into(),
+            signer: format!("{san} (issuer {issuer})"),
+            warnings,
+        })
+    }
+}
+
+/// The artifact of [`verify_artifact`].
+#[derive(Debug, Clone, Copy)]
+pub enum ArtifactInput<'a> {
+    /// The artifact's bytes.
+    Bytes(&'a [u8]),
+    /// The artifact's SHA-256 digest.
+    Sha256([u8; 32]),
+}
+
+/// Verifies a Sigstore bundle over an arbitrary artifact, with nothing model-specific (no DSSE
+/// payload type or statement checks of our own): the entry point of the conformance tests.
+///
+/// With `key_pem`, a managed-key bundle (public-key hint plus a log entry or timestamp) is verified
+/// against that PEM public key instead of the identity policy.
+pub fn verify_artifact(
+    trust: &TrustRoot,
+    bundle_json: &[u8],
+    artifact: ArtifactInput<'_>,
+    policy: &IdentityPolicy,
+    key_pem: Option<&str>,
+) -> Result<()> {
+    let v: Value = serde_json::from_slice(bundle_json)
+        .map_err(|e| Error::Bundle(format!("not valid JSON: {e}")))?;
+    let bundle = sigstore_bundle(&v)?;
+    let art: sigstore_types::Artifact<'_> = match artifact {
+        ArtifactInput::Bytes(b) => b.into(),
+        ArtifactInput::Sha256(d) => Sha256Hash::new(d).into(),
+    };
+    match key_pem {
+        Some(pem) => {
+            let verifier = Verifier::new(&trust.root).map_err(|e| Error::Config(one_line(&e)))?;
+            let key = sigstore_types::DerPublicKey::from_pem(pem)
+                .map_err(|e| Error::Config(one_line(&e)))?;
+            verifier
+                .verify(
+                    art,
+                    &bundle,
+                    &sigstore_verify::PublicKeyVerificationPolicy::new(key),
+                )
+                .map(|_| ())
+                .map_err(|e| Error::Signature(one_line(&e)))
+        }
+        None => SigstoreVerifier::new(trust, policy.clone())?
+            .check(art, &bundle)
+            .map(|_| ()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sigstore::Instance;
+    use serde_json::json;
+
+    #[test]
+    fn subject_digest_from_payload() {
+        let h = "61d4849d9d90076d6215f4d525f13d6574af8e3f67aef3e6f36fc40a14fdd226";
+        let ok = json!({"subject": [{"name": "m", "digest": {"sha256": h}}]}).to_string();
+        assert_eq!(subject_sha256(ok.as_bytes()).unwrap().to_hex(), h);
+        for bad in [
+            "x".to_string(),
+            json!({}).to_string(),
+            json!({"subject": []}).to_string(),
+            json!({"subject": [{"digest": {"sha512": h}}]}).to_string(),
+            json!({"subject": [{"digest": {"sha256": "abc"}}]}).to_string(),
+        ] {
+            assert!(subject_sha256(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn policy_errors() {
+        let root = TrustRoot::embedded(Instance::Production).unwrap();
+        let p = |id: Option<&str>, re: Option<&str>, iss: &str| IdentityPolicy {
+            identity: id.map(Into::into),
+            identity_regex: re.map(Into::into),
+            issuer: iss.into(),
+        };
+        assert!(SigstoreVerifier::new(&root, p(Some("a"), None, "i")).is_ok());
+        assert!(SigstoreVerifier::new(&root, p(None, Some("a.*"), "i")).is_ok());
+        let e = |pol| {
+            SigstoreVerifier::new(&root, pol)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert!(e(p(Some("a"), None, "")).contains("issuer"));
+        assert!(e(p(None, None, "i")).contains("identity"));
+        assert!(e(p(Some(""), None, "i")).contains("identity"));
+        assert!(e(p(None, Some("("), "i")).contains("invalid --identity-regex"));
+    }
+}
