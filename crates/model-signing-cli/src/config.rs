@@ -4,7 +4,7 @@
 //! land inside the model; the signature file is ignored when it lies inside the model; the git paths
 //! are ignored unless `--no-ignore-git-paths`.
 
-use crate::args::{CommonSign, CommonVerify, DigestArgs};
+use crate::args::{CommonSign, CommonVerify, DigestArgs, HashArgs};
 use anyhow::{bail, Context, Result};
 use model_signing::hashing::{HashAlgorithm, HashingConfig, Serialization, DEFAULT_SHARD_SIZE};
 use model_signing::verify::VerifyOptions;
@@ -72,17 +72,9 @@ fn ignore_signature(model: &Path, signature: &Path, set: &mut IgnoreSet) -> Resu
     Ok(())
 }
 
-fn hashing(
-    model: &Path,
-    ignore_paths: &[PathBuf],
-    no_git: bool,
-    allow_symlinks: bool,
-    alg: &str,
-    shard_size: Option<u64>,
-    shards: bool,
-) -> Result<HashingConfig> {
-    let algorithm: HashAlgorithm = alg.parse()?;
-    let serialization = match (shard_size, shards) {
+fn hashing(model: &Path, h: &HashArgs) -> Result<HashingConfig> {
+    let algorithm: HashAlgorithm = h.hash_algorithm.parse()?;
+    let serialization = match (h.shard_size, h.shards) {
         (Some(0), _) => bail!("--shard-size must be greater than 0"),
         (Some(n), _) => Serialization::Shards { shard_size: n },
         (None, true) => Serialization::Shards {
@@ -90,15 +82,16 @@ fn hashing(
         },
         (None, false) => Serialization::Files,
     };
-    let mut ignore = user_ignores(model, ignore_paths)?;
-    if !no_git {
+    let mut ignore = user_ignores(model, &h.ignore_paths)?;
+    if !h.no_ignore_git_paths {
         ignore.add_git_paths();
     }
     Ok(HashingConfig {
         algorithm,
         serialization,
-        allow_symlinks,
+        allow_symlinks: h.allow_symlinks,
         ignore,
+        engine: crate::progress::engine(h.max_workers),
     }
     .normalized())
 }
@@ -106,15 +99,7 @@ fn hashing(
 /// Resolves the options shared by every sign method.
 pub fn sign(c: &CommonSign) -> Result<SignConfig> {
     check_model_exists(&c.model_path)?;
-    let mut h = hashing(
-        &c.model_path,
-        &c.ignore_paths,
-        c.no_ignore_git_paths,
-        c.allow_symlinks,
-        &c.hash_algorithm,
-        c.shard_size,
-        c.shards,
-    )?;
+    let mut h = hashing(&c.model_path, &c.hash)?;
     ignore_signature(&c.model_path, &c.signature, &mut h.ignore)?;
     Ok(SignConfig {
         model: c.model_path.clone(),
@@ -136,6 +121,7 @@ pub fn verify(c: &CommonVerify) -> Result<VerifyConfig> {
             ignore_git_paths: !c.no_ignore_git_paths,
             ignore_unsigned_files: c.ignore_unsigned_files,
             allow_symlinks: c.allow_symlinks,
+            engine: crate::progress::engine(c.max_workers),
         },
     })
 }
@@ -143,14 +129,6 @@ pub fn verify(c: &CommonVerify) -> Result<VerifyConfig> {
 /// Resolves `digest`'s options.
 pub fn digest(d: &DigestArgs) -> Result<(PathBuf, HashingConfig)> {
     check_model_exists(&d.model_path)?;
-    let h = hashing(
-        &d.model_path,
-        &d.ignore_paths,
-        d.no_ignore_git_paths,
-        d.allow_symlinks,
-        &d.hash_algorithm,
-        d.shard_size,
-        d.shards,
-    )?;
+    let h = hashing(&d.model_path, &d.hash)?;
     Ok((d.model_path.clone(), h))
 }

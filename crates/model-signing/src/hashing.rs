@@ -6,9 +6,12 @@
 //! * `shards`: one digest per `[start, end)` byte range of `shard_size` bytes (the last one short);
 //!   empty files produce no shard at all.
 //!
-//! All work items (a file, or one shard of a file) go into one list hashed by a rayon pool. Each
-//! worker reads with `pread` into its own reused buffer, so no allocation grows with file size. A file
-//! whose size or modification time changes while it is hashed makes the run fail, since the digest
+//! All work items (a file, or one shard of a file) go into one list hashed by a fixed pool of
+//! [`Engine::max_workers`] threads. Each worker reads with `pread` into its own reused buffer, so no
+//! allocation grows with file size or file count. SHA-256 and BLAKE2b are sequential per item, so a
+//! single large file in `files` mode runs on one core (use shards to spread it); BLAKE3 hashes large
+//! files with its own tree parallelism over a memory map. A file whose size or modification time
+//! differs from what the walk saw, or changes while it is hashed, makes the run fail, since the digest
 //! would describe neither the old nor the new content.
 
 use crate::error::{Error, Result};
@@ -20,6 +23,7 @@ use std::fmt;
 use std::fs::File;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// The default shard size of the Python reference (one decimal gigabyte).
 pub const DEFAULT_SHARD_SIZE: u64 = 1_000_000_000;
@@ -54,6 +58,11 @@ impl HashAlgorithm {
             HashAlgorithm::Blake2b => 64,
             _ => 32,
         }
+    }
+
+    /// A streaming hasher for this algorithm (used by benchmarks; the engine uses it internally).
+    pub fn streaming(self) -> StreamHasher {
+        self.hasher()
     }
 
     fn hasher(self) -> StreamHasher {
@@ -93,14 +102,19 @@ impl FromStr for HashAlgorithm {
     }
 }
 
-enum StreamHasher {
+/// An incremental hasher for one [`HashAlgorithm`].
+pub enum StreamHasher {
+    /// SHA-256 state.
     Sha256(sha2::Sha256),
+    /// BLAKE2b-512 state.
     Blake2b(Box<blake2::Blake2b512>),
+    /// BLAKE3 state.
     Blake3(Box<blake3::Hasher>),
 }
 
 impl StreamHasher {
-    fn update(&mut self, data: &[u8]) {
+    /// Feeds more data.
+    pub fn update(&mut self, data: &[u8]) {
         match self {
             StreamHasher::Sha256(h) => h.update(data),
             StreamHasher::Blake2b(h) => h.update(data),
@@ -110,7 +124,8 @@ impl StreamHasher {
         }
     }
 
-    fn finish(self) -> Vec<u8> {
+    /// The digest of everything fed so far.
+    pub fn finish(self) -> Vec<u8> {
         match self {
             StreamHasher::Sha256(h) => h.finalize().to_vec(),
             StreamHasher::Blake2b(h) => h.finalize().to_vec(),
@@ -161,6 +176,8 @@ pub struct HashingConfig {
     pub allow_symlinks: bool,
     /// Model-relative paths to leave out.
     pub ignore: crate::walk::IgnoreSet,
+    /// Threads and progress.
+    pub engine: Engine,
 }
 
 impl Default for HashingConfig {
@@ -173,6 +190,7 @@ impl Default for HashingConfig {
             serialization: Serialization::Files,
             allow_symlinks: false,
             ignore,
+            engine: Engine::default(),
         }
     }
 }
@@ -201,6 +219,63 @@ impl HashingConfig {
     }
 }
 
+/// Receives progress while a model is hashed (the CLI draws a progress bar with it).
+///
+/// Called from worker threads, so implementations must be cheap and thread-safe.
+pub trait Progress: Send + Sync {
+    /// Hashing starts: this many files and bytes are to be read.
+    fn begin(&self, _files: u64, _bytes: u64) {}
+    /// `bytes` more bytes were hashed.
+    fn advance(&self, _bytes: u64) {}
+    /// One more file (or shard) is done.
+    fn item_done(&self) {}
+    /// Hashing is over (successfully or not).
+    fn finish(&self) {}
+}
+
+/// How hashing runs: thread count and progress reporting. Does not affect any digest.
+#[derive(Clone, Default)]
+pub struct Engine {
+    /// Worker threads; `None` means one per available core.
+    pub max_workers: Option<usize>,
+    /// Where progress goes, if anywhere.
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("max_workers", &self.max_workers)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl Engine {
+    /// The number of worker threads this engine uses.
+    pub fn workers(&self) -> usize {
+        self.max_workers
+            .filter(|n| *n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    fn pool(&self) -> Result<rayon::ThreadPool> {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(self.workers())
+            .thread_name(|i| format!("hash-{i}"))
+            .build()
+            .map_err(|e| Error::Config(format!("cannot start {} hashing threads: {e}", self.workers())))
+    }
+}
+
+/// BLAKE3 files at least this large are hashed with BLAKE3's own tree parallelism (`update_rayon`
+/// over large reads). We read instead of memory-mapping: a mapped file truncated by someone else
+/// kills the process with SIGBUS, and a verifier must fail cleanly instead.
+const BLAKE3_PAR_MIN: u64 = 8 << 20;
+
+/// Read size for BLAKE3's parallel path: large enough to split across threads.
+const BLAKE3_PAR_READ: usize = 4 << 20;
+
 /// A hashed resource before ordering: the file (or shard) name parts and its digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HashedItem {
@@ -222,11 +297,21 @@ thread_local! {
     static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Hashes `files` with `alg` and `ser`, in parallel, returning one item per file or shard.
+/// Hashes `files` with `alg` and `ser` on a default [`Engine`].
 pub fn hash_files(
     files: &[FileEntry],
     alg: HashAlgorithm,
     ser: Serialization,
+) -> Result<Vec<HashedItem>> {
+    hash_files_with(files, alg, ser, &Engine::default())
+}
+
+/// Hashes `files` with `alg` and `ser` in parallel, returning one item per file or shard.
+pub fn hash_files_with(
+    files: &[FileEntry],
+    alg: HashAlgorithm,
+    ser: Serialization,
+    engine: &Engine,
 ) -> Result<Vec<HashedItem>> {
     let mut items = Vec::new();
     for (i, f) in files.iter().enumerate() {
@@ -253,15 +338,31 @@ pub fn hash_files(
             }
         }
     }
-    let digests: Vec<Result<Vec<u8>>> = items
-        .par_iter()
-        .map(|it| {
-            let f = files
-                .get(it.file)
-                .ok_or_else(|| Error::Model("internal: bad work item".into()))?;
-            hash_range(f, it.start, it.end, alg)
-        })
-        .collect();
+    let progress = engine.progress.as_deref();
+    if let Some(p) = progress {
+        let bytes = items.iter().map(|it| it.end - it.start).sum();
+        p.begin(items.len() as u64, bytes);
+    }
+    let whole_file = matches!(ser, Serialization::Files);
+    let digests: Vec<Result<Vec<u8>>> = engine.pool()?.install(|| {
+        items
+            .par_iter()
+            .map(|it| {
+                let f = files
+                    .get(it.file)
+                    .ok_or_else(|| Error::Model("internal: bad work item".into()))?;
+                let parallel = whole_file && alg == HashAlgorithm::Blake3 && f.size >= BLAKE3_PAR_MIN;
+                let d = hash_range(f, it.start, it.end, alg, parallel, progress);
+                if let Some(p) = progress {
+                    p.item_done();
+                }
+                d
+            })
+            .collect()
+    });
+    if let Some(p) = progress {
+        p.finish();
+    }
     let mut out = Vec::with_capacity(items.len());
     for (it, d) in items.iter().zip(digests) {
         let f = files
@@ -286,42 +387,61 @@ fn changed(path: &Path) -> Error {
     ))
 }
 
-/// Hashes bytes `[start, end)` of a file, checking that the file did not change meanwhile.
-fn hash_range(f: &FileEntry, start: u64, end: u64, alg: HashAlgorithm) -> Result<Vec<u8>> {
-    let file = File::open(&f.path).map_err(|e| Error::io(&f.path, e))?;
-    let before = file.metadata().map_err(|e| Error::io(&f.path, e))?;
-    if !before.is_file() {
+/// Fails unless `meta` still describes the file the walk saw (same size and modification time).
+fn check_unchanged(f: &FileEntry, meta: &std::fs::Metadata) -> Result<()> {
+    if !meta.is_file() {
         return Err(Error::Model(format!(
             "'{}' is no longer a regular file",
             f.path.display()
         )));
     }
-    if before.len() != f.size {
+    if meta.len() != f.size || (f.modified.is_some() && meta.modified().ok() != f.modified) {
         return Err(changed(&f.path));
     }
+    Ok(())
+}
+
+/// Hashes bytes `[start, end)` of a file, checking that the file did not change since the walk.
+fn hash_range(
+    f: &FileEntry,
+    start: u64,
+    end: u64,
+    alg: HashAlgorithm,
+    parallel: bool,
+    progress: Option<&dyn Progress>,
+) -> Result<Vec<u8>> {
+    let file = File::open(&f.path).map_err(|e| Error::io(&f.path, e))?;
     let mut h = alg.hasher();
+    let read_size = if parallel { BLAKE3_PAR_READ } else { READ_SIZE };
     BUF.with(|cell| -> Result<()> {
         let mut buf = cell.borrow_mut();
-        if buf.len() < READ_SIZE {
-            buf.resize(READ_SIZE, 0);
+        if buf.len() < read_size {
+            buf.resize(read_size, 0);
         }
         let mut pos = start;
         while pos < end {
-            let want = usize::try_from((end - pos).min(READ_SIZE as u64)).unwrap_or(READ_SIZE);
+            let want = usize::try_from((end - pos).min(read_size as u64)).unwrap_or(read_size);
             let chunk = buf.get_mut(..want).ok_or_else(|| changed(&f.path))?;
             let n = read_at(&file, chunk, pos).map_err(|e| Error::io(&f.path, e))?;
             if n == 0 {
                 return Err(changed(&f.path));
             }
-            h.update(chunk.get(..n).ok_or_else(|| changed(&f.path))?);
+            let data = chunk.get(..n).ok_or_else(|| changed(&f.path))?;
+            match (&mut h, parallel) {
+                (StreamHasher::Blake3(b), true) => {
+                    b.update_rayon(data);
+                }
+                (h, _) => h.update(data),
+            }
             pos += n as u64;
+            if let Some(p) = progress {
+                p.advance(n as u64);
+            }
         }
         Ok(())
     })?;
-    let after = file.metadata().map_err(|e| Error::io(&f.path, e))?;
-    if after.len() != before.len() || after.modified().ok() != before.modified().ok() {
-        return Err(changed(&f.path));
-    }
+    // Checked after reading: a change during the read shows up in size or mtime.
+    check_unchanged(f, &file.metadata().map_err(|e| Error::io(&f.path, e))?)?;
     Ok(h.finish())
 }
 
@@ -355,6 +475,7 @@ mod tests {
             name: name.into(),
             path: p,
             size: data.len() as u64,
+            modified: None,
         }
     }
 

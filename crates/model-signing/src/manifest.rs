@@ -65,7 +65,8 @@ impl Manifest {
         cfg: &crate::hashing::HashingConfig,
     ) -> Result<(Vec<crate::walk::FileEntry>, Manifest)> {
         let files = crate::walk::walk(root, &cfg.walk_options())?;
-        let items = crate::hashing::hash_files(&files, cfg.algorithm, cfg.serialization)?;
+        let items =
+            crate::hashing::hash_files_with(&files, cfg.algorithm, cfg.serialization, &cfg.engine)?;
         Ok((
             files,
             Manifest::from_hashed(items, cfg.algorithm, cfg.serialization),

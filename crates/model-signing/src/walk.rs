@@ -18,7 +18,7 @@
 //! the Python reference.
 
 use crate::error::{Error, Result};
-use std::collections::HashSet;
+use rayon::prelude::*;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
@@ -34,6 +34,8 @@ pub struct FileEntry {
     pub path: PathBuf,
     /// Size in bytes when enumerated; hashing fails if it changes.
     pub size: u64,
+    /// Modification time when enumerated, if the platform has one; hashing fails if it changes.
+    pub modified: Option<std::time::SystemTime>,
 }
 
 /// A set of model-relative paths to leave out, each covering its subtree.
@@ -243,21 +245,18 @@ pub fn walk(root: &Path, opts: &WalkOptions) -> Result<Vec<FileEntry>> {
             name: ".".into(),
             path: root.to_path_buf(),
             size: target_meta.len(),
+            modified: target_meta.modified().ok(),
         }]);
     }
     if !target_meta.is_dir() {
         return Err(special_file_error(root));
     }
     let canon = canonical_root(root)?;
-    let mut out = Vec::new();
-    let mut ancestors = HashSet::new();
-    ancestors.insert(dir_id(&target_meta));
-    let mut w = Walker {
+    let w = Walker {
         opts,
         canon_root: &canon,
-        out: &mut out,
     };
-    w.walk_dir(root, "", &mut ancestors)?;
+    let mut out = w.walk_dir(root, "", &[dir_id(&target_meta)])?;
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }
@@ -283,16 +282,21 @@ fn special_file_error(p: &Path) -> Error {
 struct Walker<'a> {
     opts: &'a WalkOptions,
     canon_root: &'a Path,
-    out: &'a mut Vec<FileEntry>,
+}
+
+/// A directory still to be walked: where it is, its model-relative name, its (dev, inode).
+struct SubDir {
+    path: PathBuf,
+    name: String,
+    id: (u64, u64),
 }
 
 impl Walker<'_> {
-    fn walk_dir(
-        &mut self,
-        dir: &Path,
-        prefix: &str,
-        ancestors: &mut HashSet<(u64, u64)>,
-    ) -> Result<()> {
+    /// Lists one directory, then walks its subdirectories in parallel: with 100k small files the
+    /// per-file `stat` calls dominate, and they spread well across directories.
+    fn walk_dir(&self, dir: &Path, prefix: &str, ancestors: &[(u64, u64)]) -> Result<Vec<FileEntry>> {
+        let mut files = Vec::new();
+        let mut subdirs = Vec::new();
         let rd = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
         for entry in rd {
             let entry = entry.map_err(|e| Error::io(dir, e))?;
@@ -321,7 +325,7 @@ impl Walker<'_> {
                 continue;
             }
             let ft = entry.file_type().map_err(|e| Error::io(&path, e))?;
-            if ft.is_symlink() {
+            let meta = if ft.is_symlink() {
                 if !self.opts.allow_symlinks {
                     return Err(Error::Model(format!(
                         "cannot use '{}' because it is a symlink (use --allow-symlinks to follow symlinks)",
@@ -340,51 +344,44 @@ impl Walker<'_> {
                         );
                     }
                 }
-                if tmeta.is_file() {
-                    self.out.push(FileEntry {
-                        name,
-                        path,
-                        size: tmeta.len(),
-                    });
-                } else if tmeta.is_dir() {
-                    self.descend(&path, &name, &tmeta, ancestors)?;
-                } else {
-                    return Err(special_file_error(&path));
-                }
-            } else if ft.is_file() {
-                let m = entry.metadata().map_err(|e| Error::io(&path, e))?;
-                self.out.push(FileEntry {
+                tmeta
+            } else if ft.is_file() || ft.is_dir() {
+                entry.metadata().map_err(|e| Error::io(&path, e))?
+            } else {
+                return Err(special_file_error(&path));
+            };
+            if meta.is_file() {
+                files.push(FileEntry {
                     name,
                     path,
-                    size: m.len(),
+                    size: meta.len(),
+                    modified: meta.modified().ok(),
                 });
-            } else if ft.is_dir() {
-                let m = entry.metadata().map_err(|e| Error::io(&path, e))?;
-                self.descend(&path, &name, &m, ancestors)?;
+            } else if meta.is_dir() {
+                let id = dir_id(&meta);
+                if ancestors.contains(&id) {
+                    return Err(Error::Model(format!(
+                        "symlink cycle: '{}' leads back to one of its own parent directories",
+                        path.display()
+                    )));
+                }
+                subdirs.push(SubDir { path, name, id });
             } else {
                 return Err(special_file_error(&path));
             }
         }
-        Ok(())
-    }
-
-    fn descend(
-        &mut self,
-        path: &Path,
-        name: &str,
-        meta: &fs::Metadata,
-        ancestors: &mut HashSet<(u64, u64)>,
-    ) -> Result<()> {
-        let id = dir_id(meta);
-        if !ancestors.insert(id) {
-            return Err(Error::Model(format!(
-                "symlink cycle: '{}' leads back to one of its own parent directories",
-                path.display()
-            )));
+        let nested: Vec<Vec<FileEntry>> = subdirs
+            .par_iter()
+            .map(|d| {
+                let mut chain = ancestors.to_vec();
+                chain.push(d.id);
+                self.walk_dir(&d.path, &d.name, &chain)
+            })
+            .collect::<Result<_>>()?;
+        for n in nested {
+            files.extend(n);
         }
-        let r = self.walk_dir(path, name, ancestors);
-        ancestors.remove(&id);
-        r
+        Ok(files)
     }
 }
 

@@ -94,6 +94,7 @@ fn config(ser: Serialization) -> HashingConfig {
         serialization: ser,
         allow_symlinks: true,
         ignore: IgnoreSet::new(),
+        engine: Default::default(),
     }
 }
 

@@ -53,6 +53,8 @@ pub struct VerifyOptions {
     pub ignore_unsigned_files: bool,
     /// Follow symlinks even if the signer did not record that.
     pub allow_symlinks: bool,
+    /// Threads and progress for hashing.
+    pub engine: hashing::Engine,
 }
 
 impl Default for VerifyOptions {
@@ -62,6 +64,7 @@ impl Default for VerifyOptions {
             ignore_git_paths: true,
             ignore_unsigned_files: false,
             allow_symlinks: false,
+            engine: hashing::Engine::default(),
         }
     }
 }
@@ -230,7 +233,7 @@ pub fn check_model(model: &Path, st: &Statement, opts: &VerifyOptions) -> Result
         let signed: HashSet<&str> = parsed.iter().map(|p| p.path.as_str()).collect();
         files.retain(|f| signed.contains(f.name.as_str()));
     }
-    let items = hashing::hash_files(&files, info.hash_type, info.serialization)?;
+    let items = hashing::hash_files_with(&files, info.hash_type, info.serialization, &opts.engine)?;
     let actual = Manifest::from_hashed(items, info.hash_type, info.serialization);
     let report = compare(&st.manifest, &actual);
     if report.is_empty() {
