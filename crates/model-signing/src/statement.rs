@@ -20,6 +20,10 @@ use serde_json::Value;
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 /// The OMS predicate type.
 pub const PREDICATE_TYPE: &str = "https://model_signing/signature/v1.0";
+/// Manifests with more resources than this are refused: ten million files or shards is far beyond
+/// any real model, and the limit keeps a hostile bundle from exhausting memory.
+pub const MAX_RESOURCES: usize = 10_000_000;
+
 /// The predicate type written by model-signing v0.1/v0.2.
 pub const LEGACY_PREDICATE_TYPE: &str = "https://model_signing/Digests/v0.1";
 
@@ -210,6 +214,12 @@ fn decode_v1(v: &Value, subjects: &[Value]) -> Result<Statement> {
         .get("resources")
         .and_then(Value::as_array)
         .ok_or_else(|| bad("predicate has no 'resources' list"))?;
+    if res.len() > MAX_RESOURCES {
+        return Err(bad(format!(
+            "the manifest lists {} resources, over the limit of {MAX_RESOURCES}",
+            res.len()
+        )));
+    }
     let mut resources = Vec::with_capacity(res.len());
     for (i, r) in res.iter().enumerate() {
         let ctx = format!("resources[{i}]");
@@ -304,6 +314,12 @@ fn decode_serialization(ser: &Value) -> Result<SerializationInfo> {
 }
 
 fn decode_legacy(subjects: &[Value]) -> Result<Statement> {
+    if subjects.len() > MAX_RESOURCES {
+        return Err(bad(format!(
+            "the statement lists {} subjects, over the limit of {MAX_RESOURCES}",
+            subjects.len()
+        )));
+    }
     let mut resources = Vec::with_capacity(subjects.len());
     for (i, s) in subjects.iter().enumerate() {
         let ctx = format!("subject[{i}]");
