@@ -9,7 +9,7 @@ use anyhow::Result;
 use model_signing::sigstore::trust::{self, TrustOptions};
 use model_signing::sigstore::verify::{IdentityPolicy, SigstoreVerifier};
 use model_signing::sigstore::Instance;
-use model_signing::verify::{self, VerifyReport};
+use model_signing::verify::VerifyReport;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -34,16 +34,7 @@ pub fn verify(a: &VerifySigstoreArgs) -> Result<VerifyReport> {
         issuer: a.identity_provider.clone(),
     };
     let v = SigstoreVerifier::new(&root, policy)?;
-    let report = verify::verify_model(&c.model, &c.signature, &v, &c.options)?;
-    tracing::info!(
-        "verified {} files ({} {} resources, {}) signed by {}",
-        report.files_checked,
-        report.resources,
-        report.serialization,
-        report.hash_type,
-        report.signer.signer
-    );
-    Ok(report)
+    crate::run::run_verify(&c, &v)
 }
 
 /// Runs a `trust-root` action and returns the exit code.

@@ -400,7 +400,8 @@ fn system_time_from_secs(secs: i64) -> SystemTime {
     }
 }
 
-fn format_secs(secs: i64) -> String {
+/// Formats Unix seconds as RFC 3339 UTC (`2025-05-02T23:36:28Z`).
+pub fn format_secs(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);

@@ -53,12 +53,18 @@ pub fn model_name(model: &Path) -> String {
     }
 }
 
-/// Produces the bundle bytes for `model` without writing them anywhere.
-pub fn sign_to_bytes(
-    model: &Path,
-    cfg: &HashingConfig,
-    signer: &dyn Signer,
-) -> Result<(Vec<u8>, SignOutcome)> {
+/// A model's statement, ready to be signed by any method.
+#[derive(Debug, Clone)]
+pub struct PreparedStatement {
+    /// The in-toto statement bytes (the DSSE payload).
+    pub payload: Vec<u8>,
+    /// What was hashed.
+    pub outcome: SignOutcome,
+}
+
+/// Hashes `model` and builds its statement. Every method (key, certificate, PKCS#11, keyless) signs
+/// exactly these bytes, so their bundles differ only in signature and verification material.
+pub fn prepare(model: &Path, cfg: &HashingConfig) -> Result<PreparedStatement> {
     let cfg = cfg.clone().normalized();
     let (files, manifest) = Manifest::for_model(model, &cfg)?;
     if manifest.resources.is_empty() {
@@ -74,15 +80,25 @@ pub fn sign_to_bytes(
         ignore_paths: cfg.ignore.to_sorted_vec(),
     };
     let payload = statement::encode(&model_name(model), &info, &manifest)?;
-    let material = signer.material()?;
-    let sig = signer.sign(&dsse::pae(dsse::PAYLOAD_TYPE, &payload))?;
-    let bytes = bundle::encode(&material, dsse::PAYLOAD_TYPE, &payload, &sig)?;
     let outcome = SignOutcome {
         root_digest: manifest.root_digest(),
         files: files.len(),
         resources: manifest.resources.len(),
     };
-    Ok((bytes, outcome))
+    Ok(PreparedStatement { payload, outcome })
+}
+
+/// Produces the bundle bytes for `model` without writing them anywhere.
+pub fn sign_to_bytes(
+    model: &Path,
+    cfg: &HashingConfig,
+    signer: &dyn Signer,
+) -> Result<(Vec<u8>, SignOutcome)> {
+    let prepared = prepare(model, cfg)?;
+    let material = signer.material()?;
+    let sig = signer.sign(&dsse::pae(dsse::PAYLOAD_TYPE, &prepared.payload))?;
+    let bytes = bundle::encode(&material, dsse::PAYLOAD_TYPE, &prepared.payload, &sig)?;
+    Ok((bytes, prepared.outcome))
 }
 
 /// Signs `model` and writes the bundle to `signature` atomically: on any failure no file is left

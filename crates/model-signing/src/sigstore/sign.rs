@@ -21,9 +21,7 @@ use super::verify::{IdentityPolicy, SigstoreVerifier};
 use crate::dsse;
 use crate::error::Error;
 use crate::hashing::HashingConfig;
-use crate::manifest::Manifest;
-use crate::sign::{model_name, write_atomic, SignOutcome};
-use crate::statement::{self, SerializationInfo};
+use crate::sign::{write_atomic, SignOutcome};
 use crate::verify::BundleVerifier;
 use sigstore_sign::bundle::BundleV03;
 use sigstore_sign::crypto::KeyPair;
@@ -166,40 +164,7 @@ fn single_service(
     }
 }
 
-/// The statement of a model, ready to be signed.
-#[derive(Debug, Clone)]
-pub struct PreparedStatement {
-    /// The in-toto statement bytes (the DSSE payload).
-    pub payload: Vec<u8>,
-    /// What was hashed.
-    pub outcome: SignOutcome,
-}
-
-/// Hashes `model` and builds its statement, exactly as [`crate::sign::sign_to_bytes`] does for the
-/// key and certificate methods. Nothing touches the network.
-pub fn prepare(model: &Path, cfg: &HashingConfig) -> Result<PreparedStatement, Error> {
-    let cfg = cfg.clone().normalized();
-    let (files, manifest) = Manifest::for_model(model, &cfg)?;
-    if manifest.resources.is_empty() {
-        return Err(Error::Model(format!(
-            "the model '{}' has no files to sign (after ignores); refusing to sign an empty model",
-            model.display()
-        )));
-    }
-    let info = SerializationInfo {
-        serialization: cfg.serialization,
-        hash_type: cfg.algorithm,
-        allow_symlinks: cfg.allow_symlinks,
-        ignore_paths: cfg.ignore.to_sorted_vec(),
-    };
-    let payload = statement::encode(&model_name(model), &info, &manifest)?;
-    let outcome = SignOutcome {
-        root_digest: manifest.root_digest(),
-        files: files.len(),
-        resources: manifest.resources.len(),
-    };
-    Ok(PreparedStatement { payload, outcome })
-}
+pub use crate::sign::{prepare, PreparedStatement};
 
 /// Signs a statement keylessly and returns the bundle JSON (v0.3, compact).
 ///
