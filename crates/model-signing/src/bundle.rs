@@ -135,11 +135,11 @@ fn b64(s: &Value, ctx: &str) -> Result<Vec<u8>> {
     let s = s
         .as_str()
         .ok_or_else(|| bad(format!("{ctx} is not a string")))?;
-    let t = s.trim_end_matches('=');
-    // Accept missing padding (some writers drop it) but nothing else: no URL-safe alphabet, no junk.
-    STANDARD_NO_PAD
-        .decode(t)
-        .or_else(|_| STANDARD.decode(s))
+    // Canonical padding, or none at all (some writers drop it); nothing else: no URL-safe alphabet,
+    // no extra `=`, no junk.
+    STANDARD
+        .decode(s)
+        .or_else(|_| STANDARD_NO_PAD.decode(s))
         .map_err(|_| bad(format!("{ctx} is not valid base64")))
 }
 
@@ -323,6 +323,8 @@ mod tests {
             &good.replace(r#""mediaType":"m","#, ""),
             &good.replace("publicKey", "other"),
             &good.replace("e30=", "!!!"),
+            &good.replace("e30=", "e30=="),
+            &good.replace("e30=", "e30-"),
             &good.replace(r#"[{"sig":"MAA="}]"#, "[]"),
             &good.replace(r#"[{"sig":"MAA="}]"#, r#"[{"sig":"MAA="},{"sig":"MAA="}]"#),
             &good.replace(r#""sig":"MAA=""#, r#""sig":"""#),
