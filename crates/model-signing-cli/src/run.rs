@@ -224,7 +224,10 @@ fn verify_cmd(method: VerifyMethod) -> ExitCode {
 }
 
 /// Verifies with `v` and logs a summary; shared by every verify method.
-pub fn run_verify(c: &config::VerifyConfig, v: &dyn BundleVerifier) -> Result<verify::VerifyReport> {
+pub fn run_verify(
+    c: &config::VerifyConfig,
+    v: &dyn BundleVerifier,
+) -> Result<verify::VerifyReport> {
     let report = verify::verify_model(&c.model, &c.signature, v, &c.options)?;
     tracing::info!(
         "verified {} files ({} {} resources, {}) signed by {}",

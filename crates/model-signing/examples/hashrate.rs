@@ -17,7 +17,9 @@ fn main() {
         }
     };
     let secs: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(2.0);
-    let buf: Vec<u8> = (0..64usize << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let buf: Vec<u8> = (0..64usize << 20)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     let mut hasher = alg.streaming();
     let start = Instant::now();
     let mut bytes = 0u64;

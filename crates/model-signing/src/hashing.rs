@@ -264,7 +264,12 @@ impl Engine {
             .num_threads(self.workers())
             .thread_name(|i| format!("hash-{i}"))
             .build()
-            .map_err(|e| Error::Config(format!("cannot start {} hashing threads: {e}", self.workers())))
+            .map_err(|e| {
+                Error::Config(format!(
+                    "cannot start {} hashing threads: {e}",
+                    self.workers()
+                ))
+            })
     }
 }
 
@@ -351,7 +356,8 @@ pub fn hash_files_with(
                 let f = files
                     .get(it.file)
                     .ok_or_else(|| Error::Model("internal: bad work item".into()))?;
-                let parallel = whole_file && alg == HashAlgorithm::Blake3 && f.size >= BLAKE3_PAR_MIN;
+                let parallel =
+                    whole_file && alg == HashAlgorithm::Blake3 && f.size >= BLAKE3_PAR_MIN;
                 let d = hash_range(f, it.start, it.end, alg, parallel, progress);
                 if let Some(p) = progress {
                     p.item_done();

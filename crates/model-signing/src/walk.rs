@@ -294,7 +294,12 @@ struct SubDir {
 impl Walker<'_> {
     /// Lists one directory, then walks its subdirectories in parallel: with 100k small files the
     /// per-file `stat` calls dominate, and they spread well across directories.
-    fn walk_dir(&self, dir: &Path, prefix: &str, ancestors: &[(u64, u64)]) -> Result<Vec<FileEntry>> {
+    fn walk_dir(
+        &self,
+        dir: &Path,
+        prefix: &str,
+        ancestors: &[(u64, u64)],
+    ) -> Result<Vec<FileEntry>> {
         let mut files = Vec::new();
         let mut subdirs = Vec::new();
         let rd = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;

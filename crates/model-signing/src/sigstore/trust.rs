@@ -416,10 +416,12 @@ pub fn update_cached(
     // Dropping a runtime waits for its blocking tasks (a DNS lookup may be stuck in one); do not.
     rt.shutdown_background();
     let (root, signing) = match fetched {
-        Err(_) => return Err(Error::Config(format!(
+        Err(_) => {
+            return Err(Error::Config(format!(
             "cannot update the Sigstore {instance} trusted root from {url}: no answer within {} s",
             timeout.as_secs()
-        ))),
+        )))
+        }
         Ok(Err(e)) => {
             return Err(Error::Config(format!(
                 "cannot update the Sigstore {instance} trusted root from {url}: {}",
