@@ -642,6 +642,7 @@ fn decrypt_pkcs8(der: &[u8], password: &[u8]) -> Result<der::SecretDocument, Key
             _ => KeyError::invalid("encrypted private key", e),
         }
     })?;
+    check_kdf_cost(&info.encryption_algorithm)?;
     info.decrypt(password).map_err(|e| match e {
         // pkcs5 0.7 reports bad padding after decryption as `EncryptFailed`.
         pkcs8::Error::EncryptedPrivateKey(
@@ -660,6 +661,51 @@ fn decrypt_pkcs8(der: &[u8], password: &[u8]) -> Result<der::SecretDocument, Key
         }
         other => KeyError::invalid("encrypted private key", other),
     })
+}
+
+/// Most PBKDF2 iterations accepted: 1000x OpenSSL's default of 2048, above OWASP's recommendations
+/// (600,000 for SHA-256). The count is read from the file, so without a bound a few bytes could
+/// make loading the key run for an hour (u32::MAX iterations).
+const MAX_PBKDF2_ITERATIONS: u32 = 2_000_000;
+/// Most memory scrypt may use, 128·r·(N + p) bytes: OpenSSL's own limit (`SCRYPT_MAX_MEM`), so no
+/// key the Python reference loads is refused for its memory. Unbounded, `N` up to 2^64 from the
+/// file would make the allocation fail and abort the process.
+const MAX_SCRYPT_MEMORY: u64 = 32 * 1024 * 1024;
+/// Most scrypt work, 128·N·r·p bytes mixed: 16x `openssl pkcs8 -scrypt`'s (N=2^14, r=8, p=1).
+const MAX_SCRYPT_WORK: u64 = 256 * 1024 * 1024;
+
+/// Refuses key-derivation parameters that would take unbounded time or memory, before deriving.
+fn check_kdf_cost(scheme: &pkcs8::pkcs5::EncryptionScheme<'_>) -> Result<(), KeyError> {
+    use pkcs8::pkcs5::{pbes2::Kdf, EncryptionScheme};
+    let EncryptionScheme::Pbes2(params) = scheme else {
+        return Ok(());
+    };
+    match &params.kdf {
+        Kdf::Pbkdf2(p) if p.iteration_count > MAX_PBKDF2_ITERATIONS => {
+            Err(KeyError::UnsupportedEncryption(format!(
+                "PBKDF2 with {} iterations (at most {MAX_PBKDF2_ITERATIONS} are accepted); {REENCRYPT_HINT}",
+                p.iteration_count
+            )))
+        }
+        Kdf::Scrypt(p) => {
+            let (n, r, par) = (
+                u128::from(p.cost_parameter),
+                u128::from(p.block_size),
+                u128::from(p.parallelization),
+            );
+            if 128 * r * (n + par) > u128::from(MAX_SCRYPT_MEMORY)
+                || 128 * n * r * par > u128::from(MAX_SCRYPT_WORK)
+            {
+                return Err(KeyError::UnsupportedEncryption(format!(
+                    "scrypt with N={n}, r={r}, p={par} needs more memory or time than accepted \
+                     (128*r*(N+p) at most {MAX_SCRYPT_MEMORY} bytes, 128*N*r*p at most {MAX_SCRYPT_WORK}); \
+                     {REENCRYPT_HINT}"
+                )));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Decrypts the body of a traditional OpenSSL encrypted PEM (`Proc-Type: 4,ENCRYPTED`).
