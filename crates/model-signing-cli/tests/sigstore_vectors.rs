@@ -30,18 +30,6 @@ const MOCK_ISS: &str = "https://oidc.mock.test";
 const VERSIONS: [&str; 4] = ["v0.3.1", "v1.0.0", "v1.0.1", "v1.1.0"];
 const MOCK_DIRS: [&str; 3] = ["rekor1-notsa", "rekor1-tsa", "rekor2-tsa"];
 
-fn vectors() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors");
-    if p.is_dir() {
-        return Some(p.canonicalize().expect("canonicalize vectors dir"));
-    }
-    if std::env::var("MS_REQUIRE_VECTORS").as_deref() == Ok("1") {
-        panic!("MS_REQUIRE_VECTORS=1 but {} is missing", p.display());
-    }
-    eprintln!("skipping: {} not found", p.display());
-    None
-}
-
 /// Runs the binary in `cwd` with a private, empty cache directory.
 fn msc(cache: &Path, cwd: &Path, args: Vec<OsString>) -> Run {
     run(model_signing()

@@ -2,20 +2,11 @@
 //! their documented results with our CLI. The data lives in `../shared/vectors` (upstream data, never
 //! copied into this repo). With `MS_REQUIRE_VECTORS=1` a missing directory fails the tests.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn vectors() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors");
-    if p.is_dir() {
-        return Some(p.canonicalize().unwrap());
-    }
-    if std::env::var("MS_REQUIRE_VECTORS").as_deref() == Ok("1") {
-        panic!("MS_REQUIRE_VECTORS=1 but {} is missing", p.display());
-    }
-    eprintln!("skipping: {} not found", p.display());
-    None
-}
+use common::{copy_dir, vectors};
+use std::path::Path;
+use std::process::{Command, Output};
 
 fn run(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_model-signing"))
@@ -58,24 +49,6 @@ fn fail(cwd: &Path, args: &[&str], needle: &str) {
         show(args, &o)
     );
     assert!(!err.contains("panicked"), "{}", show(args, &o));
-}
-
-/// Copies a directory (read-only vectors) into a writable temp dir.
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let t = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &t);
-        } else {
-            std::fs::copy(e.path(), &t).unwrap();
-            let mut perm = std::fs::metadata(&t).unwrap().permissions();
-            #[allow(clippy::permissions_set_readonly_false)]
-            perm.set_readonly(false);
-            std::fs::set_permissions(&t, perm).unwrap();
-        }
-    }
 }
 
 const CA: &str = "keys/certificate/ca-cert.pem";

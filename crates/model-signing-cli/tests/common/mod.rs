@@ -771,8 +771,27 @@ pub fn copy_dir(from: &Path, to: &Path) {
             copy_dir(&entry.path(), &target);
         } else {
             fs::copy(entry.path(), &target).expect("copy file");
+            // Copies of read-only upstream vectors are made to be modified.
+            let mut perm = fs::metadata(&target).expect("stat copy").permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            perm.set_readonly(false);
+            fs::set_permissions(&target, perm).expect("make copy writable");
         }
     }
+}
+
+/// `../shared/vectors` (canonical), or `None` with a note when it is missing; with
+/// `MS_REQUIRE_VECTORS=1` a missing directory panics, so CI cannot skip the vector tests.
+pub fn vectors() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors");
+    if p.is_dir() {
+        return Some(p.canonicalize().expect("canonicalize vectors dir"));
+    }
+    if env_flag("MS_REQUIRE_VECTORS") {
+        panic!("MS_REQUIRE_VECTORS=1 but {} is missing", p.display());
+    }
+    eprintln!("skipping: {} not found", p.display());
+    None
 }
 
 /// Flips one byte of `path` at `offset` (the file must be long enough).

@@ -12,7 +12,7 @@ pub mod key;
 
 use crate::bundle::{self, Bundle};
 use crate::error::{Error, Result};
-use crate::hashing::{self, HashAlgorithm, Serialization};
+use crate::hashing::{self, Serialization};
 use crate::manifest::{self, Manifest};
 use crate::statement::{self, Statement};
 use crate::walk::{self, IgnoreSet, WalkOptions};
@@ -303,11 +303,6 @@ pub(crate) fn verify_dsse(
         return Some(true);
     }
     None
-}
-
-/// The hash algorithm a recorded name stands for (used by reports).
-pub fn algorithm_of(name: &str) -> Option<HashAlgorithm> {
-    name.parse().ok()
 }
 
 #[cfg(test)]
