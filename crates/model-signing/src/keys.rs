@@ -659,6 +659,9 @@ fn decrypt_pkcs8(der: &[u8], password: &[u8]) -> Result<der::SecretDocument, Key
                 "legacy PKCS#5 v1.5 (PBES1) encryption; {REENCRYPT_HINT}"
             ))
         }
+        // The envelope was parsed above, so a DER error here comes from the decrypted bytes: a
+        // wrong password whose garbage happened to end in valid padding (about 1 in 256).
+        pkcs8::Error::Asn1(_) => KeyError::WrongPassword,
         other => KeyError::invalid("encrypted private key", other),
     })
 }
@@ -1446,6 +1449,32 @@ mod tests {
         );
         let err = PublicKey::from_pem(&read(d, "explicit_pub.pem")).expect_err("explicit pub");
         assert_eq!(err.to_string(), explicit_msg);
+    }
+
+    /// A wrong password whose decryption passes the padding check must still read as a wrong
+    /// password. Chance makes that happen for about 1 in 256 wrong passwords, so the test builds
+    /// the case directly: non-DER bytes encrypted under the password that is then supplied.
+    #[test]
+    fn valid_padding_around_garbage_is_a_wrong_password() {
+        use pkcs8::der::{pem::LineEnding, EncodePem};
+        let scheme = pkcs8::pkcs5::EncryptionScheme::from(
+            pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(2048, &[7; 16], &[9; 16])
+                .expect("parameters"),
+        );
+        for garbage in [
+            &b"not a key"[..],
+            &[0x30, 0x82, 0xff, 0xff, 0x02][..],
+            &[0x73; 48][..],
+        ] {
+            let ciphertext = scheme.encrypt(b"pw", garbage).expect("encrypt");
+            let info = pkcs8::EncryptedPrivateKeyInfo {
+                encryption_algorithm: scheme.clone(),
+                encrypted_data: &ciphertext,
+            };
+            let pem = info.to_pem(LineEnding::LF).expect("pem");
+            let err = PrivateKey::from_pem(pem.as_bytes(), Some(b"pw")).expect_err("garbage");
+            assert!(matches!(err, KeyError::WrongPassword), "{garbage:?}: {err}");
+        }
     }
 
     #[test]
