@@ -25,5 +25,6 @@ fn main() -> ExitCode {
         }
     };
     run::init_logging(cli.log_level);
+    progress::enable_mmap();
     run::run(cli.command)
 }

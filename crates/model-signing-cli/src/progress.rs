@@ -16,12 +16,27 @@ pub fn set_quiet(quiet: bool) {
     QUIET.store(quiet, Ordering::Relaxed);
 }
 
+static MMAP: AtomicBool = AtomicBool::new(false);
+
+/// Installs the SIGBUS guard so that hashing may memory-map files: a model file truncated while
+/// mapped then ends the run with this one line and exit code 1 instead of a silent crash. Without
+/// the guard (it failed to install) files are read instead, which is slower for BLAKE3 only.
+pub fn enable_mmap() {
+    const MESSAGE: &str = "error: a model file shrank while it was being hashed; sign or verify a \
+                           model that is not being modified\n";
+    MMAP.store(
+        model_signing_mmap::exit_on_sigbus(MESSAGE).is_ok(),
+        Ordering::Relaxed,
+    );
+}
+
 /// A hashing engine with `max_workers` threads and, when appropriate, a progress bar.
 pub fn engine(max_workers: Option<usize>) -> Engine {
     let show = !QUIET.load(Ordering::Relaxed) && std::io::stderr().is_terminal();
     Engine {
         max_workers,
         progress: show.then(|| Arc::new(Bar::new()) as Arc<dyn Progress>),
+        mmap: MMAP.load(Ordering::Relaxed),
     }
 }
 

@@ -400,6 +400,7 @@ fn counting_opts(p: &Arc<CountingProgress>) -> VerifyOptions {
         engine: Engine {
             max_workers: None,
             progress: Some(p.clone() as Arc<dyn Progress>),
+            mmap: false,
         },
         ..VerifyOptions::default()
     }
