@@ -837,7 +837,7 @@ mod tests {
                 "predicate has no 'resources' list",
             ),
             (
-                format!(r#"{{"resources":[]}}"#),
+                r#"{"resources":[]}"#.to_string(),
                 "predicate has no 'serialization' object",
             ),
             (
