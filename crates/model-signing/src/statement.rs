@@ -200,13 +200,60 @@ struct InStatement {
     predicate: InPredicate,
 }
 
+/// Visitor methods that accept, skip and map to `$v` the kinds of JSON value listed: `scalars`
+/// (null, booleans, numbers), `str`, `seq` and `map`. Lets the readers below turn a value of the
+/// wrong kind into their own message instead of a serde error.
+macro_rules! visit_as {
+    ($v:expr; scalars) => {
+        fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+            Ok($v)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> std::result::Result<Self::Value, E> {
+            Ok($v)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> std::result::Result<Self::Value, E> {
+            Ok($v)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> std::result::Result<Self::Value, E> {
+            Ok($v)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> std::result::Result<Self::Value, E> {
+            Ok($v)
+        }
+    };
+    ($v:expr; str) => {
+        fn visit_str<E: de::Error>(self, _: &str) -> std::result::Result<Self::Value, E> {
+            Ok($v)
+        }
+    };
+    ($v:expr; seq) => {
+        fn visit_seq<A: SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok($v)
+        }
+    };
+    ($v:expr; map) => {
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok($v)
+        }
+    };
+    ($v:expr; $($kind:ident),+) => {
+        $(visit_as!($v; $kind);)+
+    };
+}
+
 /// `predicate`, or what stood in its place.
 #[derive(Default)]
 enum InPredicate {
-    /// Absent or `null`.
+    /// Absent, or not an object.
     #[default]
-    Missing,
-    /// Present but not an object.
     NotObject,
     Object {
         serialization: Value,
@@ -258,31 +305,7 @@ impl<'de> Deserialize<'de> for InPredicate {
                     resources,
                 })
             }
-            fn visit_unit<E: de::Error>(self) -> std::result::Result<InPredicate, E> {
-                Ok(InPredicate::Missing)
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> std::result::Result<InPredicate, E> {
-                Ok(InPredicate::NotObject)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> std::result::Result<InPredicate, E> {
-                Ok(InPredicate::NotObject)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> std::result::Result<InPredicate, E> {
-                Ok(InPredicate::NotObject)
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> std::result::Result<InPredicate, E> {
-                Ok(InPredicate::NotObject)
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> std::result::Result<InPredicate, E> {
-                Ok(InPredicate::NotObject)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> std::result::Result<InPredicate, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(InPredicate::NotObject)
-            }
+            visit_as!(InPredicate::NotObject; scalars, str, seq);
         }
         d.deserialize_any(V)
     }
@@ -307,9 +330,7 @@ impl<'de> Deserialize<'de> for ResourceList {
                 // escapes. The whole list is counted even after an error, so that the limit is
                 // reported first.
                 while let Some(v) = seq.next_element::<InResource<'de>>()? {
-                    if count == MAX_RESOURCES {
-                        out = Vec::new();
-                    } else if failed.is_none() && count < MAX_RESOURCES {
+                    if count < MAX_RESOURCES && failed.is_none() {
                         match resource(v, count) {
                             Ok(r) => out.push(r),
                             Err(e) => {
@@ -317,6 +338,8 @@ impl<'de> Deserialize<'de> for ResourceList {
                                 out = Vec::new();
                             }
                         }
+                    } else if count == MAX_RESOURCES {
+                        out = Vec::new();
                     }
                     count = count.saturating_add(1);
                 }
@@ -331,31 +354,7 @@ impl<'de> Deserialize<'de> for ResourceList {
                     }
                 })
             }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<ResourceList, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(ResourceList::NotList)
-            }
-            fn visit_unit<E: de::Error>(self) -> std::result::Result<ResourceList, E> {
-                Ok(ResourceList::NotList)
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> std::result::Result<ResourceList, E> {
-                Ok(ResourceList::NotList)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> std::result::Result<ResourceList, E> {
-                Ok(ResourceList::NotList)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> std::result::Result<ResourceList, E> {
-                Ok(ResourceList::NotList)
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> std::result::Result<ResourceList, E> {
-                Ok(ResourceList::NotList)
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> std::result::Result<ResourceList, E> {
-                Ok(ResourceList::NotList)
-            }
+            visit_as!(ResourceList::NotList; scalars, str, map);
         }
         d.deserialize_any(V)
     }
@@ -379,27 +378,6 @@ enum Field<'de> {
     NotString,
 }
 
-/// Visitor methods that accept any JSON scalar but a string as `$v`.
-macro_rules! visit_scalars_as {
-    ($v:expr) => {
-        fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
-            Ok($v)
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> std::result::Result<Self::Value, E> {
-            Ok($v)
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> std::result::Result<Self::Value, E> {
-            Ok($v)
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> std::result::Result<Self::Value, E> {
-            Ok($v)
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> std::result::Result<Self::Value, E> {
-            Ok($v)
-        }
-    };
-}
-
 impl<'de> Deserialize<'de> for Field<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         struct V;
@@ -417,21 +395,7 @@ impl<'de> Deserialize<'de> for Field<'de> {
             fn visit_str<E: de::Error>(self, s: &str) -> std::result::Result<Field<'de>, E> {
                 Ok(Field::Str(s.to_owned().into()))
             }
-            visit_scalars_as!(Field::NotString);
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> std::result::Result<Field<'de>, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Field::NotString)
-            }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<Field<'de>, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Field::NotString)
-            }
+            visit_as!(Field::NotString; scalars, seq, map);
         }
         d.deserialize_any(V)
     }
@@ -470,17 +434,7 @@ impl<'de> Deserialize<'de> for InResource<'de> {
                 }
                 Ok(r)
             }
-            visit_scalars_as!(InResource::default());
-            fn visit_str<E: de::Error>(self, _: &str) -> std::result::Result<Self::Value, E> {
-                Ok(InResource::default())
-            }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> std::result::Result<InResource<'de>, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(InResource::default())
-            }
+            visit_as!(InResource::default(); scalars, str, seq);
         }
         d.deserialize_any(V)
     }
