@@ -1,8 +1,10 @@
 //! Resolves raw arguments into the one configuration the rest of the program reads.
 //!
 //! Path rules live here: ignore paths are relative to the current directory (as in Python) and must
-//! land inside the model; the signature file is ignored when it lies inside the model; the git paths
-//! are ignored unless `--no-ignore-git-paths`.
+//! land inside the model; the signature file is ignored when it lies inside the model (the library
+//! decides, from the path as given: [`model_signing::sign::signature_ignore_path`]) and is checked
+//! before hashing ([`model_signing::sign::check_signature_path`]); the git paths are ignored unless
+//! `--no-ignore-git-paths`.
 
 use crate::args::{CommonSign, CommonVerify, DigestArgs, HashArgs};
 use anyhow::{bail, Context, Result};
@@ -59,15 +61,8 @@ fn user_ignores(model: &Path, paths: &[PathBuf]) -> Result<IgnoreSet> {
 
 /// Adds the signature file to `set` when it lies inside a directory model.
 fn ignore_signature(model: &Path, signature: &Path, set: &mut IgnoreSet) -> Result<()> {
-    if std::fs::metadata(model)
-        .map(|m| m.is_dir())
-        .unwrap_or(false)
-    {
-        if let Ok(rel) = walk::resolve_user_path(model, &cwd()?, signature) {
-            if rel != "." {
-                set.add(&rel)?;
-            }
-        }
+    if let Some(rel) = model_signing::sign::signature_ignore_path(model, signature)? {
+        set.add(&rel)?;
     }
     Ok(())
 }
@@ -99,6 +94,7 @@ fn hashing(model: &Path, h: &HashArgs) -> Result<HashingConfig> {
 /// Resolves the options shared by every sign method.
 pub fn sign(c: &CommonSign) -> Result<SignConfig> {
     check_model_exists(&c.model_path)?;
+    model_signing::sign::check_signature_path(&c.signature)?;
     let mut h = hashing(&c.model_path, &c.hash)?;
     ignore_signature(&c.model_path, &c.signature, &mut h.ignore)?;
     Ok(SignConfig {

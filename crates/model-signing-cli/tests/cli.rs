@@ -383,7 +383,9 @@ fn special_files_and_empty_models_are_refused_without_output() {
     let key = gen_ec_key(t.path(), "k", Curve::P256);
     let model = make_small_model(t.path(), "m");
     let sig = t.path().join("s.sig");
-    fs::write(&sig, "previous").unwrap();
+    // A previous signature (only bundles may be replaced: see tests/security_paths.rs).
+    let previous = r#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}"#;
+    fs::write(&sig, previous).unwrap();
     assert!(std::process::Command::new("mkfifo")
         .arg(model.join("fifo"))
         .status()
@@ -396,7 +398,7 @@ fn special_files_and_empty_models_are_refused_without_output() {
     );
     assert_eq!(
         fs::read_to_string(&sig).unwrap(),
-        "previous",
+        previous,
         "a failed sign must not touch the output"
     );
     let empty = t.path().join("empty");

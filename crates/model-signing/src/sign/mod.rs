@@ -2,6 +2,11 @@
 //!
 //! Each signing method implements [`Signer`]; the pipeline in [`sign_model`] is the same for all of
 //! them, so a key, a certificate chain or a PKCS#11 token produce byte-compatible bundles.
+//!
+//! Where the bundle goes is checked before anything is hashed ([`check_signature_path`]) and again
+//! when it is written ([`write_atomic`]): never through a symbolic link, never over a directory or
+//! over a file that is not a signature bundle. [`signature_ignore_path`] names the signature
+//! inside a directory model without following the signature path's final component.
 
 pub mod certificate;
 pub mod key;
@@ -12,8 +17,10 @@ use crate::error::{Error, Result};
 use crate::hashing::HashingConfig;
 use crate::manifest::Manifest;
 use crate::statement::{self, SerializationInfo};
-use std::io::Write;
-use std::path::Path;
+use crate::walk;
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Component, Path};
 
 pub use certificate::CertificateSigner;
 pub use key::KeySigner;
@@ -109,33 +116,214 @@ pub fn sign_model(
     signer: &dyn Signer,
     signature: &Path,
 ) -> Result<SignOutcome> {
+    check_signature_path(signature)?;
     let (bytes, outcome) = sign_to_bytes(model, cfg, signer)?;
     write_atomic(signature, &bytes)?;
     Ok(outcome)
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
+/// The directory a file path lives in (`.` for a bare name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
+    }
+}
+
+/// Media type prefixes of Sigstore bundles: `application/vnd.dev.sigstore.bundle.v0.3+json` and
+/// the older `application/vnd.dev.sigstore.bundle+json;version=0.x`.
+const BUNDLE_MEDIA_TYPE_PREFIXES: [&str; 2] = [
+    "application/vnd.dev.sigstore.bundle.",
+    "application/vnd.dev.sigstore.bundle+",
+];
+
+/// Whether `bytes` are a signature bundle, for the overwrite check: a JSON object whose
+/// `mediaType` (or proto-style `media_type`) is a Sigstore bundle media type. Nothing else is
+/// checked: this tells a previous signature from a model file, it does not validate the bundle.
+fn is_bundle_json(bytes: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe<'a> {
+        #[serde(rename = "mediaType", alias = "media_type", borrow, default)]
+        media_type: Option<std::borrow::Cow<'a, str>>,
+    }
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return false;
+    }
+    match serde_json::from_slice::<Probe<'_>>(bytes) {
+        Ok(Probe {
+            media_type: Some(m),
+        }) => BUNDLE_MEDIA_TYPE_PREFIXES.iter().any(|p| m.starts_with(p)),
+        _ => false,
+    }
+}
+
+/// Reads the regular file at `path` (of `len` bytes) just far enough to tell whether it is a
+/// signature bundle. An empty file is not one; neither is anything larger than the bundle reader
+/// accepts. Binary files are rejected after their first bytes.
+fn file_is_bundle(path: &Path, len: u64) -> Result<bool> {
+    if len == 0 || len > bundle::MAX_BUNDLE_BYTES {
+        return Ok(false);
+    }
+    let mut f = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::new();
+    (&mut f)
+        .take(4096)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Ok(false);
+    }
+    f.take(bundle::MAX_BUNDLE_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(is_bundle_json(&bytes))
+}
+
+fn refuse(path: &Path, why: &str) -> Error {
+    Error::Config(format!("'{}' {why}", path.display()))
+}
+
+/// Checks that a signature bundle may be written to `path`, before any work is done for it.
+///
+/// Refused: a path whose directory does not exist, a path naming a directory, a symbolic link
+/// (dangling or not: the bundle is never written through a link), and an existing file that is
+/// not a signature bundle. What counts as a bundle is deliberately cheap to tell: a JSON object
+/// whose `mediaType` is a Sigstore bundle media type (`application/vnd.dev.sigstore.bundle...`);
+/// an empty file is not a bundle. An existing bundle may be replaced.
+pub fn check_signature_path(path: &Path) -> Result<()> {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    if path.file_name().is_none() || bytes.ends_with(b"/") || bytes.ends_with(b"/.") {
+        return Err(refuse(path, "names a directory, not a signature file"));
+    }
+    let dir = parent_dir(path);
+    match fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(Error::Config(format!(
+                "cannot write the signature '{}': '{}' is not a directory",
+                path.display(),
+                dir.display()
+            )))
+        }
+        Err(e) => {
+            return Err(Error::Config(format!(
+                "cannot write the signature '{}': directory '{}': {e}",
+                path.display(),
+                dir.display()
+            )))
+        }
+    }
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(path, e)),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".model-signing-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        return Err(refuse(
+            path,
+            "is a symbolic link; refusing to write the signature through it",
+        ));
+    }
+    if ft.is_dir() {
+        return Err(refuse(path, "is a directory; refusing to replace it"));
+    }
+    if !ft.is_file() || !file_is_bundle(path, meta.len())? {
+        return Err(refuse(
+            path,
+            "exists and is not a signature bundle; refusing to overwrite it",
+        ));
+    }
+    Ok(())
+}
+
+/// The model-relative name under which a signature written to (or read from) `signature` is left
+/// out of the directory `model`, or `None` when it lies outside the model (or the model is a
+/// single file).
+///
+/// The path is taken as given: made absolute against the current directory, its parent
+/// directory resolved the way the operating system resolves it when the file is opened
+/// (symlinks and `..`), and its final component never followed. So `out.sig -> model/w.bin`
+/// excludes nothing, and `alias/model.sig` with `alias -> model` excludes `model.sig`.
+pub fn signature_ignore_path(model: &Path, signature: &Path) -> Result<Option<String>> {
+    if !fs::metadata(model).map(|m| m.is_dir()).unwrap_or(false) {
+        return Ok(None);
+    }
+    let abs = std::path::absolute(signature).map_err(|e| Error::io(signature, e))?;
+    let (Some(name), Some(parent)) = (abs.file_name(), abs.parent()) else {
+        return Ok(None);
+    };
+    let Ok(dir) = fs::canonicalize(parent) else {
+        return Ok(None);
+    };
+    let root = walk::canonical_root(model)?;
+    let full = dir.join(name);
+    let Ok(rel) = full.strip_prefix(&root) else {
+        return Ok(None);
+    };
+    let mut parts = Vec::new();
+    for c in rel.components() {
+        match c {
+            Component::Normal(s) => parts.push(s.to_str().ok_or_else(|| {
+                Error::Config(format!(
+                    "the signature path '{}' is not valid UTF-8",
+                    signature.display()
+                ))
+            })?),
+            _ => return Ok(None),
+        }
+    }
+    Ok((!parts.is_empty()).then(|| parts.join("/")))
+}
+
+/// Writes the signature bundle `bytes` to `path` through a temporary file in the same directory
+/// and a rename, so a failure leaves no file and never a partial one. `path` is checked first
+/// with [`check_signature_path`]; should a link appear there afterwards, the rename replaces it
+/// rather than writing through it. The file's mode is 0666 less the umask, like any file the user
+/// creates (the kernel applies the umask when the temporary file is created).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    check_signature_path(path)?;
+    let dir = parent_dir(path);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".model-signing-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
     tmp.as_file()
         .sync_all()
         .map_err(|e| Error::io(tmp.path(), e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // tempfile creates 0600; a signature is public, give it the usual 0644.
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| Error::io(tmp.path(), e))?;
-    }
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundle_probe() {
+        assert!(is_bundle_json(
+            br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","x":{}}"#
+        ));
+        assert!(is_bundle_json(
+            b" \n{\"media_type\": \"application/vnd.dev.sigstore.bundle+json;version=0.1\"}"
+        ));
+        for not in [
+            &b""[..],
+            b"   ",
+            b"{}",
+            b"[\"application/vnd.dev.sigstore.bundle.v0.3+json\"]",
+            br#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}"#,
+            br#"{"mediaType":"application/vnd.dev.sigstore.bundlex"}"#,
+            br#"{"mediaType":1}"#,
+            br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"} trailing"#,
+            b"\x00\x01binary",
+        ] {
+            assert!(!is_bundle_json(not), "{:?}", String::from_utf8_lossy(not));
+        }
+    }
 }

@@ -1,0 +1,334 @@
+//! Security review findings about paths: where the signature is written (finding 3) and whose
+//! git-path choice applies on verification (finding 8). Each test is the attack, run against the
+//! real binary.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::Path;
+
+fn sign_key(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Run {
+    let mut a = args![
+        "sign",
+        "key",
+        "--private-key",
+        &key.private_key,
+        "--signature",
+        sig
+    ];
+    a.extend(extra.iter().map(OsString::from));
+    a.push(model.into());
+    ms(a)
+}
+
+fn verify_key(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Run {
+    let mut a = args![
+        "verify",
+        "key",
+        "--public-key",
+        &key.public_key,
+        "--signature",
+        sig
+    ];
+    a.extend(extra.iter().map(OsString::from));
+    a.push(model.into());
+    ms(a)
+}
+
+fn recorded_ignores(sig: &Path) -> Value {
+    use base64::Engine;
+    let b: Value = serde_json::from_slice(&fs::read(sig).unwrap()).unwrap();
+    let p = base64::engine::general_purpose::STANDARD
+        .decode(b["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
+    let p: Value = serde_json::from_slice(&p).unwrap();
+    p["predicate"]["serialization"]["ignore_paths"].clone()
+}
+
+#[track_caller]
+fn assert_fails(r: &Run, prefix: &str, needle: &str) {
+    r.assert_exit(1);
+    r.assert_stderr_contains(prefix);
+    r.assert_stderr_contains(needle);
+    assert!(!r.stderr.contains("panicked"), "{r}");
+}
+
+#[track_caller]
+fn assert_no_temp_files(dir: &Path) {
+    let leftovers: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".model-signing-"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temporary files left in {}: {leftovers:?}",
+        dir.display()
+    );
+}
+
+/// A model with a FIFO: hashing it fails ("FIFO"), so a test can tell that a refusal came first.
+fn make_fifo(dir: &Path) {
+    assert!(std::process::Command::new("mkfifo")
+        .arg(dir.join("fifo"))
+        .status()
+        .unwrap()
+        .success());
+}
+
+// ---------------------------------------------------------------------------
+// Finding 3: the signature path
+// ---------------------------------------------------------------------------
+
+/// `out.sig -> m/w.bin`: signing used to record `w.bin` as ignored and replace the link, so a later
+/// tampered `w.bin` verified. Now the link is refused and nothing is written.
+#[test]
+fn signature_symlink_into_the_model_is_refused() {
+    let t = tempdir();
+    let key = gen_ec_key(t.path(), "k", Curve::P256);
+    let model = make_small_model(t.path(), "m");
+    let weights = write_file(&model, "w.bin", pattern(64, 7));
+    let out = t.path().join("out.sig");
+    symlink(&weights, &out).unwrap();
+
+    assert_fails(
+        &sign_key(&model, &key, &out, &[]),
+        "Signing failed with error",
+        "is a symbolic link",
+    );
+    assert!(fs::symlink_metadata(&out).unwrap().is_symlink());
+    assert_eq!(fs::read_link(&out).unwrap(), weights);
+    assert_eq!(fs::read(&weights).unwrap(), pattern(64, 7));
+    assert_no_temp_files(t.path());
+
+    // Signing elsewhere, w.bin is signed and its tampering is caught.
+    let sig = t.path().join("real.sig");
+    sign_key(&model, &key, &sig, &[]).assert_success();
+    assert_eq!(
+        recorded_ignores(&sig),
+        json!([".git", ".gitattributes", ".github", ".gitignore"])
+    );
+    tamper(&weights, 3);
+    assert_fails(
+        &verify_key(&model, &key, &sig, &[]),
+        "Verification failed with error",
+        "changed: w.bin",
+    );
+}
+
+/// A dangling link (to where a signature could go, inside the model) is refused as well: the bundle
+/// is never written through a link.
+#[test]
+fn dangling_signature_symlink_is_refused() {
+    let t = tempdir();
+    let key = gen_ec_key(t.path(), "k", Curve::P256);
+    let model = make_small_model(t.path(), "m");
+    let out = t.path().join("out.sig");
+    symlink(model.join("new.sig"), &out).unwrap();
+    assert_fails(
+        &sign_key(&model, &key, &out, &[]),
+        "Signing failed with error",
+        "is a symbolic link",
+    );
+    assert!(!model.join("new.sig").exists());
+    assert!(fs::symlink_metadata(&out).unwrap().is_symlink());
+    assert_no_temp_files(t.path());
+}
+
+/// `--signature m/w.bin` used to exclude the weights from the signature and overwrite them.
+#[test]
+fn signature_path_on_a_model_file_is_refused() {
+    let t = tempdir();
+    let key = gen_ec_key(t.path(), "k", Curve::P256);
+    let model = make_small_model(t.path(), "m");
+    let weights = write_file(&model, "w.bin", pattern(64, 7));
+    let r = run(model_signing().current_dir(t.path()).args(args![
+        "sign",
+        "key",
+        "--private-key",
+        &key.private_key,
+        "--signature",
+        "m/w.bin",
+        "m"
+    ]));
+    assert_fails(
+        &r,
+        "Signing failed with error",
+        "'m/w.bin' exists and is not a signature bundle; refusing to overwrite it",
+    );
+    assert_eq!(fs::read(&weights).unwrap(), pattern(64, 7));
+    assert_no_temp_files(&model);
+
+    // Other files that are not bundles: an empty file, JSON with another media type, a directory.
+    let empty = write_file(t.path(), "empty.sig", "");
+    let root = write_file(
+        t.path(),
+        "root.json",
+        r#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}"#,
+    );
+    for p in [&empty, &root] {
+        let before = fs::read(p).unwrap();
+        assert_fails(
+            &sign_key(&model, &key, p, &[]),
+            "",
+            "exists and is not a signature bundle",
+        );
+        assert_eq!(fs::read(p).unwrap(), before);
+    }
+    assert_fails(
+        &sign_key(&model, &key, &model.join("b"), &[]),
+        "",
+        "is a directory",
+    );
+    assert_no_temp_files(t.path());
+}
+
+/// The refusal happens before the model is read: a model that cannot be hashed (a FIFO in it)
+/// reports the signature path, not the FIFO. The keyless method checks before asking for a token.
+#[test]
+fn refused_signature_paths_cost_no_hashing() {
+    let t = tempdir();
+    let key = gen_ec_key(t.path(), "k", Curve::P256);
+    let model = make_small_model(t.path(), "m");
+    make_fifo(&model);
+    let not_bundle = write_file(t.path(), "notes.txt", "notes");
+    let link = t.path().join("link.sig");
+    symlink(&not_bundle, &link).unwrap();
+    for sig in [&not_bundle, &link] {
+        let r = sign_key(&model, &key, sig, &[]);
+        assert_fails(&r, "Signing failed with error", "refusing");
+        assert!(!r.stderr.contains("FIFO"), "{r}");
+    }
+    let r = ms(args![
+        "sign",
+        "sigstore",
+        "--identity-token",
+        "not-a-token",
+        "--signature",
+        &link,
+        &model
+    ]);
+    assert_fails(&r, "Signing failed with error", "is a symbolic link");
+    assert!(!r.stderr.contains("token"), "{r}");
+    let r = ms(args![
+        "sign",
+        "sigstore",
+        "--identity-token",
+        "not-a-token",
+        "--signature",
+        t.path().join("no-such-dir/model.sig"),
+        &model
+    ]);
+    assert_fails(&r, "Signing failed with error", "no-such-dir");
+    assert!(!r.stderr.contains("token"), "{r}");
+    assert_eq!(fs::read_to_string(&not_bundle).unwrap(), "notes");
+}
+
+/// An existing bundle (ours, or one of another media type version) is replaced; a signature inside
+/// the model is excluded under the name it is written to.
+#[test]
+fn existing_bundles_are_replaced() {
+    let t = tempdir();
+    let key = gen_ec_key(t.path(), "k", Curve::P256);
+    let model = make_small_model(t.path(), "m");
+    let sig = model.join("model.sig");
+    sign_key(&model, &key, &sig, &[]).assert_success();
+    sign_key(&model, &key, &sig, &[]).assert_success();
+    let old = write_file(
+        t.path(),
+        "old.sig",
+        r#" {"mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.2", "x": [1, {"y": null}]}"#,
+    );
+    sign_key(&model, &key, &old, &[]).assert_success();
+    verify_key(&model, &key, &old, &[]).assert_success();
+    assert_eq!(
+        recorded_ignores(&sig),
+        json!([
+            ".git",
+            ".gitattributes",
+            ".github",
+            ".gitignore",
+            "model.sig"
+        ])
+    );
+    verify_key(&model, &key, &sig, &[]).assert_success();
+    assert_no_temp_files(&model);
+    assert_no_temp_files(t.path());
+}
+
+/// The exclusion is computed from the path as given: directories on the way are resolved (a link
+/// to the model, `..`), the final component is not followed.
+#[test]
+fn signature_exclusion_follows_directories_not_the_file() {
+    let t = tempdir();
+    let key = gen_ec_key(t.path(), "k", Curve::P256);
+    let model = make_small_model(t.path(), "m");
+    symlink(&model, t.path().join("alias")).unwrap();
+    let r = run(model_signing().current_dir(t.path()).args(args![
+        "sign",
+        "key",
+        "--private-key",
+        &key.private_key,
+        "--signature",
+        "alias/b/../inner.sig",
+        "m"
+    ]));
+    r.assert_success();
+    assert!(model.join("inner.sig").is_file());
+    assert_eq!(
+        recorded_ignores(&model.join("inner.sig")),
+        json!([
+            ".git",
+            ".gitattributes",
+            ".github",
+            ".gitignore",
+            "inner.sig"
+        ])
+    );
+    verify_key(&model, &key, &model.join("inner.sig"), &[]).assert_success();
+
+    // On verify, a signature reached through a link is not excluded under its target's name: a
+    // copy of the bundle inside the model is an unsigned file like any other.
+    let outside = t.path().join("outside.sig");
+    sign_key(&model, &key, &outside, &[]).assert_success();
+    fs::copy(&outside, model.join("copy.sig")).unwrap();
+    let link = t.path().join("link.sig");
+    symlink(model.join("copy.sig"), &link).unwrap();
+    assert_fails(
+        &verify_key(&model, &key, &link, &[]),
+        "Verification failed with error",
+        "extra:   copy.sig",
+    );
+}
+
+/// The bundle's mode follows the umask (0666 & !umask), like any file the user creates.
+#[test]
+fn signature_mode_follows_the_umask() {
+    let t = tempdir();
+    let key = gen_ec_key(t.path(), "k", Curve::P256);
+    let model = make_small_model(t.path(), "m");
+    for (umask, mode) in [("027", 0o640), ("022", 0o644), ("077", 0o600)] {
+        let sig = t.path().join(format!("{umask}.sig"));
+        let r = run(std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+            .arg(BIN)
+            .args(args![
+                "sign",
+                "key",
+                "--private-key",
+                &key.private_key,
+                "--signature",
+                &sig,
+                &model
+            ]));
+        r.assert_success();
+        let got = fs::metadata(&sig).unwrap().permissions().mode() & 0o777;
+        assert_eq!(got, mode, "umask {umask}: mode {got:o}");
+    }
+}
