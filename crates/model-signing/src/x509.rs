@@ -44,6 +44,22 @@
 //! * **Not checked**, as in OpenSSL without flags: extendedKeyUsage / purpose, certificate policies,
 //!   revocation, key sizes.
 //!
+//! # Resource bounds
+//!
+//! A bundle's chain is validated before its DSSE signature is checked, so whoever hands over a
+//! bundle controls the leaf and the intermediates without holding any key. The work is bounded:
+//!
+//! * certificates over [`MAX_CERTIFICATE_BYTES`] (64 KiB) are refused by [`Certificate::from_der`];
+//! * chains with more than [`MAX_CHAIN_CERTIFICATES`] certificates (16, the leaf included) and
+//!   more than [`MAX_TRUST_ANCHORS`] anchors (1,000, from the user's own files) are refused;
+//! * each (child, issuer) signature is verified at most once per search, and for ECDSA and RSA
+//!   each TBSCertificate is hashed once per hash algorithm (the signature is then checked over the
+//!   precomputed digest), however many look-alike issuers share a name;
+//! * the search stops after 10,000 steps (candidate extensions plus signature checks), and fails
+//!   with [`ChainError::Limit`] once it runs past [`PATH_BUILDING_DEADLINE`] (2 s).
+//!
+//! None of these changes which chains are accepted within the bounds.
+//!
 //! # Known differences from OpenSSL
 //!
 //! * When several certificates could issue the same certificate, every candidate is tried and the
@@ -58,15 +74,53 @@
 //!   names under an rfc822Name constraint are rejected rather than matched.
 //! * Certificates must be strict DER (as the Python reference's `cryptography` loader requires) and
 //!   their validity dates must not be before 1970.
+//! * The resource bounds above (certificate size, chain length, number of anchors, search steps
+//!   and time); OpenSSL's own limit is the verify depth of 100, which is kept as well.
 
 use crate::keys::PublicKey;
+use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self as sig, UnparsedPublicKey, VerificationAlgorithm};
 use const_oid::ObjectIdentifier;
 use der::Decode;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use thiserror::Error;
+
+/// Largest DER certificate accepted, in bytes (64 KiB).
+///
+/// Real certificates are 1-10 KB (a Fulcio leaf with its SCTs is about 2 KB; an RSA-8192 CA with
+/// long policies stays well under 16 KB). The bound exists because the signature check of a
+/// certificate hashes its whole TBSCertificate: without it, a bundle could carry a leaf with a
+/// 20 MB extension and make every issuer candidate re-hash it, before any key is checked.
+/// [`Certificate::from_der`] refuses larger inputs; the bundle reader uses it to refuse oversized
+/// bundles early.
+pub const MAX_CERTIFICATE_BYTES: usize = 64 * 1024;
+
+/// Largest number of certificates a bundle's chain may hold: the leaf plus at most 15
+/// intermediates.
+///
+/// Real chains are a leaf and one to three intermediates. Together with
+/// [`MAX_CERTIFICATE_BYTES`] this bounds what an unauthenticated bundle can make path building do
+/// (at most 16 x 16 untrusted signature checks of at most 64 KiB each). [`validate_chain`] refuses
+/// more than `MAX_CHAIN_CERTIFICATES - 1` intermediates; the bundle reader uses it to refuse
+/// oversized bundles early.
+pub const MAX_CHAIN_CERTIFICATES: usize = 16;
+
+/// Largest number of trust anchors [`validate_chain`] accepts.
+///
+/// Anchors come from the user's own `--certificate-chain` files, not from the bundle, so the bound
+/// is generous: a system CA bundle holds about 150 roots. It only keeps the path search (which
+/// scans the anchors for issuers at every step) bounded whatever file is passed.
+pub const MAX_TRUST_ANCHORS: usize = 1_000;
+
+/// Wall-clock budget of one path search in [`validate_chain`], on top of its step budget.
+///
+/// Real chains are built in well under a millisecond; the step budget (10,000 path extensions and
+/// signature checks) already bounds look-alike meshes, and this deadline caps the cost of whatever
+/// the step count does not capture (slow RSA-8192 checks, a loaded machine). Exceeding it fails
+/// validation with [`ChainError::Limit`].
+pub const PATH_BUILDING_DEADLINE: Duration = Duration::from_secs(2);
 
 /// Errors from certificate parsing, path validation or the signing-usage check.
 ///
@@ -204,6 +258,11 @@ pub enum ChainError {
         /// The key loader's error.
         reason: String,
     },
+    /// An input or the path search exceeds a resource bound: certificate size
+    /// ([`MAX_CERTIFICATE_BYTES`]), chain length ([`MAX_CHAIN_CERTIFICATES`]), number of anchors
+    /// ([`MAX_TRUST_ANCHORS`]) or path-building time ([`PATH_BUILDING_DEADLINE`]).
+    #[error("{0}")]
+    Limit(String),
     /// Any other failure.
     #[error("{0}")]
     Other(String),
@@ -220,8 +279,15 @@ impl Certificate {
     /// Parses one DER certificate (strict DER, as the Python reference's loader).
     ///
     /// Malformed *extensions* do not fail parsing; they make [`validate_chain`] reject the
-    /// certificate, the way OpenSSL loads such certificates but refuses to use them.
+    /// certificate, the way OpenSSL loads such certificates but refuses to use them. Inputs over
+    /// [`MAX_CERTIFICATE_BYTES`] are refused before parsing ([`ChainError::Limit`]).
     pub fn from_der(der: &[u8]) -> Result<Self, ChainError> {
+        if der.len() > MAX_CERTIFICATE_BYTES {
+            return Err(ChainError::Limit(format!(
+                "certificate of {} bytes exceeds the limit of {MAX_CERTIFICATE_BYTES} bytes per certificate",
+                der.len()
+            )));
+        }
         let info = Info::parse(der)?;
         Ok(Certificate {
             der: der.to_vec(),
@@ -311,19 +377,59 @@ pub fn parse_pem_certificates(pem: &[u8]) -> Result<Vec<Certificate>, ChainError
 /// Python reference's settings (see the module documentation).
 ///
 /// This does not check that the leaf may sign; call [`check_signing_usage`] as well.
+///
+/// The work is bounded: more than `MAX_CHAIN_CERTIFICATES - 1` intermediates or more than
+/// [`MAX_TRUST_ANCHORS`] anchors are refused up front, and a path search that runs past
+/// [`PATH_BUILDING_DEADLINE`] fails; all three with [`ChainError::Limit`].
 pub fn validate_chain(
     leaf: &Certificate,
     intermediates: &[Certificate],
     anchors: &[Certificate],
     at: SystemTime,
 ) -> Result<(), ChainError> {
-    let mut builder = PathBuilder::new(leaf, intermediates, anchors, secs_from_system_time(at));
+    let deadline = Instant::now() + PATH_BUILDING_DEADLINE;
+    validate_chain_until(leaf, intermediates, anchors, at, deadline)
+}
+
+/// [`validate_chain`] with an explicit path-building deadline, for a caller that validates one
+/// chain more than once (at two times) within one time budget.
+pub(crate) fn validate_chain_until(
+    leaf: &Certificate,
+    intermediates: &[Certificate],
+    anchors: &[Certificate],
+    at: SystemTime,
+    deadline: Instant,
+) -> Result<(), ChainError> {
+    if intermediates.len() > MAX_CHAIN_CERTIFICATES - 1 {
+        return Err(too_many_intermediates(intermediates.len()));
+    }
+    if anchors.len() > MAX_TRUST_ANCHORS {
+        return Err(ChainError::Limit(format!(
+            "{} trust anchors were given, more than the limit of {MAX_TRUST_ANCHORS}",
+            anchors.len()
+        )));
+    }
+    let mut builder = PathBuilder::new(
+        leaf,
+        intermediates,
+        anchors,
+        secs_from_system_time(at),
+        deadline,
+    );
     let mut path = vec![Step {
         node: 0,
         trusted_phase: false,
     }];
     if builder.extend(&mut path) {
         return Ok(());
+    }
+    if builder.timed_out {
+        return Err(ChainError::Limit(format!(
+            "certificate path building exceeded the time limit of {} s ({} steps among {} certificates); the chain is refused",
+            PATH_BUILDING_DEADLINE.as_secs_f64(),
+            builder.steps,
+            builder.certs.len()
+        )));
     }
     Err(builder
         .best
@@ -334,12 +440,22 @@ pub fn validate_chain(
         }))
 }
 
+/// The error for a chain with `count` intermediates, more than `MAX_CHAIN_CERTIFICATES - 1`.
+pub(crate) fn too_many_intermediates(count: usize) -> ChainError {
+    ChainError::Limit(format!(
+        "the certificate chain has {count} intermediate certificates, more than the limit of {} (at most {MAX_CHAIN_CERTIFICATES} certificates with the leaf)",
+        MAX_CHAIN_CERTIFICATES - 1
+    ))
+}
+
 /// Checks that the leaf may sign models: KeyUsage with digitalSignature, or else
 /// ExtendedKeyUsage with codeSigning (1.3.6.1.5.5.7.3.3). A missing extension counts as not
 /// granting the usage.
 ///
-/// The Python reference raises when the KeyUsage extension is absent altogether; here such a
-/// leaf passes if its ExtendedKeyUsage has codeSigning.
+/// This is the Python reference's rule (1.1.1, `sign_certificate.py`): a leaf without a
+/// KeyUsage extension passes if its ExtendedKeyUsage has codeSigning (Python logs "Certificate
+/// does not specify 'KeyUsage'" and succeeds); only a leaf that gets the usage from neither
+/// extension is refused.
 pub fn check_signing_usage(leaf: &Certificate) -> Result<(), ChainError> {
     let exts = &leaf.info.exts;
     if let Some(reason) = &exts.invalid {
@@ -701,7 +817,7 @@ fn key_type(oid: &[u8]) -> KeyType {
         .map_or(KeyType::Unknown, |(_, t)| *t)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum HashAlg {
     Sha256,
     Sha384,
@@ -715,6 +831,15 @@ impl HashAlg {
             HashAlg::Sha384 => 48,
             HashAlg::Sha512 => 64,
         }
+    }
+
+    fn digest(self, data: &[u8]) -> digest::Digest {
+        let alg = match self {
+            HashAlg::Sha256 => &digest::SHA256,
+            HashAlg::Sha384 => &digest::SHA384,
+            HashAlg::Sha512 => &digest::SHA512,
+        };
+        digest::digest(alg, data)
     }
 
     fn from_oid(oid: &[u8]) -> Option<Self> {
@@ -777,6 +902,7 @@ impl SigAlg {
     }
 }
 
+#[derive(Clone, Debug)]
 enum SigFailure {
     Mismatch,
     Unsupported(String),
@@ -849,7 +975,19 @@ fn alg_id(raw: &[u8]) -> Result<(&[u8], Option<Tlv<'_>>), DerError> {
 }
 
 /// Verifies that `issuer`'s key made the signature on `child`, as OpenSSL's `X509_verify`.
-fn verify_signed_by(child: &Info, issuer: &Info) -> Result<(), SigFailure> {
+/// Verifies the signature on `child` with `issuer`'s key.
+///
+/// `digest_of(hash)` must return the `hash` digest of `child.tbs`. ECDSA and RSA signatures are
+/// verified over that precomputed digest (aws-lc-rs `verify_digest`, which checks that the
+/// digest's algorithm is the verifier's), so that [`PathBuilder`] hashes each TBSCertificate once
+/// per hash algorithm however many look-alike issuers it tries. Ed25519 (PureEdDSA) signs the
+/// message itself and has no prehashed form; those checks hash the TBSCertificate each time,
+/// which the per-pair memo of [`PathBuilder`] and [`MAX_CERTIFICATE_BYTES`] bound.
+fn verify_signed_by(
+    child: &Info,
+    issuer: &Info,
+    digest_of: &mut dyn FnMut(HashAlg) -> digest::Digest,
+) -> Result<(), SigFailure> {
     // X509_verify refuses certificates whose two signature algorithm fields differ.
     if child.sig_alg_raw != child.tbs_sig_alg_raw {
         return Err(SigFailure::Mismatch);
@@ -861,7 +999,7 @@ fn verify_signed_by(child: &Info, issuer: &Info) -> Result<(), SigFailure> {
         return Err(SigFailure::Mismatch);
     }
     let key_bits = issuer.key_bits.as_deref().ok_or(SigFailure::Mismatch)?;
-    let verifier: &'static dyn VerificationAlgorithm = match alg {
+    let (verifier, prehash): (&'static dyn VerificationAlgorithm, Option<HashAlg>) = match alg {
         SigAlg::Ecdsa(hash) => {
             let curve = issuer
                 .key_params
@@ -869,33 +1007,42 @@ fn verify_signed_by(child: &Info, issuer: &Info) -> Result<(), SigFailure> {
                 .and_then(|p| single(p, TAG_OID).ok())
                 .map(|t| t.value)
                 .ok_or(SigFailure::Mismatch)?;
-            ecdsa_algorithm(curve, hash).ok_or_else(|| {
+            let verifier = ecdsa_algorithm(curve, hash).ok_or_else(|| {
                 SigFailure::Unsupported(format!(
                     "ECDSA on curve {} with {hash:?}",
                     oid_string(curve)
                 ))
-            })?
+            })?;
+            (verifier, Some(hash))
         }
-        SigAlg::RsaPkcs1(HashAlg::Sha256) => &sig::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
-        SigAlg::RsaPkcs1(HashAlg::Sha384) => &sig::RSA_PKCS1_2048_8192_SHA384,
-        SigAlg::RsaPkcs1(HashAlg::Sha512) => &sig::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
+        SigAlg::RsaPkcs1(hash) => {
+            let verifier: &'static dyn VerificationAlgorithm = match hash {
+                HashAlg::Sha256 => &sig::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+                HashAlg::Sha384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+                HashAlg::Sha512 => &sig::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
+            };
+            (verifier, Some(hash))
+        }
         SigAlg::RsaPss => {
             let (hash, salt) =
                 pss_params(child.sig_params.as_deref()).map_err(SigFailure::Unsupported)?;
-            pss_algorithm(hash, salt, key_bits)?
+            (pss_algorithm(hash, salt, key_bits)?, Some(hash))
         }
         SigAlg::Ed25519 => {
             // OpenSSL requires absent parameters for EdDSA.
             if child.sig_params.is_some() {
                 return Err(SigFailure::Mismatch);
             }
-            &sig::ED25519
+            (&sig::ED25519, None)
         }
         SigAlg::Unsupported(name, _) => return Err(SigFailure::Unsupported(name.to_string())),
     };
-    UnparsedPublicKey::new(verifier, key_bits)
-        .verify(&child.tbs, signature)
-        .map_err(|_| SigFailure::Mismatch)
+    let key = UnparsedPublicKey::new(verifier, key_bits);
+    match prehash {
+        Some(hash) => key.verify_digest(&digest_of(hash), signature),
+        None => key.verify(&child.tbs, signature),
+    }
+    .map_err(|_| SigFailure::Mismatch)
 }
 
 const RSA_PSS_SHA256_MAX_SALT: sig::RsaParameters =
@@ -1928,7 +2075,10 @@ fn nc_ip(ip: &[u8], base: &[u8]) -> Result<bool, String> {
 /// OpenSSL's default verify depth is 100, i.e. at most 101 certificates in a path.
 const MAX_PATH_LEN: usize = 101;
 /// Bound on the work of path building (path extensions plus signature verifications) when a
-/// bundle holds many certificates with the same names.
+/// bundle holds many certificates with the same names. Each unit is cheap: signature results are
+/// memoised per (child, issuer) pair, each TBSCertificate is hashed once per hash algorithm, and
+/// no certificate exceeds [`MAX_CERTIFICATE_BYTES`]. [`PATH_BUILDING_DEADLINE`] bounds the
+/// wall-clock time on top.
 const MAX_STEPS: usize = 10_000;
 
 #[derive(Clone, Copy)]
@@ -1938,13 +2088,29 @@ struct Step {
     trusted_phase: bool,
 }
 
+/// Issuer candidates of one certificate, in the order they are tried (before removing those
+/// already in the path).
+struct Candidates {
+    trusted: Vec<usize>,
+    untrusted: Vec<usize>,
+}
+
 struct PathBuilder<'a> {
     certs: Vec<&'a Certificate>,
     trusted: Vec<bool>,
     untrusted_candidate: Vec<bool>,
     at: i64,
-    sig_cache: HashMap<(usize, usize), bool>,
+    /// Signature results per (child, issuer) node pair: the search never verifies a pair twice,
+    /// however many paths lead to it.
+    sig_cache: HashMap<(usize, usize), Result<(), SigFailure>>,
+    /// Digests of each node's TBSCertificate per hash algorithm, so that trying many look-alike
+    /// issuers of one certificate hashes it once.
+    digests: HashMap<(usize, HashAlg), digest::Digest>,
+    /// Issuer candidates per node, computed on first visit (they depend on the node only).
+    candidates: Vec<Option<Candidates>>,
     steps: usize,
+    deadline: Instant,
+    timed_out: bool,
     /// The most informative error so far, with its rank (higher = got further).
     best: Option<(u8, ChainError)>,
 }
@@ -1959,6 +2125,7 @@ impl<'a> PathBuilder<'a> {
         intermediates: &'a [Certificate],
         anchors: &'a [Certificate],
         at: i64,
+        deadline: Instant,
     ) -> Self {
         let mut b = PathBuilder {
             certs: vec![leaf],
@@ -1966,7 +2133,11 @@ impl<'a> PathBuilder<'a> {
             untrusted_candidate: vec![false],
             at,
             sig_cache: HashMap::new(),
+            digests: HashMap::new(),
+            candidates: Vec::new(),
             steps: 0,
+            deadline,
+            timed_out: false,
             best: None,
         };
         // Certificates are identified by their DER, as OpenSSL's X509_cmp does.
@@ -1991,6 +2162,7 @@ impl<'a> PathBuilder<'a> {
                 }
             }
         }
+        b.candidates = b.certs.iter().map(|_| None).collect();
         b
     }
 
@@ -2041,7 +2213,7 @@ impl<'a> PathBuilder<'a> {
             }
             // OpenSSL decides self-signedness from names and key identifiers only, so a
             // self-issued certificate without key identifiers counts even if another key signed it.
-            let looks_only = verify_signed_by(&cert.info, &cert.info).is_err();
+            let looks_only = self.check_signature(cur, cur).is_err();
             let what = if looks_only {
                 "counts as self-signed (subject equals issuer and no key identifiers tell them apart)"
             } else {
@@ -2066,33 +2238,18 @@ impl<'a> PathBuilder<'a> {
         }
 
         let in_path = |j: usize| path.iter().any(|s| s.node == j);
-        let mut trusted_candidates = Vec::new();
-        let mut untrusted_candidates = Vec::new();
-        for (j, c) in self.certs.iter().enumerate() {
-            if in_path(j) || !likely_issued(&c.info, &cert.info) {
-                continue;
-            }
-            if self.trusted.get(j).copied().unwrap_or(false) {
-                trusted_candidates.push(j);
-            } else if !trusted_phase && self.untrusted_candidate.get(j).copied().unwrap_or(false) {
-                untrusted_candidates.push(j);
-            }
-        }
-        // OpenSSL prefers issuers valid at the verification time, then the latest notAfter.
-        let at = self.at;
-        let certs = &self.certs;
-        let order = |j: &usize| {
-            certs.get(*j).map_or((true, 0), |c| {
-                let valid = c.info.valid_at(at);
-                (!valid, if valid { 0 } else { -c.info.not_after })
-            })
-        };
-        trusted_candidates.sort_by_key(order);
-        untrusted_candidates.sort_by_key(order);
-        let candidates: Vec<(usize, bool)> = trusted_candidates
-            .into_iter()
-            .map(|j| (j, true))
-            .chain(untrusted_candidates.into_iter().map(|j| (j, false)))
+        let all = self.candidates_of(cur);
+        let candidates: Vec<(usize, bool)> = all
+            .trusted
+            .iter()
+            .map(|&j| (j, true))
+            .chain(
+                all.untrusted
+                    .iter()
+                    .filter(|_| !trusted_phase)
+                    .map(|&j| (j, false)),
+            )
+            .filter(|&(j, _)| !in_path(j))
             .collect();
 
         if candidates.is_empty() {
@@ -2116,6 +2273,9 @@ impl<'a> PathBuilder<'a> {
         }
 
         for (j, from_trust_store) in candidates {
+            if self.timed_out {
+                return false;
+            }
             if !self.signature_ok(cur, j) {
                 continue;
             }
@@ -2131,9 +2291,65 @@ impl<'a> PathBuilder<'a> {
         false
     }
 
-    /// Counts one unit of work; true (after noting why) once the budget is spent.
+    /// The issuer candidates of node `cur` in the order OpenSSL tries them: trusted ones first
+    /// ("trusted first"), each group with issuers valid at the verification time first, then by
+    /// latest notAfter; equal keys keep the input order. Computed once per node.
+    fn candidates_of(&mut self, cur: usize) -> &Candidates {
+        if self.candidates.get(cur).is_some_and(Option::is_none) {
+            let computed = self.compute_candidates(cur);
+            if let Some(slot) = self.candidates.get_mut(cur) {
+                *slot = Some(computed);
+            }
+        }
+        static EMPTY: Candidates = Candidates {
+            trusted: Vec::new(),
+            untrusted: Vec::new(),
+        };
+        self.candidates
+            .get(cur)
+            .and_then(Option::as_ref)
+            .unwrap_or(&EMPTY)
+    }
+
+    fn compute_candidates(&self, cur: usize) -> Candidates {
+        let mut trusted = Vec::new();
+        let mut untrusted = Vec::new();
+        let Some(cert) = self.cert(cur) else {
+            return Candidates { trusted, untrusted };
+        };
+        for (j, c) in self.certs.iter().enumerate() {
+            if j == cur || !likely_issued(&c.info, &cert.info) {
+                continue;
+            }
+            if self.trusted.get(j).copied().unwrap_or(false) {
+                trusted.push(j);
+            } else if self.untrusted_candidate.get(j).copied().unwrap_or(false) {
+                untrusted.push(j);
+            }
+        }
+        // OpenSSL prefers issuers valid at the verification time, then the latest notAfter.
+        let at = self.at;
+        let certs = &self.certs;
+        let order = |j: &usize| {
+            certs.get(*j).map_or((true, 0), |c| {
+                let valid = c.info.valid_at(at);
+                (!valid, if valid { 0 } else { -c.info.not_after })
+            })
+        };
+        trusted.sort_by_key(order);
+        untrusted.sort_by_key(order);
+        Candidates { trusted, untrusted }
+    }
+
+    /// Counts one unit of work; true (after noting why) once the step budget or the time is spent.
     fn exhausted(&mut self) -> bool {
         self.steps += 1;
+        if !self.timed_out && Instant::now() >= self.deadline {
+            self.timed_out = true;
+        }
+        if self.timed_out {
+            return true;
+        }
         if self.steps == MAX_STEPS + 1 {
             self.no_root(format!(
                 "gave up after {MAX_STEPS} path-building steps among look-alike certificates"
@@ -2142,9 +2358,28 @@ impl<'a> PathBuilder<'a> {
         self.steps > MAX_STEPS
     }
 
+    /// The signature check of `child` by `issuer`, done at most once per pair.
+    fn check_signature(&mut self, child: usize, issuer: usize) -> Result<(), SigFailure> {
+        if let Some(result) = self.sig_cache.get(&(child, issuer)) {
+            return result.clone();
+        }
+        let (Some(c), Some(i)) = (self.cert(child), self.cert(issuer)) else {
+            return Err(SigFailure::Mismatch);
+        };
+        let digests = &mut self.digests;
+        let tbs = &c.info.tbs;
+        let result = verify_signed_by(&c.info, &i.info, &mut |hash| {
+            *digests
+                .entry((child, hash))
+                .or_insert_with(|| hash.digest(tbs))
+        });
+        self.sig_cache.insert((child, issuer), result.clone());
+        result
+    }
+
     fn signature_ok(&mut self, child: usize, issuer: usize) -> bool {
-        if let Some(ok) = self.sig_cache.get(&(child, issuer)) {
-            return *ok;
+        if let Some(result) = self.sig_cache.get(&(child, issuer)) {
+            return result.is_ok();
         }
         if self.exhausted() {
             return false;
@@ -2152,7 +2387,7 @@ impl<'a> PathBuilder<'a> {
         let (Some(c), Some(i)) = (self.cert(child), self.cert(issuer)) else {
             return false;
         };
-        let ok = match verify_signed_by(&c.info, &i.info) {
+        match self.check_signature(child, issuer) {
             Ok(()) => true,
             Err(SigFailure::Mismatch) => {
                 self.note(
@@ -2174,9 +2409,7 @@ impl<'a> PathBuilder<'a> {
                 );
                 false
             }
-        };
-        self.sig_cache.insert((child, issuer), ok);
-        ok
+        }
     }
 
     /// The checks OpenSSL runs on a built chain: `check_extensions`, then the validity periods of
@@ -3003,14 +3236,108 @@ mod tests {
             exts: vec![akid(0), ku(0x80)],
         });
         let g = gen_pki();
-        let started = std::time::Instant::now();
+        // 30 intermediates are more than a bundle may carry.
         let err = validate_chain(&leaf, &mesh, one(&g.root), SystemTime::now()).unwrap_err();
+        assert!(matches!(err, ChainError::Limit(_)), "{err}");
+
+        // The path search itself, below the chain-length check: the step budget ends it, and
+        // the memo means no (child, issuer) pair is verified twice and no TBS hashed twice.
+        let started = Instant::now();
+        let deadline = started + PATH_BUILDING_DEADLINE;
+        let mut b = PathBuilder::new(&leaf, &mesh, one(&g.root), now(), deadline);
+        let mut path = vec![Step {
+            node: 0,
+            trusted_phase: false,
+        }];
+        assert!(!b.extend(&mut path));
+        let elapsed = started.elapsed();
+        assert!(b.steps > MAX_STEPS, "the step budget ended it: {}", b.steps);
+        assert!(!b.timed_out, "{elapsed:?}");
+        let n = b.certs.len();
+        assert!(
+            b.digests.len() <= n,
+            "{} digests for {n} certificates",
+            b.digests.len()
+        );
+        assert!(
+            b.sig_cache.len() <= n * n,
+            "{} signature checks",
+            b.sig_cache.len()
+        );
+        assert!(
+            matches!(b.best, Some((_, ChainError::NoTrustedRoot { .. }))),
+            "{:?}",
+            b.best
+        );
+        assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+
+        // A 15-intermediate mesh (the most a bundle may hold) is within bounds too.
+        let started = Instant::now();
+        let err = validate_chain(&leaf, &mesh[..15], one(&g.root), SystemTime::now()).unwrap_err();
         assert!(matches!(err, ChainError::NoTrustedRoot { .. }), "{err}");
         assert!(
-            started.elapsed() < Duration::from_secs(20),
+            started.elapsed() < Duration::from_secs(1),
             "{:?}",
             started.elapsed()
         );
+    }
+
+    #[test]
+    fn path_building_deadline_fails_validation() {
+        let g = gen_pki();
+        let leaf = leaf_with(&g, now() - DAY, now() + DAY, signing_exts());
+        let at = SystemTime::now();
+        validate_chain(&leaf, one(&g.int), one(&g.root), at).expect("valid in time");
+        // A deadline already passed: the search stops at its first step.
+        let err =
+            validate_chain_until(&leaf, one(&g.int), one(&g.root), at, Instant::now()).unwrap_err();
+        assert!(matches!(err, ChainError::Limit(_)), "{err}");
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("certificate path building exceeded the time limit of 2 s"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn look_alike_issuers_are_each_verified_once() {
+        // Twenty CAs share the intermediate's name; one of them (the real one) signed the leaf.
+        let g = gen_pki();
+        let (nb, na) = (now() - DAY, now() + DAY);
+        let decoy_keys: Vec<Key> = (0..20).map(|_| Key::new()).collect();
+        let mut ints: Vec<Certificate> = decoy_keys
+            .iter()
+            .map(|k| {
+                build(Spec {
+                    subject: "Gen Int",
+                    issuer: "Gen Root",
+                    key: k,
+                    issuer_key: &g.root_key,
+                    not_before: nb,
+                    not_after: na,
+                    exts: vec![bc(true, None), ku(0x06)],
+                })
+            })
+            .collect();
+        ints.push(g.int.clone());
+        let leaf = leaf_with(&g, nb, na, signing_exts());
+        let mut b = PathBuilder::new(
+            &leaf,
+            &ints,
+            one(&g.root),
+            now(),
+            Instant::now() + PATH_BUILDING_DEADLINE,
+        );
+        let mut path = vec![Step {
+            node: 0,
+            trusted_phase: false,
+        }];
+        assert!(b.extend(&mut path), "{:?}", b.best);
+        // The leaf's TBS was hashed once for all 21 candidates it was checked against.
+        let leaf_checks = b.sig_cache.keys().filter(|(c, _)| *c == 0).count();
+        assert_eq!(leaf_checks, 21);
+        let leaf_digests = b.digests.keys().filter(|(c, _)| *c == 0).count();
+        assert_eq!(leaf_digests, 1);
     }
 
     #[test]

@@ -8,8 +8,8 @@ use super::{require_v03, verify_dsse, BundleVerifier, SignerInfo};
 use crate::bundle::{Bundle, VerificationMaterial};
 use crate::error::{Error, Result};
 use crate::keys::SigHash;
-use crate::x509::{self, Certificate};
-use std::time::SystemTime;
+use crate::x509::{self, Certificate, ChainError};
+use std::time::{Instant, SystemTime};
 
 /// When the certificate chain must be valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,12 +29,20 @@ pub struct CertificateVerifier {
 }
 
 impl CertificateVerifier {
-    /// Builds a verifier; at least one anchor is required.
+    /// Builds a verifier; at least one and at most [`x509::MAX_TRUST_ANCHORS`] anchors are
+    /// required.
     pub fn new(anchors: Vec<Certificate>, time: ChainTime) -> Result<Self> {
         if anchors.is_empty() {
             return Err(Error::Config(
                 "at least one trust anchor (--certificate-chain) is required".into(),
             ));
+        }
+        if anchors.len() > x509::MAX_TRUST_ANCHORS {
+            return Err(Error::Config(format!(
+                "{} trust anchors (--certificate-chain) were given, more than the limit of {}",
+                anchors.len(),
+                x509::MAX_TRUST_ANCHORS
+            )));
         }
         Ok(CertificateVerifier { anchors, time })
     }
@@ -56,6 +64,11 @@ impl BundleVerifier for CertificateVerifier {
                 ))
             }
         };
+        // Refuse an oversized chain before parsing any of it (the bundle reader may have done so
+        // already); from_der refuses oversized certificates.
+        if ders.len() > x509::MAX_CHAIN_CERTIFICATES {
+            return Err(x509::too_many_intermediates(ders.len() - 1).into());
+        }
         let mut certs = Vec::with_capacity(ders.len());
         for d in ders {
             certs.push(Certificate::from_der(d)?);
@@ -68,10 +81,22 @@ impl BundleVerifier for CertificateVerifier {
             ChainTime::SigningTime => leaf.validity().0,
             ChainTime::At(t) => t,
         };
-        if let Err(e) = x509::validate_chain(leaf, intermediates, &self.anchors, at) {
+        // One path-building time budget for both searches below, so that the hint costs no more
+        // than the check itself.
+        let deadline = Instant::now() + x509::PATH_BUILDING_DEADLINE;
+        if let Err(e) = x509::validate_chain_until(leaf, intermediates, &self.anchors, at, deadline)
+        {
+            // A chain refused for exceeding a bound is not retried.
             if self.time == ChainTime::Now
-                && x509::validate_chain(leaf, intermediates, &self.anchors, leaf.validity().0)
-                    .is_ok()
+                && !matches!(e, ChainError::Limit(_))
+                && x509::validate_chain_until(
+                    leaf,
+                    intermediates,
+                    &self.anchors,
+                    leaf.validity().0,
+                    deadline,
+                )
+                .is_ok()
             {
                 return Err(Error::Signature(format!(
                     "{e} (the chain was valid when the certificate was issued; --validate-at-signing-time accepts that, as model-signing 1.x does)"
