@@ -297,16 +297,16 @@ fn identity_regex() {
     // Anchored: a pattern matching only part of the SAN is not enough.
     fail(
         &with("stefanb", None),
-        "does not match --identity-regex 'stefanb'",
+        "does not match the identity regex 'stefanb'",
     );
     fail(
         &with(r"stefanb@us\.ibm\.co", None),
-        "does not match --identity-regex",
+        "does not match the identity regex",
     );
     // Both given: both must hold.
     fail(&with(r".*", Some("someone@else.com")), "identity mismatch");
     // A bad pattern is a clear error, not a panic.
-    fail(&with("(", None), "invalid --identity-regex");
+    fail(&with("(", None), "invalid identity regex");
     // Neither identity nor regex: usage error.
     let r = msc(
         cache.path(),

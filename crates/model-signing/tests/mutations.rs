@@ -1470,7 +1470,7 @@ fn classify_accepted(orig: &Bundle, mutated: &[u8]) -> Result<String, String> {
     }
     let nv: Value = serde_json::from_slice(mutated).unwrap();
     let mut d = Vec::new();
-    json_diff("", &orig.json, &nv, &mut d);
+    json_diff("", &orig.json(), &nv, &mut d);
     let mut cat = d
         .iter()
         .map(|s| s.trim_start_matches('.').to_string())
@@ -1791,7 +1791,7 @@ fn bundle_field_flips_truncations_and_encodings() {
 
     // Encoding variants and signature malleability: report each; whatever is accepted must carry
     // the signed content unchanged (checked by classify_accepted).
-    let j = &b.json;
+    let j = &b.json();
     let p64 = STANDARD.encode(&b.payload);
     let s64 = STANDARD.encode(&b.signature);
     let mut variants: Vec<(String, Option<Vec<u8>>)> = Vec::new();
@@ -2718,7 +2718,7 @@ fn bundle_resigned_statement_mutations_files() {
             Exp::Early("Bundle"),
         );
     }
-    let bjson = &signed.bundle.json;
+    let bjson = &signed.bundle.json();
     for mt in [
         "application/vnd.dev.sigstore.bundle+json;version=0.1",
         "application/vnd.dev.sigstore.bundle+json;version=0.2",

@@ -66,20 +66,37 @@ pub const SIGSTORE_RUST_VERSION: &str = "0.15.1";
 /// Protobuf JSON allows either the lowerCamelCase or the original snake_case field name, and writers
 /// differ (sigstore-python's own test trust config mixes `trustedRoot` with `signing_config`). The
 /// sigstore-rust serde types accept only camelCase and reject an explicit `null` where proto3 means
-/// "default" (model-signing < 1.1 wrote `"keyid": null`). None of the Sigstore documents we read
-/// (bundle, TrustedRoot, SigningConfig, ClientTrustConfig) has maps keyed by data, so renaming every
-/// key is safe.
-pub(crate) fn normalize_proto_json(v: &serde_json::Value) -> serde_json::Value {
+/// "default" (model-signing < 1.1 wrote `"keyid": null`). None of the trust documents we read
+/// (TrustedRoot, SigningConfig, ClientTrustConfig) has maps keyed by data, so renaming every key is
+/// safe. Two keys that land on one name are an error: silently keeping one would let two readers of
+/// the same file see different documents. (Bundles, which are attacker-supplied, go through the
+/// stricter schema of [`crate::bundle::proto`] instead.)
+pub(crate) fn normalize_proto_json(v: &serde_json::Value) -> Result<serde_json::Value, String> {
     use serde_json::Value;
     match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (snake_to_camel(k), normalize_proto_json(v)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(normalize_proto_json).collect()),
-        other => other.clone(),
+        Value::Object(m) => {
+            let mut out = serde_json::Map::with_capacity(m.len());
+            let mut seen = std::collections::HashSet::with_capacity(m.len());
+            for (k, v) in m {
+                let name = snake_to_camel(k);
+                if !seen.insert(name.clone()) {
+                    return Err(format!(
+                        "field '{}' is given more than once (under several spellings)",
+                        name.escape_debug()
+                    ));
+                }
+                if !v.is_null() {
+                    out.insert(name, normalize_proto_json(v)?);
+                }
+            }
+            Ok(Value::Object(out))
+        }
+        Value::Array(a) => a
+            .iter()
+            .map(normalize_proto_json)
+            .collect::<Result<_, _>>()
+            .map(Value::Array),
+        other => Ok(other.clone()),
     }
 }
 
@@ -126,9 +143,16 @@ mod tests {
     fn proto_json_normalisation() {
         let v = json!({"media_type": "m", "trustedRoot": {"tlogs": [{"base_url": "u", "log_id": {"key_id": "k"}}]}, "x": null});
         assert_eq!(
-            normalize_proto_json(&v),
+            normalize_proto_json(&v).unwrap(),
             json!({"mediaType": "m", "trustedRoot": {"tlogs": [{"baseUrl": "u", "logId": {"keyId": "k"}}]}})
         );
+        for dup in [
+            json!({"media_type": "a", "mediaType": "b"}),
+            json!({"x": [{"log_id": 1, "logId": null}]}),
+            json!({"a__b": 1, "a_b": 2}),
+        ] {
+            assert!(normalize_proto_json(&dup).is_err(), "{dup}");
+        }
         assert_eq!(snake_to_camel("rfc3161_timestamps"), "rfc3161Timestamps");
         assert_eq!(snake_to_camel("keyid"), "keyid");
     }

@@ -109,7 +109,7 @@ impl TrustRoot {
     }
 
     fn from_value(v: &Value, source: TrustSource) -> Result<Self> {
-        let v = normalize_proto_json(v);
+        let v = normalize_proto_json(v).map_err(|e| Error::Config(format!("{source}: {e}")))?;
         let media_type = v.get("mediaType").and_then(Value::as_str).unwrap_or("");
         if !TRUSTED_ROOT_MEDIA_TYPES.contains(&media_type) {
             return Err(Error::Config(format!(
@@ -185,7 +185,7 @@ impl SigningConfig {
     }
 
     fn from_value(v: &Value, source: TrustSource) -> Result<Self> {
-        let json = normalize_proto_json(v);
+        let json = normalize_proto_json(v).map_err(|e| Error::Config(format!("{source}: {e}")))?;
         let text =
             serde_json::to_string(&json).map_err(|e| Error::Config(format!("{source}: {e}")))?;
         // SigningConfig::from_json also checks the media type (v0.2 only, as sigstore-python 4).

@@ -17,8 +17,8 @@
 //! the SAN must match it in full (the pattern is anchored at both ends), `identity` becomes optional,
 //! and when both are given both must hold.
 
+use super::one_line;
 use super::trust::TrustRoot;
-use super::{normalize_proto_json, one_line};
 use crate::bundle::{Bundle, VerificationMaterial};
 use crate::error::{Error, Result};
 use crate::verify::{BundleVerifier, SignerInfo};
@@ -37,11 +37,60 @@ pub struct IdentityPolicy {
     pub issuer: String,
 }
 
+/// A pattern the whole certificate SAN must match.
+///
+/// The pattern is parsed on its own first, so that an unbalanced `)` is an error rather than a way
+/// out of anchors added around it (`a)|(.*` inside `^(?:…)$` would match everything). The anchors
+/// are then added to the parsed expression, not to the string: `\A (?:pattern) \z`, compiled by
+/// regex-automata, so "matches" means the entire SAN and nothing a pattern says can change that.
+struct IdentityRegex {
+    source: String,
+    regex: regex_automata::meta::Regex,
+}
+
+/// Compiled-size limit for identity patterns: ample for any real identity, bounded for hostile ones.
+const IDENTITY_REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+impl IdentityRegex {
+    fn new(source: &str) -> Result<Self> {
+        use regex_syntax::hir::{Hir, Look};
+        let invalid = |why: String| {
+            Error::Config(format!(
+                "invalid identity regex '{}': {why}",
+                source.escape_debug()
+            ))
+        };
+        let hir = regex_syntax::ParserBuilder::new()
+            .nest_limit(64)
+            .build()
+            .parse(source)
+            .map_err(|e| invalid(one_line(&e)))?;
+        let anchored = Hir::concat(vec![Hir::look(Look::Start), hir, Hir::look(Look::End)]);
+        let regex = regex_automata::meta::Builder::new()
+            .configure(
+                regex_automata::meta::Config::new()
+                    .nfa_size_limit(Some(IDENTITY_REGEX_SIZE_LIMIT))
+                    .onepass_size_limit(Some(IDENTITY_REGEX_SIZE_LIMIT))
+                    .dfa_size_limit(Some(IDENTITY_REGEX_SIZE_LIMIT)),
+            )
+            .build_from_hir(&anchored)
+            .map_err(|e| invalid(one_line(&e)))?;
+        Ok(IdentityRegex {
+            source: source.to_string(),
+            regex,
+        })
+    }
+
+    fn matches_whole(&self, san: &str) -> bool {
+        self.regex.is_match(san)
+    }
+}
+
 /// A [`BundleVerifier`] for Sigstore keyless bundles.
 pub struct SigstoreVerifier {
     verifier: Verifier,
     identity: Option<String>,
-    identity_regex: Option<(String, regex::Regex)>,
+    identity_regex: Option<IdentityRegex>,
     issuer: String,
     trust: String,
 }
@@ -57,18 +106,7 @@ impl SigstoreVerifier {
         let identity = policy.identity.filter(|s| !s.is_empty());
         let identity_regex = match policy.identity_regex {
             None => None,
-            Some(re) => {
-                // Anchored so that `.*@example\.com` cannot be satisfied by `x@example.com.evil`.
-                let anchored = format!("^(?:{re})$");
-                let compiled = regex::Regex::new(&anchored).map_err(|e| {
-                    Error::Config(format!(
-                        "invalid --identity-regex '{}': {}",
-                        re.escape_debug(),
-                        one_line(&e)
-                    ))
-                })?;
-                Some((re, compiled))
-            }
+            Some(re) => Some(IdentityRegex::new(&re)?),
         };
         if identity.is_none() && identity_regex.is_none() {
             return Err(Error::Config(
@@ -116,12 +154,13 @@ impl SigstoreVerifier {
             .verifier
             .verify(artifact, bundle, &self.policy())
             .map_err(|e| self.explain(e))?;
-        if let Some((re, compiled)) = &self.identity_regex {
+        if let Some(re) = &self.identity_regex {
             let san = result.identity().map(|s| s.to_string());
-            if !san.as_deref().is_some_and(|s| compiled.is_match(s)) {
+            if !san.as_deref().is_some_and(|s| re.matches_whole(s)) {
                 return Err(Error::Signature(format!(
-                    "identity mismatch: the signing certificate's SAN is '{}', which does not match --identity-regex '{re}'",
-                    san.as_deref().unwrap_or("(none)")
+                    "identity mismatch: the signing certificate's SAN is '{}', which does not match the identity regex '{}'",
+                    san.as_deref().unwrap_or("(none)"),
+                    re.source.escape_debug()
                 )));
             }
         }
@@ -181,11 +220,30 @@ fn subject_sha256(payload: &[u8]) -> Result<Sha256Hash> {
     })
 }
 
-/// Parses bundle JSON with sigstore-types, after normalising the spelling.
-fn sigstore_bundle(json: &Value) -> Result<sigstore_types::Bundle> {
-    let text = serde_json::to_string(&normalize_proto_json(json))
-        .map_err(|e| Error::Bundle(format!("cannot re-encode the bundle: {e}")))?;
-    sigstore_types::Bundle::from_json(&text).map_err(|e| Error::Bundle(one_line(&e)))
+/// Parses the canonical form of a bundle (see [`crate::bundle::proto`]) with sigstore-types.
+fn sigstore_bundle(canonical: &str) -> Result<sigstore_types::Bundle> {
+    sigstore_types::Bundle::from_json(canonical).map_err(|e| Error::Bundle(one_line(&e)))
+}
+
+/// The statement we compare the model with must be the very bytes whose signature sigstore-verify
+/// checked. Both come from one parse, so this cannot fail unless that invariant is broken; it is
+/// checked anyway because a difference here is a signature bypass.
+fn same_envelope(ours: &Bundle, verified: &sigstore_types::Bundle) -> Result<()> {
+    let same = match &verified.content {
+        sigstore_types::SignatureContent::DsseEnvelope(env) => {
+            env.payload.as_bytes() == ours.payload.as_slice()
+                && env.signature.sig.as_bytes() == ours.signature.as_slice()
+                && env.payload_type == ours.payload_type
+        }
+        _ => false,
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(Error::Bundle(
+            "the envelope Sigstore verified is not the one the statement was read from".into(),
+        ))
+    }
 }
 
 impl BundleVerifier for SigstoreVerifier {
@@ -213,9 +271,10 @@ impl BundleVerifier for SigstoreVerifier {
                 bundle.tlog_entries
             )));
         }
-        let sigstore_bundle = sigstore_bundle(&bundle.json)?;
+        let sigstore_bundle = sigstore_bundle(&bundle.canonical_json()?)?;
         let digest = subject_sha256(&bundle.payload)?;
         let result = self.check(digest.into(), &sigstore_bundle)?;
+        same_envelope(bundle, &sigstore_bundle)?;
         let san = result.identity().map(|s| s.to_string()).unwrap_or_default();
         let issuer = result.issuer().unwrap_or_default();
         let mut warnings = Vec::new();
@@ -261,9 +320,7 @@ pub fn verify_artifact(
     policy: &IdentityPolicy,
     key_pem: Option<&str>,
 ) -> Result<()> {
-    let v: Value = serde_json::from_slice(bundle_json)
-        .map_err(|e| Error::Bundle(format!("not valid JSON: {e}")))?;
-    let bundle = sigstore_bundle(&v)?;
+    let bundle = sigstore_bundle(&crate::bundle::canonicalize(bundle_json)?)?;
     let art: sigstore_types::Artifact<'_> = match artifact {
         ArtifactInput::Bytes(b) => b.into(),
         ArtifactInput::Sha256(d) => Sha256Hash::new(d).into(),
@@ -329,6 +386,25 @@ mod tests {
         assert!(e(p(Some("a"), None, "")).contains("issuer"));
         assert!(e(p(None, None, "i")).contains("identity"));
         assert!(e(p(Some(""), None, "i")).contains("identity"));
-        assert!(e(p(None, Some("("), "i")).contains("invalid --identity-regex"));
+        assert!(e(p(None, Some("("), "i")).contains("invalid identity regex"));
+        // Valid only once wrapped in `^(?:…)$`: must be refused on its own.
+        assert!(
+            e(p(None, Some(r"nobody@example\.test)|(.*"), "i")).contains("invalid identity regex")
+        );
+    }
+
+    #[test]
+    fn identity_regex_matches_the_whole_san() {
+        let re = |s: &str| IdentityRegex::new(s).unwrap();
+        assert!(re(r".*@example\.com").matches_whole("a@example.com"));
+        assert!(!re(r".*@example\.com").matches_whole("a@example.com.evil"));
+        assert!(!re(r".*@example\.com").matches_whole("x\na@example.com"));
+        // Alternation binds inside the anchors: neither branch may match a part.
+        assert!(!re("a|b").matches_whole("ab"));
+        assert!(re("a|ab").matches_whole("ab"));
+        assert!(!re("tester@example\\.test|x").matches_whole("evil-tester@example.test"));
+        // Inline flags and multi-line mode cannot loosen the anchors either.
+        assert!(!re("(?m)^a$").matches_whole("a\nb"));
+        assert!(re("(?i)A@EXAMPLE\\.COM").matches_whole("a@example.com"));
     }
 }

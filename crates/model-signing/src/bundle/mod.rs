@@ -8,13 +8,18 @@
 //!
 //! The reader is our own, because no strict Sigstore parser accepts all of model-signing's output:
 //! `keyid` may be `""`, `null` or absent; `tlogEntries` may be absent; `publicKey` may carry the
-//! pre-1.1 `rawBytes` + `keyDetails`; field names may be camelCase or proto snake_case.
+//! pre-1.1 `rawBytes` + `keyDetails`; field names may be camelCase or proto snake_case. It is strict
+//! where leniency would let two readers disagree: each field has one value, under one of its
+//! protobuf names, and nothing else is accepted ([`proto`] explains why).
 
 use crate::error::{Error, Result};
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine;
+use proto::{Message, Node};
 use serde::Serialize;
 use serde_json::Value;
+
+pub mod proto;
 
 /// The only media type model-signing writes (and its key/certificate verifiers accept).
 pub const MEDIA_TYPE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
@@ -53,8 +58,8 @@ pub struct Bundle {
     pub payload_type: String,
     /// The decoded signature (DER ECDSA).
     pub signature: Vec<u8>,
-    /// The raw JSON, for the Sigstore verifier which needs the whole document.
-    pub json: Value,
+    /// The schema-checked document everything above was read from.
+    tree: Message,
 }
 
 #[derive(Serialize)]
@@ -124,17 +129,7 @@ fn bad(msg: impl Into<String>) -> Error {
     Error::Bundle(msg.into())
 }
 
-/// Looks a field up under its protobuf-JSON camelCase name or its proto snake_case name.
-fn field<'a>(v: &'a Value, camel: &str, snake: &str) -> Option<&'a Value> {
-    v.get(camel)
-        .or_else(|| v.get(snake))
-        .filter(|x| !x.is_null())
-}
-
-fn b64(s: &Value, ctx: &str) -> Result<Vec<u8>> {
-    let s = s
-        .as_str()
-        .ok_or_else(|| bad(format!("{ctx} is not a string")))?;
+fn b64(s: &str, ctx: &str) -> Result<Vec<u8>> {
     // Canonical padding, or none at all (some writers drop it); nothing else: no URL-safe alphabet,
     // no extra `=`, no junk.
     STANDARD
@@ -143,7 +138,44 @@ fn b64(s: &Value, ctx: &str) -> Result<Vec<u8>> {
         .map_err(|_| bad(format!("{ctx} is not valid base64")))
 }
 
+fn msg<'a>(m: &'a Message, name: &str) -> Option<&'a Message> {
+    m.get(name).and_then(Node::as_msg)
+}
+
+fn string<'a>(m: &'a Message, name: &str) -> Option<&'a str> {
+    m.get(name).and_then(Node::as_str)
+}
+
+fn list<'a>(m: &'a Message, name: &str) -> &'a [Node] {
+    m.get(name).and_then(Node::as_list).unwrap_or_default()
+}
+
+/// Decodes a certificate's `rawBytes`, refusing oversized ones before any parsing.
+fn certificate(c: &Message, ctx: &str) -> Result<Vec<u8>> {
+    let raw = string(c, "rawBytes").ok_or_else(|| bad(format!("{ctx} has no 'rawBytes'")))?;
+    // 4 base64 characters per 3 bytes: refuse before decoding.
+    if raw.len() / 4 * 3 > crate::x509::MAX_CERTIFICATE_BYTES + 3 {
+        return Err(bad(format!(
+            "{ctx} is over the {} byte limit for a certificate",
+            crate::x509::MAX_CERTIFICATE_BYTES
+        )));
+    }
+    let der = b64(raw, &format!("{ctx}.rawBytes"))?;
+    if der.len() > crate::x509::MAX_CERTIFICATE_BYTES {
+        return Err(bad(format!(
+            "{ctx} is {} bytes, over the {} byte limit for a certificate",
+            der.len(),
+            crate::x509::MAX_CERTIFICATE_BYTES
+        )));
+    }
+    Ok(der)
+}
+
 /// Parses a bundle from its JSON bytes.
+///
+/// The bytes are read once, against the schema of the Sigstore bundle messages (see [`proto`]):
+/// unknown keys, a field given under two spellings, and over-long lists are errors. Every later
+/// use of the bundle, the Sigstore verifier's included, reads this one parse.
 pub fn parse(bytes: &[u8]) -> Result<Bundle> {
     if bytes.len() as u64 > MAX_BUNDLE_BYTES {
         return Err(bad(format!(
@@ -155,81 +187,61 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(bad("the file is empty"));
     }
-    let json: Value =
-        serde_json::from_slice(bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;
-    if !json.is_object() {
-        return Err(bad("the top level is not a JSON object"));
-    }
-    let media_type = field(&json, "mediaType", "media_type")
-        .and_then(Value::as_str)
+    let tree = proto::parse(bytes, &proto::BUNDLE).map_err(bad)?;
+    let media_type = string(&tree, "mediaType")
         .ok_or_else(|| bad("missing 'mediaType'"))?
         .to_string();
-    let vm = field(&json, "verificationMaterial", "verification_material")
-        .filter(|v| v.is_object())
-        .ok_or_else(|| bad("missing 'verificationMaterial'"))?;
-    let material = if let Some(pk) = field(vm, "publicKey", "public_key") {
-        let hint = field(pk, "hint", "hint")
-            .map(|h| {
-                h.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| bad("publicKey.hint is not a string"))
-            })
-            .transpose()?;
-        let legacy = field(pk, "rawBytes", "raw_bytes").is_some()
-            || field(pk, "keyDetails", "key_details").is_some();
+    let vm =
+        msg(&tree, "verificationMaterial").ok_or_else(|| bad("missing 'verificationMaterial'"))?;
+    let material = if let Some(pk) = msg(vm, "publicKey") {
         VerificationMaterial::PublicKey {
-            hint,
-            legacy_raw_bytes: legacy,
+            hint: string(pk, "hint").map(str::to_string),
+            legacy_raw_bytes: pk.get("rawBytes").is_some() || pk.get("keyDetails").is_some(),
         }
-    } else if let Some(chain) = field(vm, "x509CertificateChain", "x509_certificate_chain") {
-        let certs = field(chain, "certificates", "certificates")
-            .and_then(Value::as_array)
-            .ok_or_else(|| bad("x509CertificateChain has no 'certificates' list"))?;
+    } else if let Some(chain) = msg(vm, "x509CertificateChain") {
+        let certs = list(chain, "certificates");
         if certs.is_empty() {
             return Err(bad("x509CertificateChain.certificates is empty"));
         }
         let mut out = Vec::with_capacity(certs.len());
         for (i, c) in certs.iter().enumerate() {
-            let raw = field(c, "rawBytes", "raw_bytes")
-                .ok_or_else(|| bad(format!("certificates[{i}] has no 'rawBytes'")))?;
-            out.push(b64(raw, &format!("certificates[{i}].rawBytes"))?);
+            let c = c
+                .as_msg()
+                .ok_or_else(|| bad(format!("certificates[{i}] is not an object")))?;
+            out.push(certificate(c, &format!("certificates[{i}]"))?);
         }
         VerificationMaterial::CertificateChain(out)
-    } else if let Some(cert) = field(vm, "certificate", "certificate") {
-        let raw = field(cert, "rawBytes", "raw_bytes")
-            .ok_or_else(|| bad("certificate has no 'rawBytes'"))?;
-        VerificationMaterial::Certificate(b64(raw, "certificate.rawBytes")?)
+    } else if let Some(cert) = msg(vm, "certificate") {
+        VerificationMaterial::Certificate(certificate(cert, "certificate")?)
     } else {
         return Err(bad("verificationMaterial has neither 'publicKey', 'x509CertificateChain' nor 'certificate'"));
     };
-    let tlog_entries = match field(vm, "tlogEntries", "tlog_entries") {
-        None => 0,
-        Some(Value::Array(a)) => a.len(),
-        Some(_) => return Err(bad("'tlogEntries' is not a list")),
-    };
-    let env = field(&json, "dsseEnvelope", "dsse_envelope")
-        .filter(|v| v.is_object())
-        .ok_or_else(|| {
-            if field(&json, "messageSignature", "message_signature").is_some() {
-                bad("the bundle signs a single blob (messageSignature), not a model (dsseEnvelope)")
-            } else {
-                bad("missing 'dsseEnvelope'")
-            }
-        })?;
+    let tlog_entries = list(vm, "tlogEntries").len();
+    let env = msg(&tree, "dsseEnvelope").ok_or_else(|| {
+        if tree.get("messageSignature").is_some() {
+            bad("the bundle signs a single blob (messageSignature), not a model (dsseEnvelope)")
+        } else {
+            bad("missing 'dsseEnvelope'")
+        }
+    })?;
+    if tree.get("messageSignature").is_some() {
+        return Err(bad(
+            "the bundle has both a 'dsseEnvelope' and a 'messageSignature'",
+        ));
+    }
     let payload = b64(
-        field(env, "payload", "payload").ok_or_else(|| bad("dsseEnvelope has no 'payload'"))?,
+        string(env, "payload").ok_or_else(|| bad("dsseEnvelope has no 'payload'"))?,
         "dsseEnvelope.payload",
     )?;
-    let payload_type = field(env, "payloadType", "payload_type")
-        .and_then(Value::as_str)
+    let payload_type = string(env, "payloadType")
         .ok_or_else(|| bad("dsseEnvelope has no 'payloadType'"))?
         .to_string();
-    let sigs = field(env, "signatures", "signatures")
-        .and_then(Value::as_array)
-        .ok_or_else(|| bad("dsseEnvelope has no 'signatures' list"))?;
-    let sig = match sigs.as_slice() {
-        [one] => one,
-        [] => return Err(bad("dsseEnvelope.signatures is empty")),
+    let sigs = list(env, "signatures");
+    let sig = match sigs {
+        [one] => one
+            .as_msg()
+            .ok_or_else(|| bad("signatures[0] is not an object"))?,
+        [] => return Err(bad("dsseEnvelope has no signatures")),
         _ => {
             return Err(bad(format!(
                 "dsseEnvelope has {} signatures; exactly one is supported",
@@ -238,7 +250,7 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle> {
         }
     };
     let signature = b64(
-        field(sig, "sig", "sig").ok_or_else(|| bad("signature has no 'sig'"))?,
+        string(sig, "sig").ok_or_else(|| bad("signature has no 'sig'"))?,
         "signatures[0].sig",
     )?;
     if signature.is_empty() {
@@ -251,8 +263,36 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle> {
         payload,
         payload_type,
         signature,
-        json,
+        tree,
     })
+}
+
+/// Checks `bytes` against the bundle schema (as [`parse`] does) and returns the canonical document,
+/// without requiring a DSSE envelope: for verifying Sigstore bundles over arbitrary artifacts.
+pub fn canonicalize(bytes: &[u8]) -> Result<String> {
+    if bytes.len() as u64 > MAX_BUNDLE_BYTES {
+        return Err(bad(format!(
+            "the file is {} bytes, over the {} byte limit",
+            bytes.len(),
+            MAX_BUNDLE_BYTES
+        )));
+    }
+    let tree = proto::parse(bytes, &proto::BUNDLE).map_err(bad)?;
+    serde_json::to_string(&tree).map_err(|e| bad(format!("cannot re-encode the bundle: {e}")))
+}
+
+impl Bundle {
+    /// The bundle as one canonical protobuf-JSON document: JSON field names only, `null`s dropped,
+    /// fields in the order read. This, not the file's bytes, is what the Sigstore verifier reads.
+    pub fn canonical_json(&self) -> Result<String> {
+        serde_json::to_string(&self.tree)
+            .map_err(|e| bad(format!("cannot re-encode the bundle: {e}")))
+    }
+
+    /// [`Bundle::canonical_json`] as a JSON value.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.tree).unwrap_or_default()
+    }
 }
 
 /// Reads and parses a bundle file, refusing oversized files before reading them.
