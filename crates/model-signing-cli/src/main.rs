@@ -25,6 +25,8 @@ fn main() -> ExitCode {
         }
     };
     run::init_logging(cli.log_level);
-    progress::enable_mmap();
+    if let Some(prefix) = run::hashing_prefix(&cli.command) {
+        progress::enable_mmap(prefix);
+    }
     run::run(cli.command)
 }

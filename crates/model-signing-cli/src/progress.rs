@@ -19,13 +19,22 @@ pub fn set_quiet(quiet: bool) {
 static MMAP: AtomicBool = AtomicBool::new(false);
 
 /// Installs the SIGBUS guard so that hashing may memory-map files: a model file truncated while
-/// mapped then ends the run with this one line and exit code 1 instead of a silent crash. Without
-/// the guard (it failed to install) files are read instead, which is slower for BLAKE3 only.
-pub fn enable_mmap() {
-    const MESSAGE: &str = "error: a model file shrank while it was being hashed; sign or verify a \
-                           model that is not being modified\n";
+/// mapped then ends the run with one line, in the command's usual `PREFIX: message` form, and exit
+/// code 1 instead of a silent crash. Without the guard (it failed to install) files are read
+/// instead, which is slower for BLAKE3 only.
+///
+/// The message is built (and leaked, once per process) before the signal can arrive: the handler
+/// may not allocate.
+pub fn enable_mmap(prefix: &str) {
+    let message: &'static str = Box::leak(
+        format!(
+            "{prefix}: a model file shrank while it was being hashed; sign or verify a model that \
+             is not being modified\n"
+        )
+        .into_boxed_str(),
+    );
     MMAP.store(
-        model_signing_mmap::exit_on_sigbus(MESSAGE).is_ok(),
+        model_signing_mmap::exit_on_sigbus(message).is_ok(),
         Ordering::Relaxed,
     );
 }

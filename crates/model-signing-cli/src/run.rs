@@ -40,6 +40,23 @@ pub fn init_logging(flag: Option<LogLevel>) {
         .init();
 }
 
+/// The prefix of the one error line each command prints on failure.
+pub const SIGN_FAILED: &str = "Signing failed with error";
+/// See [`SIGN_FAILED`].
+pub const VERIFY_FAILED: &str = "Verification failed with error";
+/// See [`SIGN_FAILED`].
+pub const DIGEST_FAILED: &str = "Computing digest failed";
+
+/// The error prefix of a command that hashes a model, if it is one.
+pub fn hashing_prefix(cmd: &Command) -> Option<&'static str> {
+    match cmd {
+        Command::Sign { .. } => Some(SIGN_FAILED),
+        Command::Verify { .. } => Some(VERIFY_FAILED),
+        Command::Digest(_) => Some(DIGEST_FAILED),
+        _ => None,
+    }
+}
+
 /// Runs a command and returns the process exit code.
 pub fn run(cmd: Command) -> ExitCode {
     match cmd {
@@ -48,7 +65,7 @@ pub fn run(cmd: Command) -> ExitCode {
                 println!("Signing succeeded");
                 ExitCode::SUCCESS
             }
-            Err(e) => fail("Signing failed with error", &e),
+            Err(e) => fail(SIGN_FAILED, &e),
         },
         Command::Verify { method } => verify_cmd(method),
         Command::TrustRoot { action } => crate::sigstore_verify::trust_root(action),
@@ -58,7 +75,7 @@ pub fn run(cmd: Command) -> ExitCode {
                 println!("{s}");
                 ExitCode::SUCCESS
             }
-            Err(e) => fail("Computing digest failed", &e),
+            Err(e) => fail(DIGEST_FAILED, &e),
         },
     }
 }
@@ -218,7 +235,7 @@ fn verify_cmd(method: VerifyMethod) -> ExitCode {
                 }
                 println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             }
-            fail("Verification failed with error", &e)
+            fail(VERIFY_FAILED, &e)
         }
     }
 }
