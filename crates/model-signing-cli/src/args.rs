@@ -312,11 +312,12 @@ pub struct CommonVerify {
     #[arg(long = "ignore-paths", value_name = "PATH", action = clap::ArgAction::Append)]
     pub ignore_paths: Vec<PathBuf>,
 
-    /// Ignore the top-level git paths (default).
+    /// Ignore the top-level git paths on top of those the signer recorded (default: as the
+    /// signature records; ignored for signatures from before 1.1, which record none).
     #[arg(long, overrides_with = "no_ignore_git_paths")]
     pub ignore_git_paths: bool,
 
-    /// Do not ignore the top-level git paths.
+    /// Do not add the top-level git paths to those the signer recorded.
     #[arg(long, overrides_with = "ignore_git_paths")]
     pub no_ignore_git_paths: bool,
 

@@ -3,8 +3,9 @@
 //! Path rules live here: ignore paths are relative to the current directory (as in Python) and must
 //! land inside the model; the signature file is ignored when it lies inside the model (the library
 //! decides, from the path as given: [`model_signing::sign::signature_ignore_path`]) and is checked
-//! before hashing ([`model_signing::sign::check_signature_path`]); the git paths are ignored unless
-//! `--no-ignore-git-paths`.
+//! before hashing ([`model_signing::sign::check_signature_path`]). On `sign` and `digest` the git
+//! paths are ignored unless `--no-ignore-git-paths`; on `verify` the bundle's recorded ignore list
+//! decides unless one of the git flags is given.
 
 use crate::args::{CommonSign, CommonVerify, DigestArgs, HashArgs};
 use anyhow::{bail, Context, Result};
@@ -114,7 +115,12 @@ pub fn verify(c: &CommonVerify) -> Result<VerifyConfig> {
         signature: c.signature.clone(),
         options: VerifyOptions {
             ignore,
-            ignore_git_paths: !c.no_ignore_git_paths,
+            // Neither flag: the bundle decides (see `VerifyOptions::ignore_git_paths`).
+            ignore_git_paths: match (c.ignore_git_paths, c.no_ignore_git_paths) {
+                (_, true) => Some(false),
+                (true, false) => Some(true),
+                (false, false) => None,
+            },
             ignore_unsigned_files: c.ignore_unsigned_files,
             allow_symlinks: c.allow_symlinks,
             engine: crate::progress::engine(c.max_workers),

@@ -47,8 +47,12 @@ pub trait BundleVerifier {
 pub struct VerifyOptions {
     /// Model-relative paths the user wants ignored (on top of the recorded ones).
     pub ignore: IgnoreSet,
-    /// Ignore the top-level git paths (default true).
-    pub ignore_git_paths: bool,
+    /// Whether to ignore the top-level git paths (`.git`, `.gitattributes`, `.github`,
+    /// `.gitignore`). `None` (the default) follows the bundle: the signer's recorded ignore list
+    /// decides, and only a bundle that records none (before model-signing 1.1) gets the git paths
+    /// ignored, as its signer did by default. `Some(true)` adds them on top of the recorded list;
+    /// `Some(false)` does not add them (recorded ones still apply).
+    pub ignore_git_paths: Option<bool>,
     /// Hash only the files named in the manifest, tolerating extra files.
     pub ignore_unsigned_files: bool,
     /// Follow symlinks even if the signer did not record that.
@@ -61,7 +65,7 @@ impl Default for VerifyOptions {
     fn default() -> Self {
         VerifyOptions {
             ignore: IgnoreSet::new(),
-            ignore_git_paths: true,
+            ignore_git_paths: None,
             ignore_unsigned_files: false,
             allow_symlinks: false,
             engine: hashing::Engine::default(),
@@ -232,7 +236,7 @@ pub fn check_model(model: &Path, st: &Statement, opts: &VerifyOptions) -> Result
             ))
         })?;
     }
-    if opts.ignore_git_paths {
+    if opts.ignore_git_paths.unwrap_or(!records_ignore_paths(info)) {
         ignore.add_git_paths();
     }
     let wopts = WalkOptions {
@@ -263,6 +267,13 @@ pub fn check_model(model: &Path, st: &Statement, opts: &VerifyOptions) -> Result
     } else {
         Err(Error::Mismatch(Box::new(report)))
     }
+}
+
+/// Whether the signer recorded its ignore list (model-signing 1.1 and later always do, git paths
+/// included unless they were signed). Until the parsed statement keeps an absent list apart from an
+/// empty one, an empty list counts as absent, so it gets the pre-1.1 git default.
+fn records_ignore_paths(info: &statement::SerializationInfo) -> bool {
+    !info.ignore_paths.is_empty()
 }
 
 /// Compares a signed manifest with a freshly computed one, by name. Algorithm strings were already
