@@ -26,6 +26,8 @@
 //   OAUTH_CLIENT_SECRET  when set, the token endpoint requires this client_secret
 //   OAUTH_EMAIL          the email claim of tokens the token endpoint issues
 //                        (default oauth-user@example.test)
+//   REKOR_WRONG_PAYLOAD  1: the Rekor v1 shim records the payloadHash of other bytes (a log that
+//                        logs someone else's payload; the signer's self-check must catch it)
 //   STDIN_WATCH  1 (default): exit when stdin reaches end of file, so a test that dies takes the
 //                server with it; set 0 when starting it in the background from a shell
 //
@@ -66,6 +68,7 @@ const REKOR_V2 = process.env.REKOR_V2 === '1';
 const WITH_TSA = process.env.WITH_TSA === '1';
 const CLIENT_SECRET = process.env.OAUTH_CLIENT_SECRET || '';
 const OAUTH_EMAIL = process.env.OAUTH_EMAIL || 'oauth-user@example.test';
+const REKOR_WRONG_PAYLOAD = process.env.REKOR_WRONG_PAYLOAD === '1';
 
 const log = (...args) => console.error('[mock-sigstore]', ...args);
 const sha256 = (data) => crypto.createHash('sha256').update(data).digest();
@@ -156,10 +159,30 @@ async function main() {
   // Fulcio as real clients call it: sigstore-python and -rust send the token in an
   // `Authorization: Bearer` header (sigstore-js puts it in the body), and a CSR is base64(PEM)
   // while the mock wants the PEM text.
+  // Fulcio certifies the federated connector of a Dex token (`federated_claims.connector_id`, as
+  // the public instance's https://oauth2.sigstore.dev/auth writes it) as the issuer, not `iss`: the
+  // mock CA reads `iss`, so hand it a token whose `iss` is the connector.
+  function federate(jwt) {
+    const parts = jwt.split('.');
+    if (parts.length < 2) return jwt;
+    let claims;
+    try {
+      claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString());
+    } catch (e) {
+      return jwt;
+    }
+    const connector = claims.federated_claims && claims.federated_claims.connector_id;
+    if (typeof connector !== 'string' || !connector) return jwt;
+    return unsignedJwt({ ...claims, iss: connector });
+  }
+
   function fulcioShim(raw, headers) {
     const req = JSON.parse(raw);
     if (!req.credentials && headers.authorization) {
       req.credentials = { oidcIdentityToken: headers.authorization.replace(/^Bearer\s+/i, '') };
+    }
+    if (req.credentials && req.credentials.oidcIdentityToken) {
+      req.credentials.oidcIdentityToken = federate(req.credentials.oidcIdentityToken);
     }
     if (req.certificateSigningRequest && !req.certificateSigningRequest.startsWith('-----')) {
       req.certificateSigningRequest = Buffer.from(req.certificateSigningRequest, 'base64').toString();
@@ -185,7 +208,10 @@ async function main() {
       kind: 'dsse',
       spec: {
         envelopeHash: { algorithm: 'sha256', value: hex(envelopeJson) },
-        payloadHash: { algorithm: 'sha256', value: hex(Buffer.from(envelope.payload, 'base64')) },
+        payloadHash: {
+          algorithm: 'sha256',
+          value: REKOR_WRONG_PAYLOAD ? hex('some other payload') : hex(Buffer.from(envelope.payload, 'base64')),
+        },
         signatures: envelope.signatures.map((s) => ({ signature: s.sig, verifier })),
       },
     });

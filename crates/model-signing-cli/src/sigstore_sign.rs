@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use model_signing::sigstore::oidc::{
     self, ConsoleInteraction, IdentityToken, OAuthSettings, TokenRequest,
 };
+use model_signing::sigstore::self_check::{self, SelfCheck};
 use model_signing::sigstore::sign::{self, KeylessServices};
 use model_signing::sigstore::trust::{self, TrustOptions};
 use model_signing::sigstore::Instance;
@@ -74,25 +75,33 @@ pub fn sign(a: SignSigstoreArgs) -> Result<()> {
 
     let bundle = sign::sign_statement(&prepared.payload, &services, &token)?;
 
-    // Check the result as a verifier will. A failure only warns: the entry is already in the
-    // public log, and the usual cause is a stale local trusted root rather than a bad signature.
-    match trust::load_trusted_root(&trust_opts) {
-        Ok(root) => match sign::self_check(&bundle, &root, &token) {
-            Ok(signer) => tracing::info!("the new signature verifies against the {}: {signer}", root.source()),
-            Err(e) => tracing::warn!(
-                "the new signature does not verify against the {}: {e} (if that root is out of date, run \
-                 `model-signing trust-root update`)",
+    // Check the result as a verifier will, before writing it: a bundle that does not fit together
+    // (another key, issuer or payload in the certificate or the log entry) fails the signing and
+    // leaves no file. Only a trusted root that does not know the services stays a warning: the
+    // bundle is consistent and may verify for others.
+    let root = trust::load_trusted_root(&trust_opts).context("cannot check the new signature")?;
+    let signer = match self_check::self_check(&bundle, &root, token.certificate_issuer())? {
+        SelfCheck::Verified(signer) => {
+            tracing::info!("the new signature verifies against the {}", root.source());
+            signer
+        }
+        SelfCheck::UntrustedRoot { signer, reason } => {
+            tracing::warn!(
+                "the new signature is consistent but does not verify against the {}: {reason} \
+                 (if that root is out of date, run `model-signing trust-root update`)",
                 root.source()
-            ),
-        },
-        Err(e) => tracing::warn!("cannot check the new signature: {e}"),
-    }
+            );
+            signer
+        }
+    };
     model_signing::sign::write_atomic(&c.signature, &bundle)?;
     tracing::info!(
-        "signed as {} ({}), signature written to {}",
-        token.identity(),
-        token.issuer(),
-        c.signature.display()
+        "signed as {} ({}), signature written to {}; verify with --identity {} --identity-provider {}",
+        signer.identity,
+        signer.issuer,
+        c.signature.display(),
+        signer.identity,
+        signer.issuer
     );
     Ok(())
 }

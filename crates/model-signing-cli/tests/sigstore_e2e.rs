@@ -425,7 +425,7 @@ fn signature_not_matching_the_trusted_root_warns() {
     );
     r.assert_success()
         .assert_stderr_contains("WARN")
-        .assert_stderr_contains("does not verify against");
+        .assert_stderr_contains("is consistent but does not verify against");
     // The warning was right: nobody holding that root accepts it.
     assert_eq!(
         verify_ours(&mixed, &sig, &model, EMAIL, ISSUER).code(),
@@ -702,4 +702,70 @@ fn mock_server_is_ours() {
         pkg.contains(r#""@sigstore/mock": "0.13.0""#),
         "pinned exactly: {pkg}"
     );
+}
+
+/// A log that records someone else's payload: the bundle could never verify, so signing must fail
+/// and leave no file (it used to warn, print "Signing succeeded" and write the bundle).
+#[test]
+fn a_log_entry_for_another_payload_fails_signing() {
+    let Some(mock) = MockSigstore::start(&MockOptions {
+        rekor_wrong_payload: true,
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let work = tempdir();
+    let model = make_small_model(work.path(), "model");
+    let sig = work.path().join("model.sig");
+    for level in ["INFO", "ERROR"] {
+        let mut a = args!["--log-level", level];
+        a.extend(args![
+            "sign",
+            "sigstore",
+            "--trust-config",
+            &mock.trust_config,
+            "--identity-token",
+            identity_token(ISSUER, EMAIL, "sigstore", 600),
+            "--signature",
+            &sig,
+            &model
+        ]);
+        let r = ours(a);
+        r.assert_exit(1)
+            .assert_stderr_contains("Signing failed with error")
+            .assert_stderr_contains("the log entry records the hash of another payload");
+        assert!(!r.stdout.contains("Signing succeeded"), "{r}");
+        assert!(!sig.exists(), "a bundle was written: {r}");
+    }
+}
+
+/// A token from Sigstore's Dex federation: Fulcio certifies the upstream connector as the issuer,
+/// so that is what the signer expects, reports, and what verification needs.
+#[test]
+fn federated_token_names_the_certified_connector() {
+    let Some(mock) = MockSigstore::start(&MockOptions::default()) else {
+        return;
+    };
+    let work = tempdir();
+    let model = make_small_model(work.path(), "model");
+    let sig = work.path().join("model.sig");
+    let dex = "https://oauth2.sigstore.dev/auth";
+    let connector = "https://github.com/login/oauth";
+    let now = unix_now();
+    let token = mint_jwt(&serde_json::json!({
+        "iss": dex, "sub": "CgQxMjM0EiZodHRwczovL2dpdGh1Yi5jb20vbG9naW4vb2F1dGg", "aud": "sigstore",
+        "email": EMAIL, "email_verified": true, "iat": now, "nbf": now, "exp": now + 600,
+        "federated_claims": {"connector_id": connector, "user_id": "1234"},
+    }));
+    let r = sign_ours(&mock.trust_config, &token, &sig, &model);
+    r.assert_success();
+    assert!(!r.stderr.contains("WARN"), "{r}");
+    r.assert_stderr_contains(&format!("signed as {EMAIL} ({connector})"))
+        .assert_stderr_contains(&format!(
+            "--identity {EMAIL} --identity-provider {connector}"
+        ));
+    verify_ours(&mock.trust_config, &sig, &model, EMAIL, connector).assert_success();
+    verify_ours(&mock.trust_config, &sig, &model, EMAIL, dex)
+        .assert_exit(1)
+        .assert_stderr_contains("issuer mismatch");
 }

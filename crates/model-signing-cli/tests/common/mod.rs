@@ -943,6 +943,8 @@ pub struct MockOptions {
     pub client_secret: Option<String>,
     /// The email of the tokens the OAuth token endpoint issues.
     pub oauth_email: Option<String>,
+    /// The Rekor v1 shim logs the payload hash of other bytes (a misbehaving log).
+    pub rekor_wrong_payload: bool,
 }
 
 /// A running `tests/mock-sigstore/server.js` on 127.0.0.1 (random port) with
@@ -1012,6 +1014,7 @@ impl MockSigstore {
             .env("PORT", "0")
             .env("REKOR_V2", flag(opts.rekor_v2))
             .env("WITH_TSA", flag(opts.tsa))
+            .env("REKOR_WRONG_PAYLOAD", flag(opts.rekor_wrong_payload))
             .env("STDIN_WATCH", "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -289,6 +289,23 @@ impl Bundle {
             .map_err(|e| bad(format!("cannot re-encode the bundle: {e}")))
     }
 
+    /// The decoded `canonicalizedBody` of each transparency-log entry, in order.
+    pub fn tlog_bodies(&self) -> Result<Vec<Vec<u8>>> {
+        let vm = msg(&self.tree, "verificationMaterial");
+        let entries = vm.map(|vm| list(vm, "tlogEntries")).unwrap_or_default();
+        entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let body = e
+                    .as_msg()
+                    .and_then(|e| string(e, "canonicalizedBody"))
+                    .ok_or_else(|| bad(format!("tlogEntries[{i}] has no 'canonicalizedBody'")))?;
+                b64(body, &format!("tlogEntries[{i}].canonicalizedBody"))
+            })
+            .collect()
+    }
+
     /// [`Bundle::canonical_json`] as a JSON value.
     pub fn json(&self) -> serde_json::Value {
         serde_json::to_value(&self.tree).unwrap_or_default()

@@ -12,6 +12,7 @@
 //!   [`crate::verify::BundleVerifier`].
 
 pub mod oidc;
+pub mod self_check;
 pub mod sign;
 pub mod trust;
 pub mod verify;

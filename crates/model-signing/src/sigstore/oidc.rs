@@ -143,6 +143,16 @@ struct Claims {
     email: Option<String>,
     #[serde(default)]
     nonce: Option<String>,
+    #[serde(default)]
+    federated_claims: Option<FederatedClaims>,
+}
+
+/// Dex's record of the upstream provider that vouched for the user (sigstore-python's
+/// `federated_issuer`).
+#[derive(Debug, Clone, Default, Deserialize)]
+struct FederatedClaims {
+    #[serde(default)]
+    connector_id: Option<String>,
 }
 
 /// An OIDC identity token (a JWT) with its claims decoded but not authenticated.
@@ -225,6 +235,19 @@ impl IdentityToken {
             .as_deref()
             .or(self.claims.sub.as_deref())
             .unwrap_or_default()
+    }
+
+    /// The OIDC issuer Fulcio certifies for this token, i.e. what a verifier must pass as the
+    /// identity provider: the federated connector (`federated_claims.connector_id`, e.g.
+    /// `https://github.com/login/oauth`) when the token comes from a Dex federation such as
+    /// `https://oauth2.sigstore.dev/auth`, else `iss`.
+    pub fn certificate_issuer(&self) -> &str {
+        self.claims
+            .federated_claims
+            .as_ref()
+            .and_then(|f| f.connector_id.as_deref())
+            .filter(|c| !c.is_empty())
+            .unwrap_or(&self.claims.iss)
     }
 
     /// The `aud` claim as a list.

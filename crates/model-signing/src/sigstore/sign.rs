@@ -16,13 +16,11 @@
 //! The API is synchronous; the network calls run on a private single-threaded tokio runtime.
 
 use super::oidc::{self, IdentityToken, OidcError};
-use super::trust::{SigningConfig, TrustRoot};
-use super::verify::{IdentityPolicy, SigstoreVerifier};
+use super::trust::SigningConfig;
 use crate::dsse;
 use crate::error::Error;
 use crate::hashing::HashingConfig;
 use crate::sign::{write_atomic, SignOutcome};
-use crate::verify::BundleVerifier;
 use sigstore_sign::bundle::BundleV03;
 use sigstore_sign::crypto::KeyPair;
 use sigstore_sign::fulcio::FulcioClient;
@@ -209,22 +207,6 @@ pub fn sign_model(
     let bundle = sign_statement(&prepared.payload, services, token)?;
     write_atomic(signature, &bundle)?;
     Ok(prepared.outcome)
-}
-
-/// Verifies a freshly made bundle against `root` for the token's issuer (any SAN: Fulcio derives
-/// it from the token in issuer-specific ways), the way a verifier will. Returns the signer as the
-/// verifier describes it. This catches a signing config whose services the trusted root does not
-/// vouch for before anyone else trips over the bundle; sigstore-python checks the certificate's
-/// SCT at signing time for the same reason.
-pub fn self_check(bundle: &[u8], root: &TrustRoot, token: &IdentityToken) -> Result<String, Error> {
-    let parsed = crate::bundle::parse(bundle)?;
-    let policy = IdentityPolicy {
-        identity: None,
-        identity_regex: Some(".+".into()),
-        issuer: token.issuer().to_string(),
-    };
-    let info = SigstoreVerifier::new(root, policy)?.verify_signature(&parsed)?;
-    Ok(info.signer)
 }
 
 fn service_error(

@@ -154,6 +154,11 @@ impl SigstoreVerifier {
             .verifier
             .verify(artifact, bundle, &self.policy())
             .map_err(|e| self.explain(e))?;
+        self.finish(result)
+    }
+
+    /// The checks after sigstore-verify accepted a bundle: the regex, and that every check ran.
+    fn finish(&self, result: VerificationResult) -> Result<VerificationResult> {
         if let Some(re) = &self.identity_regex {
             let san = result.identity().map(|s| s.to_string());
             if !san.as_deref().is_some_and(|s| re.matches_whole(s)) {
@@ -246,8 +251,14 @@ fn same_envelope(ours: &Bundle, verified: &sigstore_types::Bundle) -> Result<()>
     }
 }
 
-impl BundleVerifier for SigstoreVerifier {
-    fn verify_signature(&self, bundle: &Bundle) -> Result<SignerInfo> {
+impl SigstoreVerifier {
+    /// sigstore-verify's verdict on a model bundle, its error kept as sigstore-verify reports it
+    /// (the signer's self-check tells trust gaps from inconsistencies by it). The outer error is
+    /// for bundles that are not Sigstore bundles at all.
+    pub(crate) fn verify_raw(
+        &self,
+        bundle: &Bundle,
+    ) -> Result<std::result::Result<VerificationResult, SsError>> {
         match &bundle.material {
             VerificationMaterial::PublicKey { .. } => {
                 return Err(Error::Signature(
@@ -273,8 +284,22 @@ impl BundleVerifier for SigstoreVerifier {
         }
         let sigstore_bundle = sigstore_bundle(&bundle.canonical_json()?)?;
         let digest = subject_sha256(&bundle.payload)?;
-        let result = self.check(digest.into(), &sigstore_bundle)?;
-        same_envelope(bundle, &sigstore_bundle)?;
+        let result = self
+            .verifier
+            .verify(sigstore_types::Artifact::from(digest), &sigstore_bundle, &self.policy());
+        if result.is_ok() {
+            same_envelope(bundle, &sigstore_bundle)?;
+        }
+        Ok(result)
+    }
+}
+
+impl BundleVerifier for SigstoreVerifier {
+    fn verify_signature(&self, bundle: &Bundle) -> Result<SignerInfo> {
+        let result = self
+            .verify_raw(bundle)?
+            .map_err(|e| self.explain(e))
+            .and_then(|r| self.finish(r))?;
         let san = result.identity().map(|s| s.to_string()).unwrap_or_default();
         let issuer = result.issuer().unwrap_or_default();
         let mut warnings = Vec::new();
