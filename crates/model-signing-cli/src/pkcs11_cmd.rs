@@ -1,5 +1,10 @@
 //! The PKCS#11 parts of the CLI: building the `sign pkcs11-key` / `sign pkcs11-certificate`
 //! signers (with the PIN prompt) and `pkcs11 list`.
+//!
+//! The user PIN comes from, in order: the URI (`pin-value`, `pin-source`) or `pkcs11 list --pin`;
+//! the environment variable [`PIN_ENV`] (empty counts as unset); a prompt on the terminal. The
+//! library reads no environment: the PIN from [`PIN_ENV`] is handed to it as the URI's
+//! `pin-value`.
 
 use crate::args::{Pkcs11Action, Pkcs11ListArgs};
 use anyhow::{Context, Result};
@@ -11,24 +16,42 @@ use model_signing::x509::Certificate;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+/// The environment variable that holds the user PIN when the URI (or `pkcs11 list`) has none.
+pub const PIN_ENV: &str = "MODEL_SIGNING_PKCS11_PIN";
+
+/// The PIN from [`PIN_ENV`], `None` when it is unset or empty.
+fn env_pin() -> Result<Option<Zeroizing<String>>> {
+    match std::env::var_os(PIN_ENV) {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) => match v.into_string() {
+            Ok(pin) => Ok(Some(Zeroizing::new(pin))),
+            Err(_) => Err(anyhow::anyhow!("{PIN_ENV} is not valid UTF-8")),
+        },
+    }
+}
+
 /// Asks for the token's PIN on the terminal; without a terminal, fails with a message that says how
 /// to pass the PIN instead.
 fn ask_pin(token: &str) -> Result<Zeroizing<String>, Pkcs11Error> {
     if !std::io::stdin().is_terminal() {
-        return Err(Pkcs11Error::Pin(
+        return Err(Pkcs11Error::Pin(format!(
             "the PKCS#11 URI has no pin-value or pin-source and no terminal is available to ask \
-             for the PIN"
-                .into(),
-        ));
+             for the PIN (add pin-source=FILE to the URI, or set {PIN_ENV})"
+        )));
     }
     rpassword::prompt_password(format!("PIN for PKCS#11 {token}: "))
         .map(Zeroizing::new)
         .map_err(|e| Pkcs11Error::Pin(format!("cannot read the PIN: {e}")))
 }
 
-/// Opens the key a `--pkcs11-uri` names.
+/// Opens the key a `--pkcs11-uri` names. Without a PIN in the URI, the PIN in [`PIN_ENV`] is used
+/// as its `pin-value`; without that either, it is asked for when the token needs one.
 pub fn key_signer(uri: &str) -> Result<Pkcs11Signer> {
-    let uri = Pkcs11Uri::parse(uri)?;
+    let mut uri = Pkcs11Uri::parse(uri)?;
+    if !uri.has_pin() {
+        uri.pin_value = env_pin()?;
+    }
     let mut prompt = ask_pin;
     let signer = Pkcs11Signer::open(&uri, Some(&mut prompt))?;
     tracing::debug!("signing with the PKCS#11 {}", signer.description());
@@ -70,13 +93,17 @@ pub fn run(action: Pkcs11Action) -> ExitCode {
 
 fn list(a: &Pkcs11ListArgs) -> Result<String> {
     let module = pkcs11::uri::resolve_module(&a.module)?;
+    let pin = match &a.pin {
+        Some(p) => Some(Zeroizing::new(p.clone())),
+        None => env_pin()?,
+    };
     let listing = pkcs11::list(
         &module,
-        a.pin.as_deref().map(str::as_bytes),
+        pin.as_ref().map(|p| p.as_bytes()),
         a.token.as_deref(),
     )
     .with_context(|| format!("cannot list the PKCS#11 module '{}'", module.display()))?;
-    Ok(render(&listing, a.pin.is_some()))
+    Ok(render(&listing, pin.is_some()))
 }
 
 /// The listing as text: one block per slot, one line per key plus its URI.
@@ -115,7 +142,7 @@ fn render(l: &ModuleListing, with_pin: bool) -> String {
             hidden = true;
             let _ = writeln!(
                 o,
-                "    not logged in: private keys are not listed (pass --pin to list them)"
+                "    not logged in: private keys are not listed (pass --pin or set {PIN_ENV} to list them)"
             );
         }
         if t.keys.is_empty() {
@@ -146,13 +173,13 @@ fn render(l: &ModuleListing, with_pin: bool) -> String {
         let _ = writeln!(
             o,
             "\nSign with: model-signing sign pkcs11-key --pkcs11-uri 'URI' MODEL \
-             (the PIN is asked for; or add &pin-source=/path/to/pin-file or &pin-value=PIN to the URI)"
+             (the PIN is asked for; or add &pin-source=/path/to/pin-file to the URI, or set {PIN_ENV})"
         );
     }
     if hidden && !with_pin {
         let _ = writeln!(
             o,
-            "Private keys are only listed after logging in: add --pin PIN."
+            "Private keys are only listed after logging in: add --pin PIN or set {PIN_ENV}."
         );
     }
     o

@@ -19,6 +19,8 @@ use std::process::Command;
 
 const SO_PIN: &str = "5678";
 const PIN: &str = "1234";
+/// The CLI's environment alternative for the PIN (unset in [`Token::ms`]).
+const PIN_ENV: &str = "MODEL_SIGNING_PKCS11_PIN";
 
 /// The SoftHSM module, or `None` (skip) / a panic under `MS_REQUIRE_PEERS=1`.
 #[track_caller]
@@ -157,6 +159,7 @@ impl Token {
     fn ms(&self, a: Vec<OsString>) -> Run {
         run(model_signing()
             .env("SOFTHSM2_CONF", &self.conf)
+            .env_remove(PIN_ENV)
             .current_dir(self.path())
             .args(a))
     }
@@ -662,4 +665,125 @@ fn pkcs11_without_a_module_fails_clearly() {
         &model
     ])
     .assert_success();
+}
+
+/// Without pin-value or pin-source in the URI, the CLI takes the PIN from
+/// `MODEL_SIGNING_PKCS11_PIN` (an empty value counts as unset); a PIN in the URI wins.
+#[test]
+fn pkcs11_pin_from_the_environment() {
+    let Some(tok) = Token::new("ms-env") else {
+        return;
+    };
+    let model = make_small_model(tok.path(), "model");
+    let key = tok.ec_key("k", "01", Curve::P256);
+    let no_pin = format!(
+        "pkcs11:token=ms-env;object=k?module-path={}",
+        tok.module.display()
+    );
+    let mut n = 0;
+    let mut sign = |uri: &str, env: Option<&str>| -> (Run, PathBuf) {
+        n += 1;
+        let sig = tok.path().join(format!("m{n}.sig"));
+        let mut cmd = model_signing();
+        cmd.env("SOFTHSM2_CONF", &tok.conf).current_dir(tok.path());
+        match env {
+            Some(v) => cmd.env(PIN_ENV, v),
+            None => cmd.env_remove(PIN_ENV),
+        };
+        let r = run(cmd.args(args![
+            "sign",
+            "pkcs11-key",
+            "--pkcs11-uri",
+            uri,
+            "--signature",
+            &sig,
+            &model
+        ]));
+        (r, sig)
+    };
+    let (r, sig) = sign(&no_pin, Some(PIN));
+    r.assert_success();
+    tok.ms(args![
+        "verify",
+        "key",
+        "--public-key",
+        &key.public_key,
+        "--signature",
+        &sig,
+        &model
+    ])
+    .assert_success();
+    let (r, sig) = sign(&no_pin, Some("0000"));
+    r.assert_exit(1).assert_stderr_contains("wrong PIN");
+    assert!(!sig.exists());
+    // The URI's PIN wins over the environment.
+    sign(&format!("{no_pin}&pin-value={PIN}"), Some("0000"))
+        .0
+        .assert_success();
+    let pin_file = tok.path().join("pin");
+    fs::write(&pin_file, PIN).expect("write pin file");
+    sign(
+        &format!("{no_pin}&pin-source={}", pin_file.display()),
+        Some("0000"),
+    )
+    .0
+    .assert_success();
+    // Empty is unset: no PIN, no terminal; the message names the variable.
+    sign(&no_pin, Some(""))
+        .0
+        .assert_exit(1)
+        .assert_stderr_contains("no terminal")
+        .assert_stderr_contains(PIN_ENV);
+    sign(&no_pin, None)
+        .0
+        .assert_exit(1)
+        .assert_stderr_contains(PIN_ENV);
+    // `pkcs11 list` logs in with it too.
+    let r = run(model_signing()
+        .env("SOFTHSM2_CONF", &tok.conf)
+        .env(PIN_ENV, PIN)
+        .args(args!["pkcs11", "list", "--module", &tok.module]));
+    r.assert_success()
+        .assert_stdout_contains("private key 'k' id %01: EC P-256");
+}
+
+/// `pin-source` must be a regular file of at most 4096 bytes; one trailing newline (`\n` or
+/// `\r\n`) is not part of the PIN.
+#[test]
+fn pkcs11_pin_source_is_a_small_regular_file() {
+    let Some(tok) = Token::new("ms-pinfile") else {
+        return;
+    };
+    make_small_model(tok.path(), "model");
+    tok.ec_key("k", "01", Curve::P256);
+    let pin_file = tok.path().join("pin");
+    let uri = |source: &str| {
+        format!(
+            "pkcs11:token=ms-pinfile;object=k?module-path={}&pin-source={source}",
+            tok.module.display()
+        )
+    };
+    let key = |source: &str| args!["sign", "pkcs11-key", "--pkcs11-uri", uri(source)];
+    for content in [PIN.to_string(), format!("{PIN}\n"), format!("{PIN}\r\n")] {
+        fs::write(&pin_file, &content).expect("write pin file");
+        let sig = tok.path().join("ok.sig");
+        let mut a = key(&pin_file.display().to_string());
+        a.extend(args!["--signature", &sig, tok.path().join("model")]);
+        tok.ms(a).assert_success();
+        fs::remove_file(&sig).expect("remove bundle");
+    }
+    fs::write(&pin_file, format!("{PIN}\n\n")).expect("write pin file");
+    assert_sign_fails(&tok, key(&pin_file.display().to_string()), "wrong PIN");
+    fs::write(&pin_file, "7".repeat(5 * 1024)).expect("write pin file");
+    assert_sign_fails(
+        &tok,
+        key(&pin_file.display().to_string()),
+        "over the 4096-byte limit",
+    );
+    assert_sign_fails(&tok, key("/dev/zero"), "not a regular file");
+    assert_sign_fails(
+        &tok,
+        key(&tok.path().display().to_string()),
+        "not a regular file",
+    );
 }

@@ -18,7 +18,7 @@ mod signer;
 pub mod uri;
 
 pub use signer::{Pkcs11CertificateSigner, Pkcs11Signer};
-pub use uri::{Pkcs11Uri, DEFAULT_MODULE_DIRS};
+pub use uri::{Pkcs11Uri, DEFAULT_MODULE_DIRS, MAX_PIN_FILE_BYTES};
 /// Re-exported for [`PinPrompt`] implementations.
 pub use zeroize::Zeroizing;
 
@@ -338,11 +338,13 @@ fn login(session: &Session, token: &str, pin: Option<&[u8]>) -> Result<(), Pkcs1
 
 impl TokenSession {
     /// Loads the URI's module, opens a session on its token and logs in: with the URI's PIN, else
-    /// (when the token requires a login) with the PIN `prompt` supplies.
+    /// (when the token requires a login) with the PIN `prompt` supplies. The URI's PIN is read
+    /// first, so an unusable `pin-source` fails before any module is loaded.
     pub(crate) fn open(
         uri: &Pkcs11Uri,
         prompt: Option<&mut PinPrompt<'_>>,
     ) -> Result<TokenSession, Pkcs11Error> {
+        let pin = uri.pin()?;
         let module = Module::load(&uri.module()?)?;
         let (slot, info) = find_token(&module, uri)?;
         let token = token_description(slot, &info);
@@ -351,7 +353,7 @@ impl TokenSession {
             .open_ro_session(slot)
             .map_err(|e| call_error(format!("opening a session on {token}"), &e))?;
         let mut logged_in = false;
-        if let Some(p) = uri.pin()? {
+        if let Some(p) = pin {
             login(&session, &token, Some(&p))?;
             logged_in = true;
         } else if info.login_required() {

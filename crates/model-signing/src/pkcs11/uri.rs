@@ -13,6 +13,15 @@
 //!   `private`, `cert`, `secret-key`, `data`;
 //! * `pin-value` and `pin-source` are mutually exclusive.
 //!
+//! No error shows a PIN. A URI with a PIN in it is easily mistyped (`module-name=m;pin-value=1234`
+//! with `;` for `&`, `pin-value:1234`), so errors name attributes but show no value that could be
+//! one: an unencoded `;` or `?` in a query value, or `&` in a path value, is refused (each is
+//! almost surely a mistyped separator; write them as `%3B`, `%3F`, `%26`); a component that is not
+//! `name=value` with a name of letters, digits, `-` and `_` is given by its position; a malformed
+//! percent-encoding by the attribute and byte position; `pin-source` errors show neither the value
+//! nor the file's content. `Display` and `Debug` of a [`Pkcs11Uri`] print `pin-value` redacted.
+//! `pin-source` must name a regular file of at most [`MAX_PIN_FILE_BYTES`] bytes.
+//!
 //! Understood path attributes: `token`, `manufacturer`, `serial`, `model`, `library-manufacturer`,
 //! `library-description`, `library-version`, `slot-manufacturer`, `slot-description`, `slot-id`,
 //! `id`, `object`, `type`. Understood query attributes: `module-path`, `module-name`, `pin-value`,
@@ -135,7 +144,9 @@ fn uri_error(msg: impl Into<String>) -> Pkcs11Error {
     Pkcs11Error::Uri(msg.into())
 }
 
-/// Percent-decodes `raw`, refusing a `%` that is not followed by two hex digits.
+/// Percent-decodes `raw`, refusing a `%` that is not followed by two hex digits. The error gives
+/// the attribute name and the position of the `%` in the value, never the value itself (it may be
+/// a PIN).
 fn decode(name: &str, raw: &str) -> Result<Vec<u8>, Pkcs11Error> {
     let bytes = raw.as_bytes();
     let mut i = 0;
@@ -149,9 +160,9 @@ fn decode(name: &str, raw: &str) -> Result<Vec<u8>, Pkcs11Error> {
             .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
         if !ok {
             return Err(uri_error(format!(
-                "attribute '{name}' has a malformed percent-encoding at '{}' \
-                 ('%' must be followed by two hex digits)",
-                raw.get(at..).unwrap_or_default()
+                "attribute '{name}' has a malformed percent-encoding at byte {} of its value \
+                 ('%' must be followed by two hex digits; write a '%' itself as %25)",
+                at + 1
             )));
         }
         i = at + 3;
@@ -200,17 +211,44 @@ fn parse_type(value: &str) -> Result<ObjectType, Pkcs11Error> {
     })
 }
 
+/// True for a possible attribute name: letters, digits, `-` and `_` (RFC 7512's standard names
+/// and `pk11-v-attr-nm-char`).
+fn is_attribute_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Splits `name=value` pairs on `sep`, skipping empty segments, and rejects repeated names.
+///
+/// A segment that is not `name=value` with a well-formed name may hold a PIN (`pin-value:1234`,
+/// `=1234`), so such errors say which component (1-based, counting every `sep`) is wrong, never
+/// its text.
 fn pairs<'a>(part: &'a str, sep: char, what: &str) -> Result<Vec<(&'a str, &'a str)>, Pkcs11Error> {
     let mut out: Vec<(&str, &str)> = Vec::new();
-    for seg in part.split(sep).filter(|s| !s.is_empty()) {
+    for (index, seg) in part.split(sep).enumerate() {
+        if seg.is_empty() {
+            continue;
+        }
+        let n = index + 1;
         let (name, value) = seg.split_once('=').ok_or_else(|| {
             uri_error(format!(
-                "{what} attribute '{seg}' has no '=' (expected name=value)"
+                "a {what} attribute has no '=' ({what} component {n}; expected name=value; \
+                 its text is not shown, as it may hold a PIN)"
             ))
         })?;
         if name.is_empty() {
-            return Err(uri_error(format!("{what} attribute '{seg}' has no name")));
+            return Err(uri_error(format!(
+                "a {what} attribute has no name ({what} component {n}; expected name=value)"
+            )));
+        }
+        if !is_attribute_name(name) {
+            return Err(uri_error(format!(
+                "a {what} attribute name has characters other than letters, digits, '-' and '_' \
+                 ({what} component {n}; expected name=value; its text is not shown, as it may \
+                 hold a PIN)"
+            )));
         }
         if out.iter().any(|(n, _)| *n == name) {
             return Err(uri_error(format!(
@@ -242,6 +280,15 @@ impl Pkcs11Uri {
         };
         let mut out = Pkcs11Uri::default();
         for (name, raw) in pairs(path, ';', "path")? {
+            // RFC 7512 allows no unencoded '&' in a path value: here it is almost surely a query
+            // that lacks its '?' (`object=k&pin-value=1234`), so the value is not shown.
+            if raw.contains('&') {
+                return Err(uri_error(format!(
+                    "the value of path attribute '{name}' contains '&', which only separates query \
+                     attributes: start the query with '?' (pkcs11:...?module-path=...&pin-value=...), \
+                     or write a '&' in a value as %26 (the value is not shown, as it may hold a PIN)"
+                )));
+            }
             let text = || decode_text(name, raw);
             match name {
                 "token" => out.token = Some(text()?),
@@ -280,6 +327,22 @@ impl Pkcs11Uri {
             }
         }
         for (name, raw) in pairs(query.unwrap_or_default(), '&', "query")? {
+            // Query attributes are separated by '&'. An unencoded ';' in a value (RFC 7512 allows
+            // none) or '?' (allowed, but a second '?' is nearly always a mistyped '&') is most
+            // likely a separator typed before another attribute (`module-name=m;pin-value=1234`),
+            // so the value is not shown.
+            if let Some(c) = raw.chars().find(|c| matches!(c, ';' | '?')) {
+                let (sep, enc) = if c == ';' {
+                    ("';'", "%3B")
+                } else {
+                    ("'?'", "%3F")
+                };
+                return Err(uri_error(format!(
+                    "the value of query attribute '{name}' contains {sep}: query attributes are \
+                     separated by '&' (pkcs11:...?module-path=...&pin-value=...), and a {sep} in a \
+                     value is written {enc} (the value is not shown, as it may hold a PIN)"
+                )));
+            }
             let text = decode_text(name, raw)?;
             match name {
                 "module-path" => {
@@ -325,7 +388,13 @@ impl Pkcs11Uri {
     }
 
     /// The user PIN from `pin-value`, or read from `pin-source` (a `file:` URI, absolute or
-    /// relative path; one trailing newline is removed). `None` when the URI has neither.
+    /// relative path; one trailing newline, `\n` or `\r\n`, is removed). `None` when the URI has
+    /// neither.
+    ///
+    /// The `pin-source` must be a regular file of at most [`MAX_PIN_FILE_BYTES`] bytes: a FIFO,
+    /// device or directory is refused without being read (and opening a FIFO does not wait for a
+    /// writer). Errors never show the PIN, nor the `pin-source` value (which may be a PIN put in
+    /// the wrong attribute).
     pub fn pin(&self) -> Result<Option<Zeroizing<Vec<u8>>>, Pkcs11Error> {
         if let Some(v) = &self.pin_value {
             return Ok(Some(Zeroizing::new(v.as_bytes().to_vec())));
@@ -334,12 +403,7 @@ impl Pkcs11Uri {
             return Ok(None);
         };
         let path = pin_source_path(source)?;
-        let mut data = Zeroizing::new(std::fs::read(&path).map_err(|e| {
-            Pkcs11Error::Pin(format!(
-                "cannot read the PIN from pin-source '{}': {e}",
-                path.display()
-            ))
-        })?);
+        let mut data = read_pin_file(&path)?;
         if data.last() == Some(&b'\n') {
             data.pop();
             if data.last() == Some(&b'\r') {
@@ -431,7 +495,121 @@ impl Pkcs11Uri {
     }
 }
 
-/// Resolves the path of a `pin-source`: `file:///p`, `file:/p`, `file:p` or a plain path.
+/// The largest `pin-source` file read, in bytes.
+pub const MAX_PIN_FILE_BYTES: u64 = 4096;
+
+/// `O_NONBLOCK` where its value is known (std has no constant and this crate does not depend on
+/// `libc`): Linux and Android on the architectures that use the generic value, and the BSDs and
+/// Apple systems. Elsewhere `None`, and the path is checked before it is opened instead.
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    any(
+        target_arch = "x86",
+        target_arch = "x86_64",
+        target_arch = "arm",
+        target_arch = "aarch64",
+        target_arch = "riscv32",
+        target_arch = "riscv64",
+        target_arch = "powerpc",
+        target_arch = "powerpc64",
+        target_arch = "s390x",
+        target_arch = "loongarch64"
+    )
+))]
+const O_NONBLOCK: Option<i32> = Some(0o4000);
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+const O_NONBLOCK: Option<i32> = Some(0x0004);
+#[cfg(not(any(
+    all(
+        any(target_os = "linux", target_os = "android"),
+        any(
+            target_arch = "x86",
+            target_arch = "x86_64",
+            target_arch = "arm",
+            target_arch = "aarch64",
+            target_arch = "riscv32",
+            target_arch = "riscv64",
+            target_arch = "powerpc",
+            target_arch = "powerpc64",
+            target_arch = "s390x",
+            target_arch = "loongarch64"
+        )
+    ),
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+)))]
+const O_NONBLOCK: Option<i32> = None;
+
+fn not_regular() -> Pkcs11Error {
+    Pkcs11Error::Pin(
+        "the pin-source is not a regular file (a FIFO, device, socket or directory is not read)"
+            .into(),
+    )
+}
+
+/// Reads a `pin-source` file: opened without blocking (a FIFO would otherwise wait for a writer),
+/// checked to be a regular file of at most [`MAX_PIN_FILE_BYTES`] through the opened handle (so
+/// that the path cannot be swapped between the check and the read), and read with the same bound.
+fn read_pin_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Pkcs11Error> {
+    use std::io::Read as _;
+    let io =
+        |e: std::io::Error| Pkcs11Error::Pin(format!("cannot read the PIN from pin-source: {e}"));
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    match O_NONBLOCK {
+        #[cfg(unix)]
+        Some(flag) => {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.custom_flags(flag);
+        }
+        _ => {
+            // Without O_NONBLOCK, refuse what is not a regular file before opening it. A path
+            // swapped after this check is still caught by the check of the opened file below.
+            if !std::fs::metadata(path).map_err(io)?.is_file() {
+                return Err(not_regular());
+            }
+        }
+    }
+    let file = options.open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    let too_big = |len: u64| {
+        Pkcs11Error::Pin(format!(
+            "the pin-source file is {len} bytes, over the {MAX_PIN_FILE_BYTES}-byte limit for a PIN"
+        ))
+    };
+    if meta.len() > MAX_PIN_FILE_BYTES {
+        return Err(too_big(meta.len()));
+    }
+    // Room for the limit and one byte more, so the buffer never grows (a reallocation would
+    // leave a copy of the PIN behind) and a file that grew since fstat is noticed.
+    let cap = usize::try_from(MAX_PIN_FILE_BYTES + 1).unwrap_or(0);
+    let mut data = Zeroizing::new(Vec::with_capacity(cap));
+    file.take(MAX_PIN_FILE_BYTES + 1)
+        .read_to_end(&mut data)
+        .map_err(io)?;
+    let len = u64::try_from(data.len()).unwrap_or(u64::MAX);
+    if len > MAX_PIN_FILE_BYTES {
+        return Err(too_big(len));
+    }
+    Ok(data)
+}
+
+/// Resolves the path of a `pin-source`: `file:///p`, `file:/p`, `file:p` or a plain path. Errors
+/// do not show the value (it may be a PIN written as the source).
 fn pin_source_path(source: &str) -> Result<PathBuf, Pkcs11Error> {
     if let Some(rest) = source.strip_prefix("file:") {
         // file://HOST/path: only an empty host or localhost make sense for a local file.
@@ -442,18 +620,20 @@ fn pin_source_path(source: &str) -> Result<PathBuf, Pkcs11Error> {
                     None => (after, ""),
                 };
                 if !host.is_empty() && host != "localhost" {
-                    return Err(Pkcs11Error::Pin(format!(
-                        "pin-source '{source}' names the remote host '{host}'"
-                    )));
+                    return Err(Pkcs11Error::Pin(
+                        "the pin-source file: URI names a remote host (only file:///path, \
+                         file://localhost/path or a path can be read)"
+                            .into(),
+                    ));
                 }
                 path
             }
             None => rest,
         };
         if path.is_empty() {
-            return Err(Pkcs11Error::Pin(format!(
-                "pin-source '{source}' names no file"
-            )));
+            return Err(Pkcs11Error::Pin(
+                "the pin-source file: URI names no file".into(),
+            ));
         }
         return Ok(PathBuf::from(path));
     }
@@ -463,9 +643,11 @@ fn pin_source_path(source: &str) -> Result<PathBuf, Pkcs11Error> {
                 .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
     });
     if source.starts_with('|') || scheme.is_some_and(|s| s.len() > 1) {
-        return Err(Pkcs11Error::Pin(format!(
-            "pin-source '{source}' is not supported: use a file path or a file: URI"
-        )));
+        return Err(Pkcs11Error::Pin(
+            "the pin-source is neither a file path nor a file: URI (commands and other URI \
+             schemes are not supported)"
+                .into(),
+        ));
     }
     if source.is_empty() {
         return Err(Pkcs11Error::Pin("pin-source is empty".into()));
@@ -867,7 +1049,11 @@ mod tests {
         let e = parse("pkcs11:?pin-source=/nonexistent/pin")
             .pin()
             .unwrap_err();
-        assert!(e.to_string().contains("/nonexistent/pin"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("cannot read the PIN from pin-source: "),
+            "{e}"
+        );
         for bad in [
             "|/bin/pin-prog",
             "https://example.com/pin",
@@ -879,6 +1065,277 @@ mod tests {
             };
             assert!(u.pin().is_err(), "{bad}");
         }
+    }
+
+    /// A distinctive PIN: no 3-character piece of it occurs in any message we write.
+    const SECRET: &str = "S3cr3tQz9";
+
+    /// Fails if any substring of `secret` of 3 or more characters occurs in `text`.
+    #[track_caller]
+    fn assert_hidden(text: &str, secret: &str, what: &str) {
+        let b = secret.as_bytes();
+        for w in b.windows(3) {
+            let piece = std::str::from_utf8(w).unwrap_or_default();
+            assert!(
+                piece.is_empty() || !text.contains(piece),
+                "{what}: the message shows '{piece}' of the secret '{secret}': {text}"
+            );
+        }
+    }
+
+    /// Every plausible typo that puts a PIN into the URI text gives an error (Display and Debug)
+    /// that shows no part of it.
+    #[test]
+    fn pin_typos_do_not_echo_the_pin() {
+        let cases: Vec<(String, String)> = vec![
+            // `;` instead of `&` in the query.
+            (
+                format!("pkcs11:token=t?module-name=libsofthsm2;pin-value={SECRET}"),
+                SECRET.into(),
+            ),
+            (
+                format!(
+                    "pkcs11:token=t?module-path=/usr/lib/softhsm/libsofthsm2.so;pin-value={SECRET}"
+                ),
+                SECRET.into(),
+            ),
+            (
+                format!("pkcs11:token=t?pin-value={SECRET};module-name=x"),
+                SECRET.into(),
+            ),
+            (
+                format!("pkcs11:token=t?module-name=x;pin-source={SECRET}"),
+                SECRET.into(),
+            ),
+            // A second `?` instead of `&`.
+            (
+                format!("pkcs11:token=t?module-path=/usr/lib/m.so?pin-value={SECRET}"),
+                SECRET.into(),
+            ),
+            // `&` instead of `?` after the path.
+            (
+                format!("pkcs11:token=t;object=k&pin-value={SECRET}"),
+                SECRET.into(),
+            ),
+            (
+                format!("pkcs11:type=private&pin-value={SECRET}"),
+                SECRET.into(),
+            ),
+            (
+                format!("pkcs11:slot-id=1&pin-value={SECRET}"),
+                SECRET.into(),
+            ),
+            // Malformed percent-encoding inside the PIN (and elsewhere).
+            (
+                "pkcs11:token=t?pin-value=S3cr%zz3tQz9".into(),
+                "S3cr%zz3tQz9".into(),
+            ),
+            (
+                "pkcs11:token=t?pin-value=S3cr3tQz9%2".into(),
+                "S3cr3tQz9%2".into(),
+            ),
+            (
+                "pkcs11:token=t?pin-source=S3cr%zz3tQz9".into(),
+                "S3cr%zz3tQz9".into(),
+            ),
+            (
+                "pkcs11:token=t?module-name=S3cr%zz3tQz9".into(),
+                "S3cr%zz3tQz9".into(),
+            ),
+            // `:` (or nothing) instead of `=`.
+            (
+                format!("pkcs11:token=t?module-name=x&pin-value:{SECRET}"),
+                SECRET.into(),
+            ),
+            (
+                format!("pkcs11:token=t?module-name=x&pin-value{SECRET}"),
+                SECRET.into(),
+            ),
+            (
+                format!("pkcs11:token=t?module-name=x&{SECRET}"),
+                SECRET.into(),
+            ),
+            (format!("pkcs11:token=t;{SECRET}"), SECRET.into()),
+            // `:` instead of `=` in a PIN that holds a `=`.
+            (
+                "pkcs11:token=t?pin-value:S3cr3t=Qz9".into(),
+                "S3cr3t=Qz9".into(),
+            ),
+            // No name.
+            (
+                format!("pkcs11:token=t?module-name=x&={SECRET}"),
+                SECRET.into(),
+            ),
+            (format!("pkcs11:token=t;={SECRET}"), SECRET.into()),
+            // Misspelt names.
+            (format!("pkcs11:token=t?pinvalue={SECRET}"), SECRET.into()),
+            (format!("pkcs11:token=t?pin_value={SECRET}"), SECRET.into()),
+            (format!("pkcs11:token=t?PIN-VALUE={SECRET}"), SECRET.into()),
+            (format!("pkcs11:token=t;pin-value={SECRET}"), SECRET.into()),
+            // Both PIN attributes, twice the same, a fragment, bad UTF-8.
+            (
+                format!("pkcs11:?pin-value={SECRET}&pin-source={SECRET}"),
+                SECRET.into(),
+            ),
+            (
+                format!("pkcs11:?pin-value={SECRET}&pin-value={SECRET}"),
+                SECRET.into(),
+            ),
+            (format!("pkcs11:?pin-value={SECRET}#frag"), SECRET.into()),
+            (format!("pkcs11:?pin-value=%C3%28{SECRET}"), SECRET.into()),
+        ];
+        for (uri, secret) in &cases {
+            match Pkcs11Uri::parse(uri) {
+                Ok(u) => panic!("{uri} parsed as {u:?}"),
+                Err(e) => {
+                    assert_hidden(&e.to_string(), secret, uri);
+                    assert_hidden(&format!("{e:?}"), secret, uri);
+                }
+            }
+        }
+    }
+
+    /// A `;` or `?` in a query value, or a `&` in a path value, is refused (RFC 7512 allows none
+    /// of them unencoded there) with a message naming the attribute, not its value.
+    #[test]
+    fn separator_typos_name_the_attribute() {
+        let e = err(&format!(
+            "pkcs11:?module-name=libsofthsm2;pin-value={SECRET}"
+        ));
+        assert!(e.contains("'module-name'") && e.contains("';'"), "{e}");
+        let e = err(&format!("pkcs11:?module-path=/a/m.so;pin-value={SECRET}"));
+        assert!(e.contains("'module-path'") && e.contains("';'"), "{e}");
+        let e = err(&format!("pkcs11:?module-path=/a/m.so?pin-value={SECRET}"));
+        assert!(e.contains("'module-path'") && e.contains("'?'"), "{e}");
+        let e = err(&format!("pkcs11:object=k&pin-value={SECRET}"));
+        assert!(e.contains("'object'") && e.contains("'&'"), "{e}");
+        let e = err(&format!("pkcs11:?module-name=x&pin-value:{SECRET}"));
+        assert!(e.contains("no '='") && e.contains("component 2"), "{e}");
+        let e = err("pkcs11:?pin-value=S3cr%zz3tQz9");
+        assert!(
+            e.contains("'pin-value'") && e.contains("malformed percent-encoding at byte 5"),
+            "{e}"
+        );
+        // Encoded, the same characters are fine.
+        let u = parse("pkcs11:object=a%26b?pin-value=a%3Bb%3Fc");
+        assert_eq!(u.object.as_deref(), Some("a&b"));
+        assert!(format!("{u:?}").contains("REDACTED"));
+    }
+
+    /// Neither the URI's nor the PIN's Debug shows the PIN.
+    #[test]
+    fn debug_hides_the_pin() {
+        let u = parse(&format!("pkcs11:object=k?pin-value={SECRET}"));
+        assert_hidden(&format!("{u:?}"), SECRET, "Pkcs11Uri");
+        assert_hidden(&format!("{:?}", u.pin_value), SECRET, "pin_value");
+        assert_hidden(&format!("{:?}", u.pin()), SECRET, "pin()");
+        // Nor as the bytes' Debug, `[83, 51, 99, ...]`.
+        let bytes = format!("{:?}", SECRET.as_bytes());
+        let bytes = bytes.trim_start_matches('[').trim_end_matches(']');
+        for w in bytes.split(", ").collect::<Vec<_>>().windows(3) {
+            let piece = w.join(", ");
+            assert!(!format!("{:?}", u.pin()).contains(&piece), "{piece}");
+            assert!(!format!("{:?}", u.pin_value).contains(&piece), "{piece}");
+        }
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("pin");
+        std::fs::write(&f, SECRET).unwrap();
+        let u = parse(&format!("pkcs11:?pin-source={}", f.display()));
+        assert_hidden(&format!("{:?}", u.pin()), SECRET, "pin() from a file");
+    }
+
+    /// A PIN written as the pin-source (or an unusable source) is not shown either.
+    #[test]
+    fn pin_source_errors_do_not_echo_it() {
+        for source in [
+            SECRET.to_string(),
+            format!("/nonexistent/{SECRET}"),
+            format!("file://{SECRET}/x"),
+            format!("file://{SECRET}"),
+            format!("|{SECRET}"),
+            format!("{SECRET}:x"),
+        ] {
+            let u = Pkcs11Uri {
+                pin_source: Some(source.clone()),
+                ..Pkcs11Uri::default()
+            };
+            let e = match u.pin() {
+                Ok(_) => panic!("{source}: read a PIN"),
+                Err(e) => e,
+            };
+            assert_hidden(&e.to_string(), SECRET, &source);
+            assert_hidden(&format!("{e:?}"), SECRET, &source);
+        }
+    }
+
+    /// Runs `f` in a thread and fails (instead of hanging) if it takes more than 10 s; `fifo`
+    /// is opened for writing then, to release a reader blocked opening it.
+    fn within<T: Send + 'static>(
+        fifo: Option<PathBuf>,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        match rx.recv_timeout(std::time::Duration::from_secs(10)) {
+            Ok(v) => v,
+            Err(_) => {
+                if let Some(p) = fifo {
+                    let _ = std::fs::OpenOptions::new().write(true).open(p);
+                }
+                panic!("reading the PIN blocked for 10 s");
+            }
+        }
+    }
+
+    fn pin_error(source: &Path) -> String {
+        let u = Pkcs11Uri {
+            pin_source: Some(source.display().to_string()),
+            ..Pkcs11Uri::default()
+        };
+        match u.pin() {
+            Ok(_) => panic!("{}: read a PIN", source.display()),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn pin_source_dev_zero_fails_fast() {
+        let started = std::time::Instant::now();
+        let e = within(None, || pin_error(Path::new("/dev/zero")));
+        assert!(e.contains("not a regular file"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn pin_source_fifo_fails_fast() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("pin.fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo failed");
+        let f = fifo.clone();
+        let e = within(Some(fifo), move || pin_error(&f));
+        assert!(e.contains("not a regular file"), "{e}");
+    }
+
+    #[test]
+    fn pin_source_size_limit() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("pin");
+        std::fs::write(&f, vec![b'7'; 5 * 1024]).unwrap();
+        let e = pin_error(&f);
+        assert!(e.contains("over the 4096-byte limit"), "{e}");
+        assert!(!e.contains("777"), "{e}");
+        // A directory is not a PIN file.
+        let e = pin_error(d.path());
+        assert!(e.contains("not a regular file"), "{e}");
+        // 4096 bytes is the most a PIN file may hold.
+        std::fs::write(&f, vec![b'7'; 4096]).unwrap();
+        let u = parse(&format!("pkcs11:?pin-source={}", f.display()));
+        assert_eq!(u.pin().unwrap().map(|p| p.len()), Some(4096));
     }
 
     #[test]
