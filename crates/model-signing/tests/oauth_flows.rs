@@ -657,19 +657,27 @@ fn issuer_errors_and_forged_redirects() {
         "{e}"
     );
 
+    // A redirect with another state is not this login's: it is ignored (the real one may still
+    // come), so the login ends by timing out, saying why.
     let issuer = start_issuer(IssuerConfig {
         wrong_state: true,
         ..Default::default()
     });
     let browser = Browser::default();
-    let e = oidc::interactive_login(&settings(&issuer), &browser)
+    let mut s = settings(&issuer);
+    s.callback_timeout = Duration::from_secs(2);
+    let e = oidc::interactive_login(&s, &browser)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("state does not match"), "{e}");
+    assert!(
+        e.contains("no browser redirect within") && e.contains("ignored 1 redirect"),
+        "{e}"
+    );
     assert!(
         issuer.token_requests.lock().unwrap().is_empty(),
         "a forged redirect's code is never exchanged"
     );
+    assert_eq!(*browser.callback_status.lock().unwrap(), Some(400));
 
     // An unknown code: the issuer's error and description come through.
     struct BadCode;
@@ -859,4 +867,521 @@ impl PathAndQuery for Req {
             .finish();
         format!("http://127.0.0.1{}?{q}", self.path)
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Security review findings 5 and 6
+// ---------------------------------------------------------------------------------------------
+
+/// Plays a browser whose page (or another local process) found the listener's port: before the
+/// real redirect arrives it sends callbacks with a wrong or missing `state`, error ones included.
+#[derive(Default)]
+struct ForgingBrowser {
+    /// The listener's answers, forged callbacks first, the real redirect last.
+    statuses: Arc<Mutex<Vec<u16>>>,
+}
+
+impl Interaction for ForgingBrowser {
+    fn open_browser(&self, url: &str) -> bool {
+        let url = url.to_string();
+        let seen = self.statuses.clone();
+        std::thread::spawn(move || {
+            let (_, headers, _) = http_get(&url);
+            let location = headers["location"].clone();
+            let base = location.split('?').next().unwrap().to_string();
+            for forged in [
+                "error=access_denied&error_description=forged&state=wrong",
+                "error=access_denied&error_description=no+state",
+                "error=access_denied&state=",
+                "code=stolen&state=wrong",
+                "code=stolen",
+            ] {
+                let status = http_get(&format!("{base}?{forged}")).0;
+                seen.lock().unwrap().push(status);
+            }
+            let status = http_get(&location).0;
+            seen.lock().unwrap().push(status);
+        });
+        true
+    }
+    fn show_url(&self, _: &str, _: AuthMode) {}
+    fn read_code(&self) -> std::io::Result<String> {
+        unreachable!()
+    }
+}
+
+#[test]
+fn callbacks_with_a_wrong_or_missing_state_are_ignored() {
+    let issuer = start_issuer(IssuerConfig::default());
+    let browser = ForgingBrowser::default();
+    let token = oidc::interactive_login(&settings(&issuer), &browser).unwrap();
+    assert_eq!(token.identity(), EMAIL);
+    for _ in 0..200 {
+        if browser.statuses.lock().unwrap().len() == 6 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        *browser.statuses.lock().unwrap(),
+        [400, 400, 400, 400, 400, 200],
+        "forged callbacks get an error page; the real redirect completes the login"
+    );
+    let reqs = issuer.token_requests.lock().unwrap().clone();
+    assert_eq!(reqs.len(), 1, "only the real code is exchanged");
+    assert_eq!(reqs[0].form["code"], "code-0");
+}
+
+/// Plays a browser that the issuer sends back with an error for this login (right `state`).
+struct ErrorRedirect {
+    error: String,
+    description: Option<String>,
+}
+
+impl Interaction for ErrorRedirect {
+    fn open_browser(&self, url: &str) -> bool {
+        let q = query_of(url);
+        let mut target = url::Url::parse(&q["redirect_uri"]).unwrap();
+        {
+            let mut pairs = target.query_pairs_mut();
+            pairs.append_pair("error", &self.error);
+            if let Some(d) = &self.description {
+                pairs.append_pair("error_description", d);
+            }
+            pairs.append_pair("state", &q["state"]);
+        }
+        std::thread::spawn(move || {
+            http_get(target.as_str());
+        });
+        true
+    }
+    fn show_url(&self, _: &str, _: AuthMode) {}
+    fn read_code(&self) -> std::io::Result<String> {
+        unreachable!()
+    }
+}
+
+/// No control character (C0, DEL, C1, line and paragraph separators) in `s`.
+fn assert_printable(s: &str) {
+    assert!(
+        !s.chars().any(|c| c < ' '
+            || ('\u{7f}'..='\u{9f}').contains(&c)
+            || c == '\u{2028}'
+            || c == '\u{2029}'),
+        "{s:?}"
+    );
+}
+
+#[test]
+fn issuer_error_text_is_escaped_on_one_line_and_bounded() {
+    let issuer = start_issuer(IssuerConfig::default());
+    let e = oidc::interactive_login(
+        &settings(&issuer),
+        &ErrorRedirect {
+            error: "access_denied\u{9b}2J".into(),
+            description: Some(
+                "\x1b[31mred\r\nFAKE: Signing succeeded\u{2028}\u{85}\x07\x7f end".into(),
+            ),
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(e, OidcError::OAuth(_)), "{e:?}");
+    let e = e.to_string();
+    assert_printable(&e);
+    assert!(e.contains("the issuer refused the authorization"), "{e}");
+    assert!(e.contains(r"access_denied\u{9b}2J"), "{e}");
+    assert!(
+        e.contains(r"\u{1b}[31mred\r\nFAKE: Signing succeeded"),
+        "{e}"
+    );
+    assert!(e.contains(r"\u{2028}\u{85}\u{7}\u{7f} end"), "{e}");
+
+    // A huge description is cut.
+    let e = oidc::interactive_login(
+        &settings(&issuer),
+        &ErrorRedirect {
+            // Within the listener's 8 KiB request limit.
+            error: "x".repeat(1000),
+            description: Some("\n".repeat(1000)),
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert_printable(&e);
+    assert!(e.chars().count() < 600, "{} chars: {e}", e.chars().count());
+    assert!(e.contains("xxx..."), "{e}");
+    assert!(e.contains(r"\n\n\n..."), "{e}");
+    assert!(issuer.token_requests.lock().unwrap().is_empty());
+}
+
+#[test]
+fn token_endpoint_errors_are_escaped() {
+    // An issuer whose token endpoint answers with terminal escapes, JSON or not.
+    for body in [
+        r#"{"error":"invalid_grant\u001b[2J","error_description":"bad\r\nFAKE"}"#.to_string(),
+        format!("\x1b[2Jnot json\r\nFAKE{}", "y".repeat(5000)),
+    ] {
+        let base = Arc::new(Mutex::new(String::new()));
+        let b = base.clone();
+        let url = serve(move |req| {
+            let base = b.lock().unwrap().clone();
+            match req.path.as_str() {
+                "/.well-known/openid-configuration" => Resp::json(serde_json::json!({
+                    "issuer": base,
+                    "authorization_endpoint": format!("{base}/authorize"),
+                    "token_endpoint": format!("{base}/token"),
+                })),
+                _ => Resp::status("400 Bad Request", &body),
+            }
+        });
+        *base.lock().unwrap() = url.clone();
+        struct Typist;
+        impl Interaction for Typist {
+            fn open_browser(&self, _: &str) -> bool {
+                false
+            }
+            fn show_url(&self, _: &str, _: AuthMode) {}
+            fn read_code(&self) -> std::io::Result<String> {
+                Ok("c".into())
+            }
+        }
+        let mut s = OAuthSettings::new(url);
+        s.force_oob = true;
+        let e = oidc::interactive_login(&s, &Typist)
+            .unwrap_err()
+            .to_string();
+        assert_printable(&e);
+        assert!(e.contains("FAKE") && e.contains(r"\r\n"), "{e}");
+        assert!(e.chars().count() < 600, "{e}");
+    }
+}
+
+fn token_with_exp(exp: &str) -> String {
+    let claims = format!(r#"{{"iss":"https://i","sub":"s","aud":"sigstore","exp":{exp}}}"#);
+    format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+        URL_SAFE_NO_PAD.encode(claims)
+    )
+}
+
+#[test]
+fn absurd_exp_values_are_clear_errors() {
+    for exp in [
+        i64::MIN.to_string(),
+        (i64::MIN + 1).to_string(),
+        i64::MAX.to_string(),
+        u64::MAX.to_string(),
+        "1e300".into(),
+        "-1e300".into(),
+        "-1".into(),
+        "-0.5".into(),
+        "253402207201".into(), // past the largest time the Sigstore client can represent
+        "253402300800".into(), // 10000-01-01T00:00:00Z
+        "2000000000.5".into(), // the Sigstore client needs whole seconds
+        "2000000000.0".into(),
+        "9.3e18".into(),
+        r#""NaN""#.into(),
+        r#""Infinity""#.into(),
+        r#""-Infinity""#.into(),
+        r#""2000000000""#.into(),
+        "null".into(),
+        "[1]".into(),
+        "true".into(),
+    ] {
+        let e = IdentityToken::parse(&token_with_exp(&exp)).unwrap_err();
+        assert!(matches!(e, OidcError::Malformed(_)), "{exp}: {e:?}");
+        let e = e.to_string();
+        assert!(e.contains("'exp'"), "{exp}: {e}");
+        assert_printable(&e);
+    }
+    // Beyond f64: the JSON reader itself refuses the claims.
+    let e = IdentityToken::parse(&token_with_exp("1e400")).unwrap_err();
+    assert!(
+        matches!(&e, OidcError::Malformed(m) if m.contains("number out of range")),
+        "{e:?}"
+    );
+    // The edges of the accepted range, checked at both ends of time without overflow.
+    for exp in ["0", "1", "2000000000", "253402207200"] {
+        let t = IdentityToken::parse(&token_with_exp(exp)).unwrap();
+        for now in [i64::MIN, -1, 0, 1_000_000_000, i64::MAX - 1, i64::MAX] {
+            let _ = t.validate_at("sigstore", now).map_err(|e| e.to_string());
+            for needed in [Duration::ZERO, Duration::from_secs(60), Duration::MAX] {
+                let _ = t.check_fresh_at(now, needed).map_err(|e| e.to_string());
+            }
+        }
+        let e = t.check_expiry_at(i64::MAX).unwrap_err();
+        assert!(matches!(e, OidcError::Expired { .. }), "{e}");
+        assert!(t.check_fresh_at(i64::MIN, Duration::MAX).is_ok(), "{exp}");
+    }
+}
+
+#[test]
+fn tokens_expiring_before_signing_can_finish_are_refused() {
+    let t = IdentityToken::parse(&token_with_exp("2000000000")).unwrap();
+    // Plenty of time.
+    assert!(t
+        .check_fresh_at(1_999_990_000, Duration::from_secs(60))
+        .is_ok());
+    // Expired: says when.
+    let e = t
+        .check_fresh_at(2_000_000_030, Duration::from_secs(60))
+        .unwrap_err();
+    assert!(matches!(e, OidcError::Expired { .. }), "{e:?}");
+    let e = e.to_string();
+    assert!(
+        e.contains("expired at 2033-05-18T03:33:20Z") && e.contains("30 s ago"),
+        "{e}"
+    );
+    // Valid now, but not for long enough: says when it expires and what was needed.
+    let e = t
+        .check_fresh_at(1_999_999_990, Duration::from_secs(60))
+        .unwrap_err();
+    assert!(matches!(e, OidcError::ExpiresTooSoon { .. }), "{e:?}");
+    let e = e.to_string();
+    assert!(
+        e.contains("expires at 2033-05-18T03:33:20Z")
+            && e.contains("in 10 s")
+            && e.contains("60 s"),
+        "{e}"
+    );
+    // The margin is inclusive of its end: a token must outlive it.
+    assert!(t
+        .check_fresh_at(1_999_999_940, Duration::from_secs(60))
+        .is_err());
+    assert!(t
+        .check_fresh_at(1_999_999_939, Duration::from_secs(60))
+        .is_ok());
+    // The estimate grows with the model and never overflows.
+    assert!(oidc::signing_time_estimate(0) >= oidc::SIGNING_MARGIN);
+    assert!(oidc::signing_time_estimate(1 << 40) > oidc::signing_time_estimate(1 << 30));
+    let _ = t.check_fresh_at(0, oidc::signing_time_estimate(u64::MAX));
+    // With the clock: a token valid for an hour passes, one valid for a few seconds does not.
+    let soon = IdentityToken::parse(&token_with_exp(&(now() + 5).to_string())).unwrap();
+    assert!(matches!(
+        soon.check_fresh(oidc::SIGNING_MARGIN),
+        Err(OidcError::ExpiresTooSoon { .. })
+    ));
+    let later = IdentityToken::parse(&token_with_exp(&(now() + 3600).to_string())).unwrap();
+    assert!(later.check_fresh(oidc::SIGNING_MARGIN).is_ok());
+}
+
+/// A listener standing in for every Sigstore service; counts the connections it receives.
+fn counting_service() -> (String, Arc<Mutex<usize>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(Mutex::new(0));
+    let c = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            *c.lock().unwrap() += 1;
+            drop(stream);
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn expired_and_soon_expiring_tokens_are_refused_before_any_request() {
+    use model_signing::sigstore::sign::{self, KeylessError, KeylessServices};
+    let (url, count) = counting_service();
+    let services = KeylessServices {
+        fulcio_url: url.clone(),
+        rekor_url: url.clone(),
+        rekor_version: 1,
+        tsa_url: Some(url),
+        oidc_issuer: None,
+        allow_insecure_services: false,
+    };
+    for (exp_in, expired) in [(-30, true), (0, true), (5, false)] {
+        let token = IdentityToken::parse(&token_with_exp(&(now() + exp_in).to_string())).unwrap();
+        let e = sign::sign_statement(b"{}", &services, &token).unwrap_err();
+        match (&e, expired) {
+            (KeylessError::Token(OidcError::Expired { .. }), true)
+            | (KeylessError::Token(OidcError::ExpiresTooSoon { .. }), false) => {}
+            _ => panic!("exp in {exp_in} s: {e:?}"),
+        }
+        assert!(e.to_string().contains("identity token"), "{e}");
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(*count.lock().unwrap(), 0, "no service was contacted");
+}
+
+fn signing_config(
+    fulcio: &str,
+    rekor: &str,
+    tsa: Option<&str>,
+    oidc: Option<&str>,
+) -> model_signing::sigstore::trust::SigningConfig {
+    let svc = |url: &str| {
+        serde_json::json!({"url": url, "majorApiVersion": 1, "operator": "op",
+            "validFor": {"start": "2020-01-01T00:00:00Z"}})
+    };
+    let json = serde_json::json!({
+        "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+        "caUrls": [svc(fulcio)],
+        "oidcUrls": oidc.map(|o| vec![svc(o)]).unwrap_or_default(),
+        "rekorTlogUrls": [svc(rekor)],
+        "tsaUrls": tsa.map(|t| vec![svc(t)]).unwrap_or_default(),
+        "rekorTlogConfig": {"selector": "ANY"},
+        "tsaConfig": {"selector": "ANY"},
+    });
+    model_signing::sigstore::trust::SigningConfig {
+        config: sigstore_sign::trust_root::SigningConfig::from_json(&json.to_string()).unwrap(),
+        json,
+        source: model_signing::sigstore::trust::TrustSource::TrustConfigFile("tc.json".into()),
+    }
+}
+
+#[test]
+fn signing_config_services_must_be_https_or_loopback() {
+    use model_signing::sigstore::sign::{KeylessError, KeylessServices, ServiceOptions};
+    let secure = "https://secure.example.com";
+    let strict = ServiceOptions::default();
+    let insecure = ServiceOptions {
+        allow_insecure_services: true,
+    };
+    // Everything https, or plain http to loopback (the mock Sigstore stack of the CLI tests).
+    for (f, r, t, o) in [
+        (secure, secure, Some(secure), Some(secure)),
+        (
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:8081/",
+            Some("http://localhost:8082/api/v1/timestamp"),
+            Some("http://[::1]:5556/auth"),
+        ),
+        ("http://127.1.2.3", "http://LOCALHOST", None, None),
+    ] {
+        let s = KeylessServices::from_signing_config(&signing_config(f, r, t, o))
+            .unwrap_or_else(|e| panic!("{f} {r} {t:?} {o:?}: {e}"));
+        assert!(!s.allow_insecure_services);
+    }
+    // Plain http to anything else: refused, naming the service and the URL.
+    for (cfg, service, url) in [
+        (
+            signing_config("http://fulcio.example.com", secure, None, None),
+            "Fulcio",
+            "http://fulcio.example.com",
+        ),
+        (
+            signing_config(secure, "http://rekor.example.com", None, None),
+            "Rekor",
+            "http://rekor.example.com",
+        ),
+        (
+            signing_config(
+                secure,
+                secure,
+                Some("http://10.0.0.1/api/v1/timestamp"),
+                None,
+            ),
+            "TSA",
+            "http://10.0.0.1/api/v1/timestamp",
+        ),
+        (
+            signing_config(secure, secure, None, Some("http://oidc.example.com")),
+            "OIDC",
+            "http://oidc.example.com",
+        ),
+        (
+            signing_config("http://localhost.example.com", secure, None, None),
+            "Fulcio",
+            "http://localhost.example.com",
+        ),
+        (
+            signing_config("http://[::ffff:10.0.0.1]", secure, None, None),
+            "Fulcio",
+            "http://[::ffff:10.0.0.1]",
+        ),
+    ] {
+        let e = KeylessServices::from_signing_config_with(&cfg, &strict).unwrap_err();
+        assert!(
+            matches!(&e, KeylessError::InsecureService { service: s, .. } if *s == service),
+            "{e:?}"
+        );
+        let msg = e.to_string();
+        assert!(
+            msg.contains(service) && msg.contains(url) && msg.contains("https"),
+            "{msg}"
+        );
+        assert!(
+            !msg.contains("--"),
+            "no CLI flag in a library message: {msg}"
+        );
+        // The same with the default entry point.
+        assert!(KeylessServices::from_signing_config(&cfg).is_err());
+        // Accepted when insecure services are explicitly allowed (private test stacks).
+        let s = KeylessServices::from_signing_config_with(&cfg, &insecure).unwrap();
+        assert!(s.allow_insecure_services);
+    }
+    // Other schemes are never accepted.
+    for bad in ["ftp://127.0.0.1/", "file:///tmp/fulcio"] {
+        let cfg = signing_config(bad, secure, None, None);
+        assert!(
+            KeylessServices::from_signing_config_with(&cfg, &insecure).is_err(),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn sign_statement_refuses_insecure_services_before_sending_the_token() {
+    use model_signing::sigstore::sign::{self, KeylessError, KeylessServices};
+    // Services built by hand get the same check: the token never goes out over plain http.
+    let token = IdentityToken::parse(&token_with_exp(&(now() + 3600).to_string())).unwrap();
+    let services = KeylessServices {
+        fulcio_url: "http://fulcio.invalid".into(),
+        rekor_url: "https://rekor.invalid".into(),
+        rekor_version: 1,
+        tsa_url: None,
+        oidc_issuer: None,
+        allow_insecure_services: false,
+    };
+    let e = sign::sign_statement(b"{}", &services, &token).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            KeylessError::InsecureService {
+                service: "Fulcio",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn oauth_endpoints_follow_the_same_rule() {
+    // An issuer on loopback whose discovery document names remote plain-http endpoints.
+    let url = serve(|_| {
+        Resp::json(serde_json::json!({
+            "issuer": "x",
+            "authorization_endpoint": "http://auth.example.com/authorize",
+            "token_endpoint": "http://token.example.com/token",
+        }))
+    });
+    struct GivesUp;
+    impl Interaction for GivesUp {
+        fn open_browser(&self, _: &str) -> bool {
+            false
+        }
+        fn show_url(&self, _: &str, _: AuthMode) {}
+        fn read_code(&self) -> std::io::Result<String> {
+            Err(std::io::Error::other("gave up"))
+        }
+    }
+    let e = oidc::interactive_login(&OAuthSettings::new(url.clone()), &GivesUp)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("must be an https URL") && e.contains("http://auth.example.com/authorize"),
+        "{e}"
+    );
+    // Allowed explicitly: the flow goes on (to the code prompt here).
+    let e = oidc::interactive_login(
+        &OAuthSettings::new(url).with_allow_insecure_services(true),
+        &GivesUp,
+    )
+    .unwrap_err();
+    assert!(matches!(e, OidcError::Io { .. }), "{e:?}");
 }

@@ -17,7 +17,17 @@
 //!
 //! Whatever the source, the token's claims are decoded (not authenticated: Fulcio does that) and
 //! checked locally before any certificate is requested: an expired token or one issued for another
-//! audience fails fast with a one-line error instead of an opaque Fulcio rejection.
+//! audience fails fast with a one-line error instead of an opaque Fulcio rejection. Absurd dates
+//! (`exp` beyond the year 9999, negative, fractional, not a number) are malformed tokens, and
+//! [`IdentityToken::check_fresh`] with [`signing_time_estimate`] refuses, before hashing, a token
+//! that will expire before signing can finish.
+//!
+//! Defences of the interactive flow: every endpoint is https or plain http to loopback (the rule
+//! the signing config's services follow too, unless insecure services are explicitly allowed);
+//! the loopback listener ignores every callback whose `state` is not this login's, error
+//! callbacks included, and keeps waiting for the real one; text chosen by the issuer (errors,
+//! descriptions, response bodies) is shown with its control characters escaped, on one line,
+//! and cut after 200 characters.
 //!
 //! The public API is synchronous; each call that talks to the network runs a private
 //! single-threaded tokio runtime for the duration of the call.
@@ -60,6 +70,23 @@ const MAX_REQUEST_HEAD: usize = 8192;
 /// How long one browser connection to the listener may take to send its request.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a token must stay valid after the last check before signing, for the requests that
+/// follow (an ephemeral key, then the Fulcio request that presents the token) and for some clock
+/// skew between this machine and Fulcio. [`sign_statement`](super::sign::sign_statement) refuses
+/// a token that expires sooner.
+pub const SIGNING_MARGIN: Duration = Duration::from_secs(30);
+
+/// The hashing speed [`signing_time_estimate`] assumes, in bytes per second: a fast machine with
+/// fast storage. The estimate is meant to refuse only tokens that cannot last, not to guess well.
+pub const ASSUMED_HASHING_SPEED: u64 = 1 << 30;
+
+/// The latest `exp` (and `iat`) accepted: 9999-12-30T22:00:00Z, the largest time the Sigstore
+/// client can represent. Anything later is not a real expiry time.
+const MAX_NUMERIC_DATE: i64 = 253_402_207_200;
+
+/// At most this many characters of text from an issuer (or another untrusted peer) are shown.
+const MAX_SHOWN: usize = 200;
+
 /// Why no usable identity token could be obtained.
 #[derive(Debug, Error)]
 pub enum OidcError {
@@ -71,13 +98,27 @@ pub enum OidcError {
     Expired {
         /// `exp`, as RFC 3339 UTC.
         expired_at: String,
-        /// How long ago that was.
+        /// How long ago that was (saturating: never negative, never wrapped).
         seconds_ago: i64,
+    },
+    /// The token is still valid but expires before signing can be expected to finish
+    /// ([`IdentityToken::check_fresh`]).
+    #[error(
+        "the identity token expires at {expires_at} (in {seconds_left} s), before signing can \
+         finish (it needs about {needed_secs} s); get a fresh token"
+    )]
+    ExpiresTooSoon {
+        /// `exp`, as RFC 3339 UTC.
+        expires_at: String,
+        /// How long the token is still valid.
+        seconds_left: i64,
+        /// How long it had to stay valid.
+        needed_secs: u64,
     },
     /// The token was issued for another audience than the one Fulcio will check.
     #[error(
-        "the identity token is for audience {found}, not '{expected}' (use --client-id to expect \
-         another audience)"
+        "the identity token is for audience {found}, not '{expected}' (the client id is the \
+         audience expected)"
     )]
     Audience {
         /// The token's `aud` claim, rendered.
@@ -138,7 +179,10 @@ struct Claims {
     sub: Option<String>,
     #[serde(default)]
     aud: Audience,
-    exp: serde_json::Number,
+    /// Read as any JSON value so that a wrong type is reported as a bad `exp`.
+    exp: serde_json::Value,
+    #[serde(default)]
+    iat: Option<serde_json::Value>,
     #[serde(default)]
     email: Option<String>,
     #[serde(default)]
@@ -188,29 +232,31 @@ impl IdentityToken {
                 "expected a JWT with three dot-separated parts".into(),
             ));
         };
-        // Some issuers pad their base64url; the JWT spec says they must not, accept both.
+        // Padding (which the JWT spec forbids) is tolerated here, so that the claims are still
+        // checked and reported; the Sigstore client's own reading below refuses it.
         let payload = URL_SAFE_NO_PAD
             .decode(payload.trim_end_matches('='))
             .map_err(|e| OidcError::Malformed(format!("payload is not base64url: {e}")))?;
         let claims: Claims = serde_json::from_slice(&payload)
             .map_err(|e| OidcError::Malformed(format!("cannot read the claims: {e}")))?;
-        // `exp` is a NumericDate, which may carry a fraction.
-        let exp = claims
-            .exp
-            .as_i64()
-            .or_else(|| {
-                claims
-                    .exp
-                    .as_f64()
-                    .filter(|f| f.is_finite())
-                    .map(|f| f as i64)
-            })
-            .ok_or_else(|| OidcError::Malformed("the 'exp' claim is not a number".into()))?;
+        let exp = numeric_date("exp", &claims.exp)?;
+        if let Some(iat) = claims.iat.as_ref().filter(|v| !v.is_null()) {
+            numeric_date("iat", iat)?;
+        }
         if claims.email.is_none() && claims.sub.is_none() {
             return Err(OidcError::Malformed(
                 "the token has neither an 'email' nor a 'sub' claim".into(),
             ));
         }
+        // The token is presented to Fulcio through the Sigstore client, which reads it again with
+        // its own, stricter rules (a `sub`, integer dates, unpadded base64url). Whatever it would
+        // refuse after the model is hashed is refused here, before.
+        sigstore_sign::oidc::IdentityToken::from_jwt(jwt).map_err(|e| {
+            OidcError::Malformed(format!(
+                "the Sigstore client cannot use this token: {}",
+                display_untrusted(&super::one_line(&e))
+            ))
+        })?;
         Ok(IdentityToken {
             raw: Zeroizing::new(jwt.to_string()),
             claims,
@@ -276,10 +322,34 @@ impl IdentityToken {
 
     /// Like [`check_expiry`](Self::check_expiry) at `now` (seconds since the Unix epoch).
     pub fn check_expiry_at(&self, now: i64) -> Result<()> {
+        self.check_fresh_at(now, Duration::ZERO)
+    }
+
+    /// Checks, at the current time, that the token stays valid for at least `needed` more: the
+    /// time the signing steps still to come can take. Call it before hashing a model with
+    /// [`signing_time_estimate`] of the model's size, so that a token that cannot last is refused
+    /// before the wait rather than by Fulcio after it; [`sign_statement`](super::sign::sign_statement)
+    /// calls it with [`SIGNING_MARGIN`].
+    pub fn check_fresh(&self, needed: Duration) -> Result<()> {
+        self.check_fresh_at(unix_now(), needed)
+    }
+
+    /// Like [`check_fresh`](Self::check_fresh) at `now` (seconds since the Unix epoch). All the
+    /// arithmetic saturates: no `now` or `needed` overflows.
+    pub fn check_fresh_at(&self, now: i64, needed: Duration) -> Result<()> {
         if self.exp <= now {
             return Err(OidcError::Expired {
                 expired_at: crate::x509::format_secs(self.exp),
-                seconds_ago: now - self.exp,
+                seconds_ago: now.saturating_sub(self.exp),
+            });
+        }
+        let needed_secs = needed.as_secs();
+        let deadline = now.saturating_add(i64::try_from(needed_secs).unwrap_or(i64::MAX));
+        if self.exp <= deadline {
+            return Err(OidcError::ExpiresTooSoon {
+                expires_at: crate::x509::format_secs(self.exp),
+                seconds_left: self.exp.saturating_sub(now),
+                needed_secs,
             });
         }
         Ok(())
@@ -292,8 +362,8 @@ impl IdentityToken {
         if !auds.contains(&audience) {
             let found = match auds.as_slice() {
                 [] => "(none)".to_string(),
-                [one] => format!("'{one}'"),
-                many => format!("{many:?}"),
+                [one] => format!("'{}'", display_untrusted(one)),
+                many => display_untrusted(&format!("{many:?}")),
             };
             return Err(OidcError::Audience {
                 found,
@@ -307,8 +377,77 @@ impl IdentityToken {
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// How long a token must still be valid, when hashing starts, for signing a model of
+/// `model_bytes` bytes to succeed: the hashing time at [`ASSUMED_HASHING_SPEED`] (a lower
+/// bound: real hashing is usually slower) plus [`SIGNING_MARGIN`]. Pass it to
+/// [`IdentityToken::check_fresh`] before hashing. Never overflows.
+pub fn signing_time_estimate(model_bytes: u64) -> Duration {
+    Duration::from_secs(model_bytes / ASSUMED_HASHING_SPEED).saturating_add(SIGNING_MARGIN)
+}
+
+/// Reads a NumericDate claim (`exp`, `iat`): a whole number of seconds from 1970 up to
+/// [`MAX_NUMERIC_DATE`]. Fractions are refused because the Sigstore client refuses them (after
+/// the model is hashed); huge, negative, non-finite and non-numeric values are not dates.
+fn numeric_date(name: &str, v: &serde_json::Value) -> Result<i64> {
+    let bad = |why: &str| {
+        let shown = display_untrusted(&v.to_string());
+        OidcError::Malformed(format!("invalid '{name}' claim {shown}: {why}"))
+    };
+    let serde_json::Value::Number(n) = v else {
+        return Err(bad("not a number"));
+    };
+    let secs = match n.as_i64() {
+        Some(secs) => secs,
+        None if n.is_u64() => return Err(bad("not a date before the year 10000")),
+        None => {
+            return Err(bad(
+                "not a whole number of seconds (the Sigstore client needs one)",
+            ))
+        }
+    };
+    if secs < 0 {
+        return Err(bad("a date before 1970"));
+    }
+    if secs > MAX_NUMERIC_DATE {
+        return Err(bad("not a date before the year 10000"));
+    }
+    Ok(secs)
+}
+
+/// Renders text that an issuer or another untrusted peer chose (an `error_description`, a
+/// response body, a claim) for an error message: every control character (C0, DEL, C1, the line
+/// and paragraph separators, and the bidirectional overrides) escaped as `\n`, `\u{1b}`..., so
+/// the text stays on one line and cannot drive the terminal, and at most [`MAX_SHOWN`]
+/// characters, then `...`.
+pub(crate) fn display_untrusted(s: &str) -> String {
+    let mut out = String::new();
+    let mut shown = 0usize;
+    for c in s.chars() {
+        let piece: String = match c {
+            '\t' | '\n' | '\r' => c.escape_default().collect(),
+            c if c < ' '
+                || ('\u{7f}'..='\u{9f}').contains(&c)
+                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}')
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c) =>
+            {
+                c.escape_unicode().collect()
+            }
+            c => c.to_string(),
+        };
+        let len = piece.chars().count();
+        if shown.saturating_add(len) > MAX_SHOWN {
+            out.push_str("...");
+            break;
+        }
+        shown += len;
+        out.push_str(&piece);
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -371,11 +510,25 @@ async fn read_body(what: &'static str, url: &str, mut resp: reqwest::Response) -
     Ok(body)
 }
 
-/// Refuses plain-HTTP endpoints except on loopback: codes and secrets must not cross the network in
-/// clear text, while local test issuers are plain HTTP.
-fn check_secure(what: &str, raw: &str) -> Result<Url> {
-    let url = Url::parse(raw)
-        .map_err(|e| OidcError::OAuth(format!("{what} '{raw}' is not a URL: {e}")))?;
+/// Why [`check_transport`] refused a URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TransportError {
+    /// Not a URL at all (the parser's reason).
+    NotAUrl(String),
+    /// Neither https nor plain http to a loopback host (nor, when allowed, plain http anywhere).
+    Insecure,
+}
+
+/// The one rule for every endpoint that receives a credential or what it protects (the OAuth
+/// endpoints, which see codes and secrets, and the Sigstore services, Fulcio receiving the
+/// identity token): `https`, or plain `http` to a loopback host (127.0.0.0/8, `::1`,
+/// `localhost`), where local test stacks run. With `allow_insecure`, plain `http` to any host is
+/// accepted too (private test stacks); other schemes never are.
+pub(crate) fn check_transport(
+    raw: &str,
+    allow_insecure: bool,
+) -> std::result::Result<Url, TransportError> {
+    let url = Url::parse(raw).map_err(|e| TransportError::NotAUrl(e.to_string()))?;
     let loopback = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -385,10 +538,25 @@ fn check_secure(what: &str, raw: &str) -> Result<Url> {
     match url.scheme() {
         "https" => Ok(url),
         "http" if loopback => Ok(url),
-        _ => Err(OidcError::OAuth(format!(
-            "{what} '{raw}' must be an https URL"
-        ))),
+        "http" if allow_insecure && url.host().is_some() => {
+            tracing::warn!("using {url} over plain http (insecure services are allowed)");
+            Ok(url)
+        }
+        _ => Err(TransportError::Insecure),
     }
+}
+
+/// [`check_transport`] for the OAuth endpoints.
+fn check_secure(what: &str, raw: &str, allow_insecure: bool) -> Result<Url> {
+    check_transport(raw, allow_insecure).map_err(|e| {
+        let raw = display_untrusted(raw);
+        OidcError::OAuth(match e {
+            TransportError::NotAUrl(e) => format!("{what} '{raw}' is not a URL: {e}"),
+            TransportError::Insecure => {
+                format!("{what} '{raw}' must be an https URL (plain http only to a loopback host)")
+            }
+        })
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,15 +577,20 @@ pub struct ProviderMetadata {
     pub token_endpoint_auth_methods_supported: Vec<String>,
 }
 
-/// Fetches `<issuer>/.well-known/openid-configuration`.
+/// Fetches `<issuer>/.well-known/openid-configuration`. The issuer and the endpoints the document
+/// names must be https (or plain http to loopback).
 pub fn discover(issuer: &str) -> Result<ProviderMetadata> {
     let client = http_client(HTTP_TIMEOUT)?;
-    block_on(discover_async(&client, issuer))?
+    block_on(discover_async(&client, issuer, false))?
 }
 
-async fn discover_async(client: &reqwest::Client, issuer: &str) -> Result<ProviderMetadata> {
+async fn discover_async(
+    client: &reqwest::Client,
+    issuer: &str,
+    allow_insecure: bool,
+) -> Result<ProviderMetadata> {
     const WHAT: &str = "OIDC discovery";
-    check_secure("the OIDC issuer", issuer)?;
+    check_secure("the OIDC issuer", issuer, allow_insecure)?;
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
@@ -451,11 +624,15 @@ async fn discover_async(client: &reqwest::Client, issuer: &str) -> Result<Provid
         // OIDC requires equality, but Fulcio checks the token's `iss`, not us; only warn.
         tracing::warn!(
             "the discovery document of {issuer} names the issuer {}",
-            meta.issuer
+            display_untrusted(&meta.issuer)
         );
     }
-    check_secure("the authorization endpoint", &meta.authorization_endpoint)?;
-    check_secure("the token endpoint", &meta.token_endpoint)?;
+    check_secure(
+        "the authorization endpoint",
+        &meta.authorization_endpoint,
+        allow_insecure,
+    )?;
+    check_secure("the token endpoint", &meta.token_endpoint, allow_insecure)?;
     Ok(meta)
 }
 
@@ -533,6 +710,9 @@ pub struct OAuthSettings {
     pub force_oob: bool,
     /// How long to wait for the browser redirect.
     pub callback_timeout: Duration,
+    /// Accept plain-http OAuth endpoints on hosts other than loopback (private test stacks
+    /// only: the code, the PKCE verifier and any client secret then cross the network in clear).
+    pub allow_insecure_services: bool,
 }
 
 impl fmt::Debug for OAuthSettings {
@@ -550,6 +730,7 @@ impl fmt::Debug for OAuthSettings {
             )
             .field("force_oob", &self.force_oob)
             .field("callback_timeout", &self.callback_timeout)
+            .field("allow_insecure_services", &self.allow_insecure_services)
             .finish()
     }
 }
@@ -563,6 +744,7 @@ impl OAuthSettings {
             client_secret: Zeroizing::new(String::new()),
             force_oob: false,
             callback_timeout: DEFAULT_CALLBACK_TIMEOUT,
+            allow_insecure_services: false,
         }
     }
 
@@ -581,6 +763,13 @@ impl OAuthSettings {
     /// Chooses the out-of-band flow over the browser.
     pub fn with_force_oob(mut self, force_oob: bool) -> Self {
         self.force_oob = force_oob;
+        self
+    }
+
+    /// Accepts plain-http OAuth endpoints on any host (see
+    /// [`allow_insecure_services`](Self::allow_insecure_services)).
+    pub fn with_allow_insecure_services(mut self, allow: bool) -> Self {
+        self.allow_insecure_services = allow;
         self
     }
 }
@@ -620,7 +809,11 @@ fn authorization_url(
     redirect_uri: &str,
     p: &Pkce,
 ) -> Result<String> {
-    let mut url = check_secure("the authorization endpoint", &meta.authorization_endpoint)?;
+    let mut url = check_secure(
+        "the authorization endpoint",
+        &meta.authorization_endpoint,
+        s.allow_insecure_services,
+    )?;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", &s.client_id)
@@ -658,7 +851,7 @@ async fn interactive_login_async(
     s: &OAuthSettings,
     ui: &dyn Interaction,
 ) -> Result<IdentityToken> {
-    let meta = discover_async(client, &s.issuer).await?;
+    let meta = discover_async(client, &s.issuer, s.allow_insecure_services).await?;
     let pkce = Pkce::new()?;
     let (code, redirect_uri) = if s.force_oob {
         (oob_code(&meta, s, &pkce, ui)?, OOB_REDIRECT_URI.to_string())
@@ -681,11 +874,24 @@ async fn interactive_login_async(
         let url = authorization_url(&meta, s, &redirect_uri, &pkce)?;
         if ui.open_browser(&url) {
             ui.show_url(&url, AuthMode::Browser);
-            let code = tokio::time::timeout(s.callback_timeout, wait_for_code(&listener, &pkce.state))
+            let ignored = std::cell::Cell::new(0usize);
+            let waiting = wait_for_code(&listener, &pkce.state, &ignored);
+            let code = tokio::time::timeout(s.callback_timeout, waiting)
                 .await
                 .map_err(|_| {
+                    let ignored = match ignored.get() {
+                        0 => String::new(),
+                        1 => "; ignored 1 redirect that was not for this login (wrong or missing \
+                              state)"
+                            .to_string(),
+                        n => format!(
+                            "; ignored {n} redirects that were not for this login (wrong or \
+                             missing state)"
+                        ),
+                    };
                     OidcError::OAuth(format!(
-                        "no browser redirect within {} s (use --oauth-force-oob to type the code instead)",
+                        "no browser redirect within {} s{ignored} (the out-of-band flow, where \
+                         the code is typed back, needs none)",
                         s.callback_timeout.as_secs()
                     ))
                 })??;
@@ -725,17 +931,41 @@ fn oob_code(
     Ok(Zeroizing::new(code.trim().to_string()))
 }
 
-/// Accepts connections until one is the OAuth callback. Other requests (a favicon, a probe) get a
-/// 404 and are ignored; a malformed or unanswered connection is dropped.
-async fn wait_for_code(listener: &TcpListener, state: &str) -> Result<Zeroizing<String>> {
+/// What one connection to the listener was.
+enum Callback {
+    /// Not the callback (another path, a malformed or cut request): ignored.
+    Other,
+    /// A callback whose `state` is missing or is not this login's: not from the issuer's redirect
+    /// for this login (a stale tab, or a local process or web page that found the port), so it is
+    /// ignored whatever it says, errors included. The real redirect may still come.
+    Foreign,
+    /// This login's redirect: the code, or the issuer's refusal.
+    Ours(Result<Zeroizing<String>>),
+}
+
+/// Accepts connections until one is this login's callback. Other requests (a favicon, a probe) get
+/// a 404, callbacks with a wrong or missing state a 400 (counted in `ignored`), and are otherwise
+/// ignored; a malformed or unanswered connection is dropped. Runs until the caller's timeout.
+async fn wait_for_code(
+    listener: &TcpListener,
+    state: &str,
+    ignored: &std::cell::Cell<usize>,
+) -> Result<Zeroizing<String>> {
     loop {
         let (stream, _) = listener.accept().await.map_err(|source| OidcError::Io {
             what: "cannot accept the browser connection",
             source,
         })?;
         match tokio::time::timeout(CONNECTION_TIMEOUT, handle_callback(stream, state)).await {
-            Ok(Ok(Some(code))) => return Ok(code),
-            Ok(Ok(None)) | Err(_) => continue,
+            Ok(Ok(Callback::Ours(result))) => return result,
+            Ok(Ok(Callback::Foreign)) => {
+                ignored.set(ignored.get().saturating_add(1));
+                tracing::warn!(
+                    "ignored a redirect to the login listener that is not for this login (wrong \
+                     or missing state)"
+                );
+            }
+            Ok(Ok(Callback::Other)) | Err(_) => {}
             Ok(Err(e)) => return Err(e),
         }
     }
@@ -744,6 +974,9 @@ async fn wait_for_code(listener: &TcpListener, state: &str) -> Result<Zeroizing<
 const PAGE_OK: &str =
     "<!doctype html><title>model-signing</title><p>Authentication complete. You can close this \
                        window and return to the terminal.</p>";
+
+const PAGE_FOREIGN: &str = "<!doctype html><title>model-signing</title><p>This is not the \
+                            redirect of the login in progress; it was ignored.</p>";
 
 async fn respond(stream: &mut TcpStream, status: &str, body: &str) {
     let resp = format!(
@@ -756,8 +989,8 @@ async fn respond(stream: &mut TcpStream, status: &str, body: &str) {
     let _ = stream.shutdown().await;
 }
 
-/// Reads one request; `Ok(None)` when it is not for `/callback`.
-async fn handle_callback(mut stream: TcpStream, state: &str) -> Result<Option<Zeroizing<String>>> {
+/// Reads one request and says what it was.
+async fn handle_callback(mut stream: TcpStream, state: &str) -> Result<Callback> {
     let mut head = Vec::with_capacity(1024);
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -769,41 +1002,59 @@ async fn handle_callback(mut stream: TcpStream, state: &str) -> Result<Option<Ze
                 source,
             })?;
         if n == 0 || head.len() + n > MAX_REQUEST_HEAD {
-            return Ok(None);
+            return Ok(Callback::Other);
         }
         head.extend_from_slice(buf.get(..n).unwrap_or_default());
     }
     let head = String::from_utf8_lossy(&head);
     let mut request_line = head.lines().next().unwrap_or_default().split_whitespace();
     let (Some(method), Some(target)) = (request_line.next(), request_line.next()) else {
-        return Ok(None);
+        return Ok(Callback::Other);
     };
     let Ok(url) = Url::parse(&format!("http://127.0.0.1{target}")) else {
-        return Ok(None);
+        return Ok(Callback::Other);
     };
     if method != "GET" || url.path() != "/callback" {
         respond(&mut stream, "404 Not Found", "not found").await;
-        return Ok(None);
+        return Ok(Callback::Other);
     }
-    let (mut code, mut got_state, mut error, mut description) = (None, None, None, None);
+    let (mut code, mut error, mut description) = (None, None, None);
+    let mut states = Vec::new();
     for (k, v) in url.query_pairs() {
         match k.as_ref() {
             "code" => code = Some(Zeroizing::new(v.into_owned())),
-            "state" => got_state = Some(v.into_owned()),
+            "state" => states.push(v.into_owned()),
             "error" => error = Some(v.into_owned()),
             "error_description" => description = Some(v.into_owned()),
             _ => {}
         }
     }
+    // The state is checked first, on every callback: only the issuer's redirect for this login
+    // carries it, so nothing else (an error included) may end the login. Exactly one, equal.
+    let ours = match states.as_slice() {
+        [got] => {
+            aws_lc_rs::constant_time::verify_slices_are_equal(got.as_bytes(), state.as_bytes())
+                .is_ok()
+        }
+        _ => false,
+    };
+    if !ours {
+        respond(&mut stream, "400 Bad Request", PAGE_FOREIGN).await;
+        return Ok(Callback::Foreign);
+    }
     let problem = if let Some(err) = error {
+        // The issuer's words, but not its control characters.
         Some(match description {
-            Some(d) => format!("the issuer refused the authorization: {err}: {d}"),
-            None => format!("the issuer refused the authorization: {err}"),
+            Some(d) => format!(
+                "the issuer refused the authorization: {}: {}",
+                display_untrusted(&err),
+                display_untrusted(&d)
+            ),
+            None => format!(
+                "the issuer refused the authorization: {}",
+                display_untrusted(&err)
+            ),
         })
-    } else if got_state.as_deref() != Some(state) {
-        Some(
-            "the redirect's state does not match this login (stale or forged redirect)".to_string(),
-        )
     } else if code.as_ref().is_none_or(|c| c.is_empty()) {
         Some("the redirect carries no authorization code".to_string())
     } else {
@@ -816,10 +1067,12 @@ async fn handle_callback(mut stream: TcpStream, state: &str) -> Result<Option<Ze
             "Authentication failed; see the terminal.",
         )
         .await;
-        return Err(OidcError::OAuth(problem.unwrap_or_default()));
+        return Ok(Callback::Ours(Err(OidcError::OAuth(
+            problem.unwrap_or_default(),
+        ))));
     };
     respond(&mut stream, "200 OK", PAGE_OK).await;
-    Ok(Some(code))
+    Ok(Callback::Ours(Ok(code)))
 }
 
 /// How the client authenticates to the token endpoint.
@@ -868,7 +1121,11 @@ async fn exchange_code(
     p: &Pkce,
 ) -> Result<IdentityToken> {
     const WHAT: &str = "OAuth token request";
-    let url = check_secure("the token endpoint", &meta.token_endpoint)?;
+    let url = check_secure(
+        "the token endpoint",
+        &meta.token_endpoint,
+        s.allow_insecure_services,
+    )?;
     let auth = client_auth(
         &s.client_secret,
         &meta.token_endpoint_auth_methods_supported,
@@ -910,12 +1167,12 @@ async fn exchange_code(
             Ok(TokenErrorResponse {
                 error,
                 error_description: Some(d),
-            }) => format!("{error}: {d}"),
+            }) => format!("{}: {}", display_untrusted(&error), display_untrusted(&d)),
             Ok(TokenErrorResponse {
                 error,
                 error_description: None,
-            }) => error,
-            Err(_) => String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+            }) => display_untrusted(&error),
+            Err(_) => display_untrusted(&String::from_utf8_lossy(&bytes)),
         };
         return Err(OidcError::Network {
             what: WHAT,
@@ -950,7 +1207,10 @@ pub fn detect_ambient() -> Result<Option<IdentityToken>> {
 async fn detect_ambient_async() -> Result<Option<IdentityToken>> {
     match sigstore_sign::oidc::IdentityToken::detect_ambient().await {
         Ok(Some(t)) => {
-            tracing::info!("using ambient CI credentials (issuer {})", t.issuer());
+            tracing::info!(
+                "using ambient CI credentials (issuer {})",
+                display_untrusted(t.issuer())
+            );
             return IdentityToken::parse(t.expose_secret()).map(Some);
         }
         Ok(None) => {}
@@ -1139,12 +1399,99 @@ mod tests {
     #[test]
     fn audience_lists_and_fractional_exp() {
         let t = IdentityToken::parse(&jwt(serde_json::json!({
-            "iss": "i", "sub": "s", "aud": ["x", "sigstore"], "exp": 2_000_000_000.5
+            "iss": "i", "sub": "s", "aud": ["x", "sigstore"], "exp": 2_000_000_000
         })))
         .unwrap();
         assert_eq!(t.identity(), "s");
         assert_eq!(t.expires_at(), 2_000_000_000);
         assert!(t.validate_at("sigstore", 0).is_ok());
+        // The Sigstore client reads dates as whole seconds and would refuse a fraction only after
+        // the model is hashed: refused here, naming the claim.
+        for claims in [
+            serde_json::json!({"iss": "i", "sub": "s", "exp": 2_000_000_000.5}),
+            serde_json::json!({"iss": "i", "sub": "s", "exp": 2_000_000_000, "iat": 1.5}),
+            serde_json::json!({"iss": "i", "sub": "s", "exp": 2_000_000_000, "iat": 1e300}),
+        ] {
+            let e = IdentityToken::parse(&jwt(claims.clone())).unwrap_err();
+            assert!(
+                matches!(&e, OidcError::Malformed(m) if m.contains("whole number") || m.contains("10000")),
+                "{claims}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_the_sigstore_client_refuses_is_refused_at_parse_time() {
+        // An email but no `sub` (the Sigstore client requires `sub`), and padded base64url.
+        let no_sub = jwt(serde_json::json!({"iss": "i", "email": "a@b", "exp": 2_000_000_000}));
+        let e = IdentityToken::parse(&no_sub).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("the Sigstore client cannot use this token"),
+            "{e}"
+        );
+        let claims = serde_json::json!({"iss": "i", "sub": "s", "exp": 2_000_000_000}).to_string();
+        // A length that is not a multiple of 3 needs padding (JSON allows trailing spaces).
+        let text = if claims.len() % 3 == 0 {
+            format!("{claims} ")
+        } else {
+            claims
+        };
+        let padded = format!(
+            "e30.{}.sig",
+            base64::engine::general_purpose::URL_SAFE.encode(text)
+        );
+        assert!(padded.split('.').nth(1).unwrap().ends_with('='), "{padded}");
+        assert!(IdentityToken::parse(&padded).is_err());
+    }
+
+    #[test]
+    fn expiry_arithmetic_saturates() {
+        for exp in [0i64, 1, 2_000_000_000, MAX_NUMERIC_DATE] {
+            let t = IdentityToken::parse(&jwt(
+                serde_json::json!({"iss": "i", "sub": "s", "exp": exp}),
+            ))
+            .unwrap();
+            let e = t.check_expiry_at(i64::MAX).unwrap_err();
+            assert!(
+                matches!(e, OidcError::Expired { seconds_ago, .. } if seconds_ago == i64::MAX - exp),
+                "{e}"
+            );
+            assert!(t.check_expiry_at(i64::MIN).is_ok());
+            let e = t.check_fresh_at(-1, Duration::MAX).unwrap_err();
+            assert!(
+                matches!(e, OidcError::ExpiresTooSoon { seconds_left, needed_secs: u64::MAX, .. } if seconds_left == exp + 1),
+                "{e}"
+            );
+        }
+        assert_eq!(
+            signing_time_estimate(u64::MAX).as_secs(),
+            u64::MAX / ASSUMED_HASHING_SPEED + 30
+        );
+        assert_eq!(
+            signing_time_estimate(10 << 30),
+            SIGNING_MARGIN + Duration::from_secs(10)
+        );
+    }
+
+    #[test]
+    fn untrusted_text_is_one_bounded_line() {
+        assert_eq!(display_untrusted("plain text: ok"), "plain text: ok");
+        assert_eq!(
+            display_untrusted("a\x1b[31mb\r\nc\td\u{7f}e\u{9b}f\u{2028}g\u{202e}h\0"),
+            r"a\u{1b}[31mb\r\nc\td\u{7f}e\u{9b}f\u{2028}g\u{202e}h\u{0}"
+        );
+        // Non-ASCII printable text is kept.
+        assert_eq!(display_untrusted("café ünïcode ✓"), "café ünïcode ✓");
+        let long = display_untrusted(&"é".repeat(1000));
+        assert_eq!(long, format!("{}...", "é".repeat(MAX_SHOWN)));
+        // An escape is never cut in half.
+        let long = display_untrusted(&format!("{}\x1b", "a".repeat(MAX_SHOWN - 3)));
+        assert_eq!(long, format!("{}...", "a".repeat(MAX_SHOWN - 3)));
+        assert_eq!(
+            display_untrusted(&"a".repeat(MAX_SHOWN)),
+            "a".repeat(MAX_SHOWN)
+        );
     }
 
     #[test]
@@ -1189,13 +1536,32 @@ mod tests {
 
     #[test]
     fn only_https_or_loopback() {
-        assert!(check_secure("x", "https://issuer.example/auth").is_ok());
-        assert!(check_secure("x", "http://127.0.0.1:5556/auth").is_ok());
-        assert!(check_secure("x", "http://localhost/auth").is_ok());
-        assert!(check_secure("x", "http://[::1]:80/").is_ok());
-        assert!(check_secure("x", "http://issuer.example/auth").is_err());
-        assert!(check_secure("x", "ftp://127.0.0.1/").is_err());
-        assert!(check_secure("x", "no url").is_err());
+        for allow in [false, true] {
+            assert!(check_secure("x", "https://issuer.example/auth", allow).is_ok());
+            assert!(check_secure("x", "http://127.0.0.1:5556/auth", allow).is_ok());
+            assert!(check_secure("x", "http://127.255.0.9/auth", allow).is_ok());
+            assert!(check_secure("x", "http://localhost/auth", allow).is_ok());
+            assert!(check_secure("x", "http://[::1]:80/", allow).is_ok());
+            assert!(check_secure("x", "ftp://127.0.0.1/", allow).is_err());
+            assert!(check_secure("x", "file:///etc/passwd", allow).is_err());
+            assert!(check_secure("x", "no url", allow).is_err());
+        }
+        for remote in [
+            "http://issuer.example/auth",
+            "http://128.0.0.1/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://localhost.example/",
+        ] {
+            assert!(check_secure("x", remote, false).is_err(), "{remote}");
+            assert!(check_secure("x", remote, true).is_ok(), "{remote}");
+        }
+        let e = check_secure("the token endpoint", "http://a.example/\u{1b}[2J", false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("must be an https URL") && !e.contains('\u{1b}'),
+            "{e}"
+        );
     }
 
     #[test]

@@ -60,9 +60,31 @@ pub enum KeylessError {
         /// What went wrong.
         message: String,
     },
+    /// A service URL that would carry the token or the signature in clear text.
+    #[error(
+        "the {service} URL '{url}' is not https; plain http is accepted only to a loopback host \
+         (127.0.0.0/8, ::1, localhost) unless insecure services are explicitly allowed"
+    )]
+    InsecureService {
+        /// "Fulcio", "Rekor", "TSA" or "OIDC".
+        service: &'static str,
+        /// The URL, as the signing config gives it.
+        url: String,
+    },
     /// Local cryptography or bundle assembly failed.
     #[error("{0}")]
     Internal(String),
+}
+
+/// How [`KeylessServices::from_signing_config_with`] treats the signing config's URLs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServiceOptions {
+    /// Accept plain-http service URLs (Fulcio, Rekor, TSA, OIDC) on hosts other than loopback:
+    /// for private test stacks only, since Fulcio then receives the identity token in clear text.
+    /// Off by default: such URLs are refused. Pass the same choice to
+    /// [`OAuthSettings::allow_insecure_services`](super::oidc::OAuthSettings::allow_insecure_services)
+    /// for the login.
+    pub allow_insecure_services: bool,
 }
 
 /// The Sigstore services one signature is submitted to.
@@ -78,6 +100,9 @@ pub struct KeylessServices {
     pub tsa_url: Option<String>,
     /// The OIDC issuer for the interactive login, if the config names one.
     pub oidc_issuer: Option<String>,
+    /// Plain-http URLs to hosts other than loopback are accepted
+    /// ([`ServiceOptions::allow_insecure_services`]); checked again before the token is sent.
+    pub allow_insecure_services: bool,
 }
 
 impl KeylessServices {
@@ -87,7 +112,18 @@ impl KeylessServices {
     ///
     /// `sigstore_sign::SigningServices::from_signing_config` is not used: it insists on a TSA,
     /// which sigstore-python and model-signing do not.
+    ///
+    /// Every URL must be https, or plain http to a loopback host; see
+    /// [`from_signing_config_with`](Self::from_signing_config_with) to allow others.
     pub fn from_signing_config(config: &SigningConfig) -> Result<Self, KeylessError> {
+        Self::from_signing_config_with(config, &ServiceOptions::default())
+    }
+
+    /// Like [`from_signing_config`](Self::from_signing_config), with `options`.
+    pub fn from_signing_config_with(
+        config: &SigningConfig,
+        options: &ServiceOptions,
+    ) -> Result<Self, KeylessError> {
         let sc = &config.config;
         let err = |m: String| KeylessError::Config(format!("{}: {m}", config.source));
         let fulcio = sc.fulcio_url().ok_or_else(|| {
@@ -109,9 +145,35 @@ impl KeylessServices {
             rekor_version: rekor.major_api_version,
             tsa_url: tsas.first().map(|t| t.url.clone()),
             oidc_issuer: sc.oidc_url().map(|o| o.url.clone()),
+            allow_insecure_services: options.allow_insecure_services,
         };
+        services.check_transport()?;
         services.check().map_err(|e| err(e.to_string()))?;
         Ok(services)
+    }
+
+    /// Refuses URLs that would carry the token or the signature in clear text: the rule of the
+    /// OAuth endpoints ([`oidc::check_transport`]), applied to every service.
+    fn check_transport(&self) -> Result<(), KeylessError> {
+        let urls = [
+            ("Fulcio", Some(&self.fulcio_url)),
+            ("Rekor", Some(&self.rekor_url)),
+            ("TSA", self.tsa_url.as_ref()),
+            ("OIDC", self.oidc_issuer.as_ref()),
+        ];
+        for (service, url) in urls {
+            let Some(url) = url else { continue };
+            oidc::check_transport(url, self.allow_insecure_services).map_err(|e| match e {
+                oidc::TransportError::Insecure => KeylessError::InsecureService {
+                    service,
+                    url: url.clone(),
+                },
+                oidc::TransportError::NotAUrl(why) => {
+                    KeylessError::Config(format!("the {service} URL '{url}' is not a URL: {why}"))
+                }
+            })?;
+        }
+        Ok(())
     }
 
     /// Rejects combinations that cannot produce a verifiable bundle.
@@ -166,15 +228,17 @@ pub use crate::sign::{prepare, PreparedStatement};
 
 /// Signs a statement keylessly and returns the bundle JSON (v0.3, compact).
 ///
-/// The token's expiry is checked again here (hashing a large model can outlast a short-lived
-/// token); its audience was checked when it was obtained ([`oidc::obtain_token`]).
+/// The token's expiry is checked again here, with [`oidc::SIGNING_MARGIN`] to spare (hashing a
+/// large model can outlast a short-lived token), and so are the service URLs, before any request;
+/// its audience was checked when it was obtained ([`oidc::obtain_token`]).
 pub fn sign_statement(
     payload: &[u8],
     services: &KeylessServices,
     token: &IdentityToken,
 ) -> Result<Vec<u8>, KeylessError> {
     services.check()?;
-    token.check_expiry()?;
+    services.check_transport()?;
+    token.check_fresh(oidc::SIGNING_MARGIN)?;
     let client = reqwest::Client::builder()
         .timeout(SERVICE_TIMEOUT)
         .connect_timeout(Duration::from_secs(10))
@@ -478,6 +542,7 @@ mod tests {
             rekor_version: 1,
             tsa_url: None,
             oidc_issuer: None,
+            allow_insecure_services: false,
         };
         let e = sign_statement(b"{}", &services, &token).unwrap_err();
         assert!(
