@@ -227,14 +227,26 @@ fn check_and_report(
 pub fn check_model(model: &Path, st: &Statement, opts: &VerifyOptions) -> Result<usize> {
     let info = &st.serialization;
     let parsed = manifest::validate_signed(&st.manifest, info.hash_type, info.serialization)?;
+    if info.ignore_paths.len() > walk::MAX_IGNORE_PATHS {
+        return Err(Error::Statement(format!(
+            "the statement records {} ignore paths, over the limit of {}",
+            info.ignore_paths.len(),
+            walk::MAX_IGNORE_PATHS
+        )));
+    }
     let mut ignore = opts.ignore.clone();
     for p in &info.ignore_paths {
-        ignore.add(p).map_err(|_| {
-            Error::Statement(format!(
-                "recorded ignore path '{}' is not a relative path inside the model",
-                p.escape_debug()
-            ))
-        })?;
+        match ignore.add(p) {
+            Ok(()) => {}
+            // The recorded and the user's paths together are over the cap; the set says so.
+            Err(e) if ignore.len() >= walk::MAX_IGNORE_PATHS => return Err(e),
+            Err(_) => {
+                return Err(Error::Statement(format!(
+                    "recorded ignore path '{}' is not a relative path inside the model",
+                    p.escape_debug()
+                )))
+            }
+        }
     }
     if opts.ignore_git_paths.unwrap_or(!records_ignore_paths(info)) {
         ignore.add_git_paths();

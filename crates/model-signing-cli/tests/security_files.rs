@@ -1,0 +1,174 @@
+//! CLI tests for the filesystem and resource-bound findings of the security review: a file grown
+//! after signing must be a mismatch (not an abort), and a bundle recording a huge signed ignore list
+//! must be handled in bounded time.
+
+mod common;
+
+use common::*;
+use model_signing::keys::PrivateKey;
+use model_signing::{bundle, dsse};
+use serde_json::{json, Value};
+use std::ffi::OsString;
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn sign_key(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Run {
+    let mut a = args![
+        "sign",
+        "key",
+        "--private-key",
+        &key.private_key,
+        "--signature",
+        sig
+    ];
+    a.extend(extra.iter().map(OsString::from));
+    a.push(model.into());
+    ms(a)
+}
+
+fn verify_args(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Vec<OsString> {
+    let mut a = args![
+        "verify",
+        "key",
+        "--public-key",
+        &key.public_key,
+        "--signature",
+        sig
+    ];
+    a.extend(extra.iter().map(OsString::from));
+    a.push(model.into());
+    a
+}
+
+fn timed_verify(model: &Path, key: &KeyPair, sig: &Path) -> (Run, Duration) {
+    let start = Instant::now();
+    let r = ms(verify_args(model, key, sig, &[]));
+    let took = start.elapsed();
+    eprintln!("verify with {}: {took:?}", sig.display());
+    (r, took)
+}
+
+/// The bound on a verify's run time in [`many_signed_ignore_paths_are_fast`]: one second for an
+/// optimised binary; an unoptimised test build on a loaded two-core machine measures 0.45 to 0.9 s,
+/// so it gets three. The quadratic list this guards against took 43 s for 200,000 paths in the
+/// review (optimised), so either bound catches it.
+fn time_limit() -> Duration {
+    if cfg!(debug_assertions) {
+        Duration::from_secs(3)
+    } else {
+        Duration::from_secs(1)
+    }
+}
+
+fn assert_fails(r: &Run, needle: &str) {
+    r.assert_exit(1);
+    r.assert_stderr_contains("Verification failed with error");
+    r.assert_stderr_contains(needle);
+    assert!(!r.stderr.contains("panicked"), "{r}");
+}
+
+fn payload(sig: &Path) -> Value {
+    use base64::Engine;
+    let b: Value = serde_json::from_slice(&fs::read(sig).unwrap()).unwrap();
+    let p = base64::engine::general_purpose::STANDARD
+        .decode(b["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
+    serde_json::from_slice(&p).unwrap()
+}
+
+/// Signs `statement` with `key` into a key bundle at `out`, bypassing our statement writer.
+fn craft(key: &KeyPair, statement: &Value, out: &Path) {
+    let pk = PrivateKey::from_pem(&fs::read(&key.private_key).unwrap(), None).unwrap();
+    let payload = serde_json::to_vec(statement).unwrap();
+    let sig = pk.sign(&dsse::pae(dsse::PAYLOAD_TYPE, &payload)).unwrap();
+    let material = bundle::VerificationMaterial::PublicKey {
+        hint: Some(pk.public_key().hint()),
+        legacy_raw_bytes: false,
+    };
+    fs::write(
+        out,
+        bundle::encode(&material, dsse::PAYLOAD_TYPE, &payload, &sig).unwrap(),
+    )
+    .unwrap();
+}
+
+/// A statement whose `ignore_paths` lists `n` paths (none of which exist), signed with `key`.
+fn with_ignore_paths(key: &KeyPair, base: &Value, n: usize, out: &Path) {
+    let mut st = base.clone();
+    let paths: Vec<Value> = (0..n)
+        .map(|i| json!(format!("ignored/d{}/f{i}.bin", i % 997)))
+        .collect();
+    st["predicate"]["serialization"]["ignore_paths"] = Value::Array(paths);
+    craft(key, &st, out);
+}
+
+/// Finding 5: 200,000 signed ignore paths (a 5 MB bundle) took 43 s, quadratic in the list. Now they
+/// are verified in well under a second, and lists over the cap are refused.
+#[test]
+fn many_signed_ignore_paths_are_fast() {
+    let t = tempdir();
+    let key = gen_ec_key(t.path(), "k", Curve::P256);
+    let model = make_small_model(t.path(), "m");
+    for i in 0..50 {
+        write_file(&model, &format!("ignored/d{i}/f{i}.bin"), "ignored content");
+        write_file(&model, &format!("kept/d{i}/f{i}.bin"), "kept content");
+    }
+    // Sign with everything under ignored/ left out, then replace the recorded list.
+    let sig = t.path().join("s.sig");
+    let ignored = model.join("ignored");
+    sign_key(
+        &model,
+        &key,
+        &sig,
+        &["--ignore-paths", ignored.to_str().unwrap()],
+    )
+    .assert_success();
+    let base = payload(&sig);
+
+    let many = t.path().join("many.sig");
+    with_ignore_paths(&key, &base, 200_000, &many);
+    let (r, took) = timed_verify(&model, &key, &many);
+    // The paths name files under ignored/ one by one, and include the 50 that exist.
+    r.assert_success();
+    assert!(
+        took < time_limit(),
+        "200,000 ignore paths took {took:?}\n{r}"
+    );
+    write_file(&model, "ignored/d1/other.bin", "not covered");
+    let (r, took) = timed_verify(&model, &key, &many);
+    assert_fails(&r, "extra:   ignored/d1/other.bin");
+    assert!(
+        took < time_limit(),
+        "200,000 ignore paths took {took:?}\n{r}"
+    );
+    fs::remove_file(model.join("ignored/d1/other.bin")).unwrap();
+
+    // 200,000 paths that match nothing, and one directory that covers everything unsigned.
+    let mut st = base.clone();
+    let mut paths: Vec<Value> = (0..200_000)
+        .map(|i| json!(format!("nothing/here/{i}")))
+        .collect();
+    paths.push(json!("ignored"));
+    st["predicate"]["serialization"]["ignore_paths"] = Value::Array(paths);
+    let ok = t.path().join("ok.sig");
+    craft(&key, &st, &ok);
+    let (r, took) = timed_verify(&model, &key, &ok);
+    r.assert_success();
+    assert!(
+        took < time_limit(),
+        "200,000 ignore paths took {took:?}\n{r}"
+    );
+
+    // Over the cap: refused with a clear message.
+    let over = t.path().join("over.sig");
+    with_ignore_paths(
+        &key,
+        &base,
+        model_signing::walk::MAX_IGNORE_PATHS + 1,
+        &over,
+    );
+    let (r, took) = timed_verify(&model, &key, &over);
+    assert_fails(&r, "ignore paths, over the limit of");
+    assert!(took < Duration::from_secs(5), "took {took:?}\n{r}");
+}
