@@ -381,7 +381,6 @@ fn signer_git_choice_decides_on_verify() {
 /// As above with the signature outside the model: the recorded list is empty (`[]`), which is not
 /// the same as no list (pre-1.1 bundles).
 #[test]
-#[ignore = "needs statement::SerializationInfo to tell an empty recorded ignore_paths from an absent one"]
 fn signer_git_choice_decides_with_an_empty_recorded_list() {
     let t = tempdir();
     let key = gen_ec_key(t.path(), "k", Curve::P256);

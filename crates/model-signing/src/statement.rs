@@ -42,6 +42,10 @@ pub struct SerializationInfo {
     pub allow_symlinks: bool,
     /// Model-relative paths the signer excluded (absent in bundles before v1.1).
     pub ignore_paths: Vec<String>,
+    /// Whether the statement records an `ignore_paths` list at all, even an empty one: bundles
+    /// before v1.1 record none, and only for them does a verifier fall back to ignoring the git
+    /// paths by default.
+    pub ignore_paths_recorded: bool,
 }
 
 /// A decoded statement.
@@ -93,7 +97,8 @@ struct OutSerialization<'a> {
     allow_symlinks: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     shard_size: Option<u64>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    // Always written, as Python 1.1 does: an empty list ("nothing ignored") is not the same as no
+    // list (a pre-1.1 bundle, for which verifiers ignore the git paths by default).
     ignore_paths: &'a [String],
 }
 
@@ -610,6 +615,7 @@ fn decode_serialization(ser: &Value) -> Result<SerializationInfo> {
         }
     };
     let mut ignore_paths = Vec::new();
+    let ignore_paths_recorded = !matches!(ser.get("ignore_paths"), None | Some(Value::Null));
     match ser.get("ignore_paths") {
         None | Some(Value::Null) => {}
         Some(Value::Array(a)) => {
@@ -627,6 +633,7 @@ fn decode_serialization(ser: &Value) -> Result<SerializationInfo> {
         hash_type,
         allow_symlinks,
         ignore_paths,
+        ignore_paths_recorded,
     })
 }
 
@@ -660,6 +667,7 @@ fn decode_legacy(subjects: &[Value]) -> Result<Statement> {
             hash_type: HashAlgorithm::Sha256,
             allow_symlinks: false,
             ignore_paths: Vec::new(),
+            ignore_paths_recorded: false,
         },
         manifest: Manifest { resources },
         legacy: true,
@@ -676,6 +684,7 @@ mod tests {
             hash_type: HashAlgorithm::Sha256,
             allow_symlinks: false,
             ignore_paths: vec![".git".into()],
+            ignore_paths_recorded: true,
         }
     }
 

@@ -184,8 +184,19 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle> {
             MAX_BUNDLE_BYTES
         )));
     }
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(bad("the file is empty"));
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(bad("the file is empty")),
+        Some(b'{') => {}
+        Some(b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
+            // Say what is wrong rather than a serde type error about the Bundle message.
+            return Err(
+                match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                    Ok(_) => bad("the top level is not a JSON object"),
+                    Err(e) => bad(format!("not valid JSON: {e}")),
+                },
+            );
+        }
+        Some(_) => {}
     }
     let tree = proto::parse(bytes, &proto::BUNDLE).map_err(bad)?;
     let media_type = string(&tree, "mediaType")

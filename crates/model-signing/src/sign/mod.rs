@@ -85,6 +85,7 @@ pub fn prepare(model: &Path, cfg: &HashingConfig) -> Result<PreparedStatement> {
         hash_type: cfg.algorithm,
         allow_symlinks: cfg.allow_symlinks,
         ignore_paths: cfg.ignore.to_sorted_vec(),
+        ignore_paths_recorded: true,
     };
     let payload = statement::encode(&model_name(model), &info, &manifest)?;
     let outcome = SignOutcome {

@@ -267,6 +267,8 @@ pub fn sign_model(
     token: &IdentityToken,
     signature: &Path,
 ) -> Result<SignOutcome, KeylessError> {
+    // A refused signature path must cost neither the hashing nor a log entry.
+    crate::sign::check_signature_path(signature)?;
     let prepared = prepare(model, cfg)?;
     let bundle = sign_statement(&prepared.payload, services, token)?;
     write_atomic(signature, &bundle)?;

@@ -78,9 +78,10 @@ impl Default for VerifyOptions {
 pub struct Changed {
     /// Resource name.
     pub name: String,
-    /// Signed digest (hex).
+    /// Signed digest (hex); or, for a sharded file whose size differs from the signed one (then
+    /// `name` is the file's and no shard of it is hashed), the signed size (`size 3 bytes`).
     pub expected: String,
-    /// Digest of the file on disk (hex).
+    /// Digest of the file on disk (hex), or its size on disk (`size 1073741824 bytes`).
     pub actual: String,
 }
 
@@ -271,21 +272,114 @@ pub fn check_model(model: &Path, st: &Statement, opts: &VerifyOptions) -> Result
         let signed: HashSet<&str> = parsed.iter().map(|p| p.path.as_str()).collect();
         files.retain(|f| signed.contains(f.name.as_str()));
     }
-    let items = hashing::hash_files_with(&files, info.hash_type, info.serialization, &opts.engine)?;
+    let walked = files.len();
+    let plan = plan(files, &parsed, info.serialization);
+    let items = hashing::hash_files_with(
+        &plan.to_hash,
+        info.hash_type,
+        info.serialization,
+        &opts.engine,
+    )?;
     let actual = Manifest::from_hashed(items, info.hash_type, info.serialization);
-    let report = compare(&st.manifest, &actual);
+    let mut report = compare(&st.manifest, &actual);
+    if !plan.settled.is_empty() {
+        // The shards of a file already reported as changed are not missing one by one.
+        let covered: HashSet<&str> = st
+            .manifest
+            .resources
+            .iter()
+            .zip(&parsed)
+            .filter(|(_, p)| plan.settled.contains(p.path.as_str()))
+            .map(|(r, _)| r.name.as_str())
+            .collect();
+        report.missing.retain(|m| !covered.contains(m.as_str()));
+    }
+    report.changed.extend(plan.changed);
+    report.extra.extend(plan.extra);
+    report.extra.sort();
+    report.changed.sort_by(|a, b| a.name.cmp(&b.name));
     if report.is_empty() {
-        Ok(files.len())
+        Ok(walked)
     } else {
         Err(Error::Mismatch(Box::new(report)))
     }
 }
 
+/// The walked files split by what the signed manifest says about them, before any is read.
+struct Plan {
+    /// Signed files to hash: for shards, each is exactly as large as signed and has no more shards
+    /// than were signed for it, so hashing does no more work than the signature covers.
+    to_hash: Vec<walk::FileEntry>,
+    /// Files not in the manifest: extra whatever their content, so never hashed (one entry per
+    /// file, also for shards).
+    extra: Vec<String>,
+    /// Sharded files that differ from the manifest without being read: another size than the end
+    /// of their last signed shard, or more shards than were signed.
+    changed: Vec<Changed>,
+    /// The names of the files in `changed`, whose signed shards are then not listed as missing.
+    settled: HashSet<String>,
+}
+
+/// Decides which walked files are hashed. Planning work from the size on disk alone would let a
+/// file grown after signing (sparse, say to 1 GiB with 1-byte shards) demand a work item per shard
+/// of the grown part; the size of a sharded file is known from its signed shards, so a file of
+/// another size is reported changed at once.
+fn plan(files: Vec<walk::FileEntry>, parsed: &[manifest::ParsedName], ser: Serialization) -> Plan {
+    // Per signed file: the end of its last shard (its size) and its number of shards.
+    let mut signed: HashMap<&str, (u64, u64)> = HashMap::with_capacity(parsed.len());
+    for p in parsed {
+        let e = signed.entry(p.path.as_str()).or_insert((0, 0));
+        e.0 = e.0.max(p.range.map_or(0, |(_, end)| end));
+        e.1 = e.1.saturating_add(1);
+    }
+    let mut plan = Plan {
+        to_hash: Vec::with_capacity(files.len()),
+        extra: Vec::new(),
+        changed: Vec::new(),
+        settled: HashSet::new(),
+    };
+    for f in files {
+        let Some(&(size, count)) = signed.get(f.name.as_str()) else {
+            // Shards record nothing for an empty file, so an unsigned empty file is no difference.
+            let invisible = matches!(ser, Serialization::Shards { .. }) && f.size == 0;
+            if !invisible {
+                plan.extra.push(f.name);
+            }
+            continue;
+        };
+        let Serialization::Shards { shard_size } = ser else {
+            plan.to_hash.push(f);
+            continue;
+        };
+        let shards = f.size.div_ceil(shard_size.max(1));
+        let (expected, actual) = if f.size != size {
+            (
+                format!("size {size} bytes"),
+                format!("size {} bytes", f.size),
+            )
+        } else if shards > count {
+            (
+                format!("{count} shards"),
+                format!("{shards} shards of {shard_size} bytes"),
+            )
+        } else {
+            plan.to_hash.push(f);
+            continue;
+        };
+        plan.settled.insert(f.name.clone());
+        plan.changed.push(Changed {
+            name: f.name,
+            expected,
+            actual,
+        });
+    }
+    plan
+}
+
 /// Whether the signer recorded its ignore list (model-signing 1.1 and later always do, git paths
-/// included unless they were signed). Until the parsed statement keeps an absent list apart from an
-/// empty one, an empty list counts as absent, so it gets the pre-1.1 git default.
+/// included unless they were signed), even an empty one.
 fn records_ignore_paths(info: &statement::SerializationInfo) -> bool {
-    !info.ignore_paths.is_empty()
+    info.ignore_paths_recorded
 }
 
 /// Compares a signed manifest with a freshly computed one, by name. Algorithm strings were already
