@@ -284,9 +284,11 @@ impl SigstoreVerifier {
         }
         let sigstore_bundle = sigstore_bundle(&bundle.canonical_json()?)?;
         let digest = subject_sha256(&bundle.payload)?;
-        let result = self
-            .verifier
-            .verify(sigstore_types::Artifact::from(digest), &sigstore_bundle, &self.policy());
+        let result = self.verifier.verify(
+            sigstore_types::Artifact::from(digest),
+            &sigstore_bundle,
+            &self.policy(),
+        );
         if result.is_ok() {
             same_envelope(bundle, &sigstore_bundle)?;
         }
