@@ -36,6 +36,7 @@ pub mod hashing;
 pub mod keys;
 pub mod manifest;
 pub mod pkcs11;
+pub mod secret_file;
 pub mod sign;
 pub mod sigstore;
 pub mod statement;

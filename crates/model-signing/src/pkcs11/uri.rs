@@ -498,114 +498,23 @@ impl Pkcs11Uri {
 /// The largest `pin-source` file read, in bytes.
 pub const MAX_PIN_FILE_BYTES: u64 = 4096;
 
-/// `O_NONBLOCK` where its value is known (std has no constant and this crate does not depend on
-/// `libc`): Linux and Android on the architectures that use the generic value, and the BSDs and
-/// Apple systems. Elsewhere `None`, and the path is checked before it is opened instead.
-#[cfg(all(
-    any(target_os = "linux", target_os = "android"),
-    any(
-        target_arch = "x86",
-        target_arch = "x86_64",
-        target_arch = "arm",
-        target_arch = "aarch64",
-        target_arch = "riscv32",
-        target_arch = "riscv64",
-        target_arch = "powerpc",
-        target_arch = "powerpc64",
-        target_arch = "s390x",
-        target_arch = "loongarch64"
-    )
-))]
-const O_NONBLOCK: Option<i32> = Some(0o4000);
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
-const O_NONBLOCK: Option<i32> = Some(0x0004);
-#[cfg(not(any(
-    all(
-        any(target_os = "linux", target_os = "android"),
-        any(
-            target_arch = "x86",
-            target_arch = "x86_64",
-            target_arch = "arm",
-            target_arch = "aarch64",
-            target_arch = "riscv32",
-            target_arch = "riscv64",
-            target_arch = "powerpc",
-            target_arch = "powerpc64",
-            target_arch = "s390x",
-            target_arch = "loongarch64"
-        )
-    ),
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-)))]
-const O_NONBLOCK: Option<i32> = None;
-
-fn not_regular() -> Pkcs11Error {
-    Pkcs11Error::Pin(
-        "the pin-source is not a regular file (a FIFO, device, socket or directory is not read)"
-            .into(),
-    )
-}
-
-/// Reads a `pin-source` file: opened without blocking (a FIFO would otherwise wait for a writer),
-/// checked to be a regular file of at most [`MAX_PIN_FILE_BYTES`] through the opened handle (so
-/// that the path cannot be swapped between the check and the read), and read with the same bound.
+/// Reads a `pin-source` file through [`crate::secret_file`]: opened without blocking (a FIFO would
+/// otherwise wait for a writer), a regular file of at most [`MAX_PIN_FILE_BYTES`] checked through
+/// the opened handle, read with the same bound into one zeroized buffer.
 fn read_pin_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Pkcs11Error> {
-    use std::io::Read as _;
-    let io =
-        |e: std::io::Error| Pkcs11Error::Pin(format!("cannot read the PIN from pin-source: {e}"));
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    match O_NONBLOCK {
-        #[cfg(unix)]
-        Some(flag) => {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.custom_flags(flag);
-        }
-        _ => {
-            // Without O_NONBLOCK, refuse what is not a regular file before opening it. A path
-            // swapped after this check is still caught by the check of the opened file below.
-            if !std::fs::metadata(path).map_err(io)?.is_file() {
-                return Err(not_regular());
+    use crate::secret_file::{self, SecretFileError};
+    secret_file::read(path, MAX_PIN_FILE_BYTES).map_err(|e| {
+        Pkcs11Error::Pin(match e {
+            SecretFileError::NotRegular => {
+                "the pin-source is not a regular file (a FIFO, device, socket or directory is not read)"
+                    .into()
             }
-        }
-    }
-    let file = options.open(path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    if !meta.is_file() {
-        return Err(not_regular());
-    }
-    let too_big = |len: u64| {
-        Pkcs11Error::Pin(format!(
-            "the pin-source file is {len} bytes, over the {MAX_PIN_FILE_BYTES}-byte limit for a PIN"
-        ))
-    };
-    if meta.len() > MAX_PIN_FILE_BYTES {
-        return Err(too_big(meta.len()));
-    }
-    // Room for the limit and one byte more, so the buffer never grows (a reallocation would
-    // leave a copy of the PIN behind) and a file that grew since fstat is noticed.
-    let cap = usize::try_from(MAX_PIN_FILE_BYTES + 1).unwrap_or(0);
-    let mut data = Zeroizing::new(Vec::with_capacity(cap));
-    file.take(MAX_PIN_FILE_BYTES + 1)
-        .read_to_end(&mut data)
-        .map_err(io)?;
-    let len = u64::try_from(data.len()).unwrap_or(u64::MAX);
-    if len > MAX_PIN_FILE_BYTES {
-        return Err(too_big(len));
-    }
-    Ok(data)
+            SecretFileError::TooBig { len, max } => {
+                format!("the pin-source file is {len} bytes, over the {max}-byte limit for a PIN")
+            }
+            SecretFileError::Io(e) => format!("cannot read the PIN from pin-source: {e}"),
+        })
+    })
 }
 
 /// Resolves the path of a `pin-source`: `file:///p`, `file:/p`, `file:p` or a plain path. Errors
