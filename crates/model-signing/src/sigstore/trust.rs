@@ -14,14 +14,26 @@
 //! The cache is only ever written after a full TUF refresh ([`update_cached`]), so it is as trustworthy
 //! as the embedded TUF root it was fetched with; reading it needs no network and no TUF metadata, so it
 //! does not expire the way a TUF cache does.
+//!
+//! A cached root silently replacing the embedded one would hide a stale or planted cache file, so
+//! using it is logged at WARNING, naming the file and its age (days since its modification time),
+//! the first time in the process that a given cache file is used; later loads of the same file log
+//! at info level only. A cached root whose content equals the embedded one (what `trust-root
+//! update` writes when nothing changed upstream) overrides nothing and is logged at info level only.
+//! Content is compared after parsing, not byte for byte: the cache holds our re-serialisation.
+//! [`TrustRoot::info`] gives the same facts (kind, source, instance, age) as a serialisable
+//! [`TrustRootInfo`] for verification reports.
 
 use super::{normalize_proto_json, one_line, Instance, SIGSTORE_RUST_VERSION};
 use crate::error::{Error, Result};
+use serde::Serialize;
 use serde_json::Value;
 use sigstore_trust_root::{SigningConfig as SsSigningConfig, TrustedRoot};
+use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
 
 /// Media types of TrustedRoot documents that we accept (the two protobuf-specs releases).
 pub const TRUSTED_ROOT_MEDIA_TYPES: [&str; 2] = [
@@ -93,11 +105,83 @@ impl fmt::Display for TrustSource {
     }
 }
 
+/// What kind of [`TrustSource`] a root came from, as written in reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrustRootKind {
+    /// [`TrustSource::Embedded`].
+    Embedded,
+    /// [`TrustSource::Cached`].
+    Cached,
+    /// [`TrustSource::TrustedRootFile`].
+    TrustedRootFile,
+    /// [`TrustSource::TrustConfigFile`].
+    TrustConfigFile,
+}
+
+/// Which trusted root a verification used, for reports (JSON through serde): for example
+/// `{"kind": "cached", "source": "cached Sigstore production root '...'", "instance":
+/// "production", "path": "...", "cached_age_days": 3, "matches_embedded": false}`.
+///
+/// Absent fields are left out of the JSON: `instance` is given for the cached and embedded roots,
+/// `path` for the files and the cache, `cached_age_days` and `matches_embedded` for the cache only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrustRootInfo {
+    /// Where the root came from.
+    pub kind: TrustRootKind,
+    /// The [`TrustSource`]'s `Display` text.
+    pub source: String,
+    /// `production` or `staging`, for the cached and embedded roots.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// The file read (lossy UTF-8), for the files and the cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Whole days since the cached file was last modified (0 when its time is in the future or
+    /// cannot be read); only for the cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cached_age_days: Option<u64>,
+    /// Whether the cached root's content equals the embedded root's; only for the cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matches_embedded: Option<bool>,
+}
+
+impl From<&TrustSource> for TrustRootInfo {
+    /// The facts the source alone gives (no cache age: see [`TrustRoot::info`]).
+    fn from(s: &TrustSource) -> Self {
+        let lossy = |p: &Path| Some(p.to_string_lossy().into_owned());
+        let (kind, instance, path) = match s {
+            TrustSource::TrustedRootFile(p) => (TrustRootKind::TrustedRootFile, None, lossy(p)),
+            TrustSource::TrustConfigFile(p) => (TrustRootKind::TrustConfigFile, None, lossy(p)),
+            TrustSource::Cached(i, p) => (TrustRootKind::Cached, Some(i.name().into()), lossy(p)),
+            TrustSource::Embedded(i) => (TrustRootKind::Embedded, Some(i.name().into()), None),
+        };
+        TrustRootInfo {
+            kind,
+            source: s.to_string(),
+            instance,
+            path,
+            cached_age_days: None,
+            matches_embedded: None,
+        }
+    }
+}
+
+/// What is known about a cached root file when it is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CacheFacts {
+    /// Whole days since the file's modification time.
+    age_days: u64,
+    /// Its content equals the embedded root of the same instance.
+    matches_embedded: bool,
+}
+
 /// A parsed, usable trusted root and where it came from.
 #[derive(Debug, Clone)]
 pub struct TrustRoot {
     pub(crate) root: TrustedRoot,
     source: TrustSource,
+    cache: Option<CacheFacts>,
 }
 
 impl TrustRoot {
@@ -128,7 +212,11 @@ impl TrustRoot {
                 )));
             }
         }
-        Ok(TrustRoot { root, source })
+        Ok(TrustRoot {
+            root,
+            source,
+            cache: None,
+        })
     }
 
     /// The root embedded in the binary for `instance`.
@@ -145,6 +233,29 @@ impl TrustRoot {
     /// Where this root came from.
     pub fn source(&self) -> &TrustSource {
         &self.source
+    }
+
+    /// Where this root came from, as a report entry; for a cached root with its age and whether it
+    /// equals the embedded one.
+    pub fn info(&self) -> TrustRootInfo {
+        let mut info = TrustRootInfo::from(&self.source);
+        if let Some(c) = self.cache {
+            info.cached_age_days = Some(c.age_days);
+            info.matches_embedded = Some(c.matches_embedded);
+        }
+        info
+    }
+
+    /// True when both roots hold the same content (compared through one serialisation, so the
+    /// spelling and layout of the files they were read from do not matter).
+    fn same_content(&self, other: &TrustRoot) -> bool {
+        match (
+            serde_json::to_value(&self.root),
+            serde_json::to_value(&other.root),
+        ) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
     }
 
     /// The root as TrustedRoot JSON (camelCase), e.g. to write it to a file.
@@ -310,7 +421,7 @@ fn load_trusted_root_quiet(opts: &TrustOptions) -> Result<TrustRoot> {
                     TrustRoot::from_json(&b, TrustSource::Cached(opts.instance, path.clone()))
                 });
                 match loaded {
-                    Ok(r) => return Ok(r),
+                    Ok(r) => return Ok(note_cached(r, opts.instance, &path)),
                     // A damaged cache must not lock the user out: the embedded root still works.
                     Err(e) => tracing::warn!("ignoring the cached trusted root: {e}"),
                 }
@@ -318,6 +429,59 @@ fn load_trusted_root_quiet(opts: &TrustOptions) -> Result<TrustRoot> {
         }
     }
     TrustRoot::embedded(opts.instance)
+}
+
+/// Whole days from `modified` to now; 0 for a time in the future.
+fn age_days(modified: SystemTime) -> u64 {
+    SystemTime::now()
+        .duration_since(modified)
+        .map(|d| d.as_secs() / 86_400)
+        .unwrap_or(0)
+}
+
+/// True the first time in this process that `path` is passed (the cache files warned about).
+fn first_use(path: &Path) -> bool {
+    static SEEN: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
+    let mut seen = SEEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    seen.insert(path.to_path_buf())
+}
+
+/// Records the age of a cached root and whether it equals the embedded one, and says that it
+/// replaces the embedded root: at WARNING the first time in the process that this file is used
+/// and it differs from the embedded root, else at info level.
+fn note_cached(mut root: TrustRoot, instance: Instance, path: &Path) -> TrustRoot {
+    let age = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map(age_days)
+        .unwrap_or(0);
+    let matches_embedded = TrustRoot::embedded(instance)
+        .map(|e| root.same_content(&e))
+        .unwrap_or(false);
+    root.cache = Some(CacheFacts {
+        age_days: age,
+        matches_embedded,
+    });
+    let days = if age == 1 { "day" } else { "days" };
+    if matches_embedded {
+        tracing::info!(
+            "the cached Sigstore {instance} trusted root '{}' ({age} {days} old) equals the one              embedded in this binary",
+            path.display()
+        );
+    } else if first_use(path) {
+        tracing::warn!(
+            "using the cached Sigstore {instance} trusted root '{}' ({age} {days} old) instead of              the one embedded in this binary, from which it differs",
+            path.display()
+        );
+    } else {
+        tracing::info!(
+            "using the cached Sigstore {instance} trusted root '{}' ({age} {days} old)",
+            path.display()
+        );
+    }
+    root
 }
 
 /// Loads the signing config: the `signingConfig` of `--trust-config`, else the one cached by
@@ -614,6 +778,83 @@ mod tests {
         assert_eq!(
             cached.config.rekor_tlog_urls.len(),
             sc.config.rekor_tlog_urls.len()
+        );
+    }
+
+    #[test]
+    fn info_names_the_source() {
+        let tmp = tempfile::tempdir().unwrap();
+        let opts = TrustOptions {
+            cache_root: Some(tmp.path().to_path_buf()),
+            ..Default::default()
+        };
+        let embedded = load_trusted_root(&opts).unwrap().info();
+        assert_eq!(embedded.kind, TrustRootKind::Embedded);
+        assert_eq!(embedded.instance.as_deref(), Some("production"));
+        assert_eq!(embedded.path, None);
+        assert_eq!(embedded.cached_age_days, None);
+        assert!(embedded.source.contains("embedded in this binary"));
+        let json = serde_json::to_value(&embedded).unwrap();
+        assert_eq!(json["kind"], "embedded");
+        assert!(json.get("cached_age_days").is_none(), "{json}");
+
+        let f = tmp.path().join("root.json");
+        let prod = TrustRoot::embedded(Instance::Production).unwrap();
+        std::fs::write(&f, prod.to_json().unwrap()).unwrap();
+        let file = load_trusted_root(&TrustOptions {
+            trusted_root: Some(f.clone()),
+            ..opts.clone()
+        })
+        .unwrap()
+        .info();
+        assert_eq!(file.kind, TrustRootKind::TrustedRootFile);
+        assert_eq!(file.instance, None);
+        assert_eq!(file.path.as_deref(), f.to_str());
+        let tc = TrustRootInfo::from(&TrustSource::TrustConfigFile(f.clone()));
+        assert_eq!(
+            serde_json::to_value(&tc).unwrap()["kind"],
+            "trust_config_file"
+        );
+
+        // A cached copy of the embedded root: its age, and that it equals the embedded one.
+        let dir = cache_dir(Instance::Production, Some(tmp.path())).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        let cached = dir.join(CACHED_TRUSTED_ROOT);
+        std::fs::write(&cached, prod.to_json().unwrap()).unwrap();
+        let ten_days = SystemTime::now() - Duration::from_secs(10 * 86_400 + 60);
+        std::fs::File::options()
+            .write(true)
+            .open(&cached)
+            .unwrap()
+            .set_modified(ten_days)
+            .unwrap();
+        let same = load_trusted_root(&opts).unwrap().info();
+        assert_eq!(same.kind, TrustRootKind::Cached);
+        assert_eq!(same.cached_age_days, Some(10));
+        assert_eq!(same.matches_embedded, Some(true));
+        assert_eq!(same.path.as_deref(), cached.to_str());
+        // The staging root under the production name differs.
+        let staging = TrustRoot::embedded(Instance::Staging).unwrap();
+        std::fs::write(&cached, staging.to_json().unwrap()).unwrap();
+        let other = load_trusted_root(&opts).unwrap().info();
+        assert_eq!(other.matches_embedded, Some(false));
+        assert_eq!(other.cached_age_days, Some(0));
+        let json = serde_json::to_value(&other).unwrap();
+        assert_eq!(json["kind"], "cached");
+        assert_eq!(json["instance"], "production");
+        assert_eq!(json["cached_age_days"], 0);
+    }
+
+    #[test]
+    fn cache_warnings_are_once_per_file() {
+        let a = Path::new("/nonexistent/once/a");
+        assert!(first_use(a));
+        assert!(!first_use(a));
+        assert!(first_use(Path::new("/nonexistent/once/b")));
+        assert_eq!(age_days(SystemTime::now() + Duration::from_secs(86_400)), 0);
+        assert_eq!(
+            age_days(SystemTime::now() - Duration::from_secs(3 * 86_400 + 5)),
+            3
         );
     }
 }
