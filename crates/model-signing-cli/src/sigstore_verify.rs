@@ -34,7 +34,10 @@ pub fn verify(a: &VerifySigstoreArgs) -> Result<VerifyReport> {
         issuer: a.identity_provider.clone(),
     };
     let v = SigstoreVerifier::new(&root, policy)?;
-    crate::run::run_verify(&c, &v)
+    let mut report = crate::run::run_verify(&c, &v)?;
+    // Which root decided: `--output json` shows it as `trust_root`.
+    report.trust_root = Some(root.info());
+    Ok(report)
 }
 
 /// Runs a `trust-root` action and returns the exit code.

@@ -154,6 +154,11 @@ pub struct VerifyReport {
     pub files_checked: usize,
     /// Number of signed resources.
     pub resources: usize,
+    /// For Sigstore verification: which trusted root was used (left out of the JSON otherwise).
+    /// [`verify_model`] leaves it `None`; the caller that chose the root fills it in with
+    /// [`crate::sigstore::trust::TrustRoot::info`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_root: Option<crate::sigstore::trust::TrustRootInfo>,
 }
 
 /// Parses the bundle at `signature`, verifies it with `verifier`, and checks `model` against it.
@@ -220,6 +225,7 @@ fn check_and_report(
         signed_ignore_paths: st.serialization.ignore_paths.clone(),
         files_checked,
         resources: st.manifest.resources.len(),
+        trust_root: None,
     })
 }
 
