@@ -6,8 +6,56 @@
 //! inserts the default `sigstore` method after `sign`/`verify` when no method is named.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use model_signing::pkcs11::Zeroizing;
 use std::ffi::OsString;
+use std::fmt;
 use std::path::PathBuf;
+
+/// The environment variable holding the private key's password (`sign key`, `sign certificate`)
+/// when neither `--password` nor `--password-file` is given.
+pub const PASSWORD_ENV: &str = "MODEL_SIGNING_KEY_PASSWORD";
+/// The environment variable holding the OAuth client secret (`sign sigstore`) when neither
+/// `--client-secret` nor `--client-secret-file` is given.
+pub const CLIENT_SECRET_ENV: &str = "MODEL_SIGNING_OAUTH_CLIENT_SECRET";
+
+/// A secret value (a password): `{:?}` shows `Secret(<redacted>)`, and the memory is zeroized when
+/// the value is dropped.
+#[derive(Clone)]
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Secret(Zeroizing::new(s))
+    }
+}
+
+impl From<Zeroizing<String>> for Secret {
+    fn from(s: Zeroizing<String>) -> Self {
+        Secret(s)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// `{:?}` of an optional secret kept as a plain `String` (fields read by code that takes a
+/// `String`): `Some(<redacted>)` or `None`.
+fn redacted(v: &Option<String>) -> &'static str {
+    match v {
+        Some(_) => "Some(<redacted>)",
+        None => "None",
+    }
+}
 
 /// The method names that may follow `sign` or `verify`.
 pub const METHODS: [&str; 5] = [
@@ -94,7 +142,7 @@ pub enum Pkcs11Action {
 }
 
 /// `pkcs11 list`.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct Pkcs11ListArgs {
     /// The PKCS#11 module: a path, or a name searched for in /usr/lib64/pkcs11,
     /// /usr/lib/pkcs11, /usr/lib/x86_64-linux-gnu/pkcs11 and /usr/lib/softhsm (e.g. libsofthsm2).
@@ -106,6 +154,16 @@ pub struct Pkcs11ListArgs {
     /// Only list the token with this label (and log in only there).
     #[arg(long, value_name = "LABEL")]
     pub token: Option<String>,
+}
+
+impl fmt::Debug for Pkcs11ListArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pkcs11ListArgs")
+            .field("module", &self.module)
+            .field("pin", &format_args!("{}", redacted(&self.pin)))
+            .field("token", &self.token)
+            .finish()
+    }
 }
 
 /// Signing methods.
@@ -195,7 +253,7 @@ pub struct HashArgs {
 /// variable; with `--use-ambient-credentials`, the CI or cloud environment (GitHub Actions, GitLab
 /// CI, Buildkite, CircleCI, Google Cloud); else an interactive login with the signing config's OIDC
 /// issuer (a browser, or with `--oauth-force-oob` a code typed back).
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct SignSigstoreArgs {
     #[command(flatten)]
     pub common: CommonSign,
@@ -209,18 +267,77 @@ pub struct SignSigstoreArgs {
     /// Detect ambient CI/cloud credentials before falling back to the interactive login.
     #[arg(long)]
     pub use_ambient_credentials: bool,
-    /// A fixed OIDC identity token (JWT); also read from SIGSTORE_ID_TOKEN.
+    /// A fixed OIDC identity token (JWT); also read from SIGSTORE_ID_TOKEN, which keeps it out of
+    /// the process list.
     #[arg(long, value_name = "TOKEN")]
     pub identity_token: Option<String>,
     /// Print the login URL and read the code from stdin instead of opening a browser.
     #[arg(long)]
     pub oauth_force_oob: bool,
+    /// Accept plain-http Fulcio, Rekor, TSA and OIDC URLs on hosts other than loopback (private
+    /// test stacks only: the identity token would cross the network in clear text).
+    #[arg(long)]
+    pub allow_insecure_services: bool,
     /// OAuth client id for the interactive login; also the audience every token must have.
     #[arg(long, value_name = "ID", default_value = "sigstore")]
     pub client_id: String,
-    /// OAuth client secret, for confidential clients of non-Sigstore issuers.
+    /// OAuth client secret, for confidential clients of non-Sigstore issuers. Other processes can
+    /// read a command line: prefer --client-secret-file or MODEL_SIGNING_OAUTH_CLIENT_SECRET.
     #[arg(long, value_name = "SECRET")]
     pub client_secret: Option<String>,
+    /// Read the OAuth client secret from this file (one trailing newline is dropped; a regular
+    /// file of at most 4096 bytes). Without this or --client-secret, MODEL_SIGNING_OAUTH_CLIENT_SECRET
+    /// is used when set.
+    #[arg(long, value_name = "PATH", conflicts_with = "client_secret")]
+    pub client_secret_file: Option<PathBuf>,
+}
+
+impl fmt::Debug for SignSigstoreArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let SignSigstoreArgs {
+            common,
+            use_staging,
+            trust_config,
+            use_ambient_credentials,
+            identity_token,
+            oauth_force_oob,
+            allow_insecure_services,
+            client_id,
+            client_secret,
+            client_secret_file,
+        } = self;
+        f.debug_struct("SignSigstoreArgs")
+            .field("common", common)
+            .field("use_staging", use_staging)
+            .field("trust_config", trust_config)
+            .field("use_ambient_credentials", use_ambient_credentials)
+            .field(
+                "identity_token",
+                &format_args!("{}", redacted(identity_token)),
+            )
+            .field("oauth_force_oob", oauth_force_oob)
+            .field("allow_insecure_services", allow_insecure_services)
+            .field("client_id", client_id)
+            .field("client_secret", &format_args!("{}", redacted(client_secret)))
+            .field("client_secret_file", client_secret_file)
+            .finish()
+    }
+}
+
+/// Where the password of an encrypted private key comes from: `--password`, else
+/// `--password-file`, else [`PASSWORD_ENV`] (read only when the key is encrypted), else a prompt on
+/// the terminal.
+#[derive(Debug, Args)]
+pub struct PasswordArgs {
+    /// Password of an encrypted private key. Other processes can read a command line: prefer
+    /// --password-file or MODEL_SIGNING_KEY_PASSWORD (without any of them, the password is asked
+    /// for on a terminal).
+    #[arg(long, value_name = "PASSWORD")]
+    pub password: Option<Secret>,
+    /// Read the private key's password from this file (one trailing newline is dropped; a regular
+    /// file of at most 4096 bytes).
+    #[arg(long, value_name = "PATH", conflicts_with = "password")]
+    pub password_file: Option<PathBuf>,
 }
 
 /// `sign key`.
@@ -231,9 +348,9 @@ pub struct SignKeyArgs {
     /// The EC private key (PEM: PKCS#8, SEC1, encrypted PKCS#8 or encrypted OpenSSL PEM).
     #[arg(long, value_name = "PRIVATE_KEY", required = true)]
     pub private_key: PathBuf,
-    /// Password of an encrypted private key (prompted for on a terminal when needed).
-    #[arg(long, value_name = "PASSWORD")]
-    pub password: Option<String>,
+    /// The key's password, if it is encrypted.
+    #[command(flatten)]
+    pub password: PasswordArgs,
 }
 
 /// `sign certificate`.
@@ -244,9 +361,9 @@ pub struct SignCertificateArgs {
     /// The EC private key of the signing certificate.
     #[arg(long, value_name = "PRIVATE_KEY", required = true)]
     pub private_key: PathBuf,
-    /// Password of an encrypted private key.
-    #[arg(long, value_name = "PASSWORD")]
-    pub password: Option<String>,
+    /// The key's password, if it is encrypted.
+    #[command(flatten)]
+    pub password: PasswordArgs,
     /// The signing (leaf) certificate, PEM.
     #[arg(long, value_name = "CERTIFICATE_PATH", required = true)]
     pub signing_certificate: PathBuf,

@@ -27,7 +27,12 @@ pub fn sign(a: SignSigstoreArgs) -> Result<()> {
         ..Default::default()
     };
     let signing_config = trust::load_signing_config(&trust_opts)?;
-    let services = KeylessServices::from_signing_config(&signing_config)?;
+    let services = KeylessServices::from_signing_config_with(
+        &signing_config,
+        &sign::ServiceOptions {
+            allow_insecure_services: a.allow_insecure_services,
+        },
+    )?;
     tracing::info!(
         "signing with Fulcio {}, Rekor v{} {}{}",
         services.fulcio_url,
@@ -48,8 +53,10 @@ pub fn sign(a: SignSigstoreArgs) -> Result<()> {
     // A given token is checked before hashing, which can take long on a big model; a bad token
     // should not cost that wait.
     if let Some(t) = &explicit {
+        let bytes = model_bytes(&c);
         IdentityToken::parse(t)
-            .and_then(|tok| tok.validate(&a.client_id))
+            .and_then(|tok| tok.validate(&a.client_id).map(|()| tok))
+            .and_then(|tok| tok.check_fresh(oidc::signing_time_estimate(bytes)))
             .context("the identity token cannot be used")?;
     }
 
@@ -66,7 +73,8 @@ pub fn sign(a: SignSigstoreArgs) -> Result<()> {
     let oauth = OAuthSettings::new(services.oidc_issuer.clone().unwrap_or_default())
         .with_client_id(a.client_id.clone())
         .with_client_secret(a.client_secret.unwrap_or_default())
-        .with_force_oob(a.oauth_force_oob);
+        .with_force_oob(a.oauth_force_oob)
+        .with_allow_insecure_services(a.allow_insecure_services);
     let request = TokenRequest::new(oauth)
         .with_explicit(explicit)
         .with_ambient(a.use_ambient_credentials);
@@ -104,4 +112,12 @@ pub fn sign(a: SignSigstoreArgs) -> Result<()> {
         signer.issuer
     );
     Ok(())
+}
+
+/// The model's size, for the estimate of how long hashing will take (0 when it cannot be listed:
+/// the hashing step will then report why).
+fn model_bytes(c: &config::SignConfig) -> u64 {
+    model_signing::walk::walk(&c.model, &c.hashing.walk_options())
+        .map(|files| files.iter().fold(0u64, |n, f| n.saturating_add(f.size)))
+        .unwrap_or(0)
 }

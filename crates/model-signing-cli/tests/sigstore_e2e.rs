@@ -769,3 +769,30 @@ fn federated_token_names_the_certified_connector() {
         .assert_exit(1)
         .assert_stderr_contains("issuer mismatch");
 }
+
+/// Fulcio receives the identity token: a signing config that sends it over plain http to a host
+/// other than loopback is refused before anything is hashed or sent.
+#[test]
+fn plain_http_services_off_loopback_are_refused() {
+    let Some(mock) = MockSigstore::start(&MockOptions::default()) else {
+        return;
+    };
+    let work = tempdir();
+    let model = make_small_model(work.path(), "model");
+    let mut tc = read_json(&mock.trust_config);
+    tc["signingConfig"]["caUrls"][0]["url"] = "http://fulcio.example.test".into();
+    let remote = work.path().join("remote.json");
+    std::fs::write(&remote, tc.to_string()).expect("write trust config");
+    let sig = work.path().join("model.sig");
+    let r = sign_ours(
+        &remote,
+        &identity_token(ISSUER, EMAIL, "sigstore", 600),
+        &sig,
+        &model,
+    );
+    r.assert_exit(1)
+        .assert_stderr_contains("http://fulcio.example.test");
+    assert!(!r.stderr.contains("hashed"), "{r}");
+    assert!(!sig.exists());
+    assert!(!mock.log_text().contains("signingCert"), "a request was sent");
+}
