@@ -318,7 +318,10 @@ impl fmt::Debug for SignSigstoreArgs {
             .field("oauth_force_oob", oauth_force_oob)
             .field("allow_insecure_services", allow_insecure_services)
             .field("client_id", client_id)
-            .field("client_secret", &format_args!("{}", redacted(client_secret)))
+            .field(
+                "client_secret",
+                &format_args!("{}", redacted(client_secret)),
+            )
             .field("client_secret_file", client_secret_file)
             .finish()
     }
@@ -675,6 +678,129 @@ mod tests {
         assert_eq!(n(&["ms", "sign", "--help"]), vec!["ms", "sign", "--help"]);
         assert_eq!(n(&["ms", "sign"]), vec!["ms", "sign"]);
         assert_eq!(n(&["ms", "digest", "m"]), vec!["ms", "digest", "m"]);
+    }
+
+    fn parse(v: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(normalize(v.iter().map(OsString::from).collect()))
+    }
+
+    #[test]
+    fn debug_output_shows_no_secret() {
+        let secret = "hunter2-SECRET";
+        for argv in [
+            &[
+                "ms",
+                "sign",
+                "key",
+                "--private-key",
+                "k",
+                "--password",
+                secret,
+                "m",
+            ][..],
+            &[
+                "ms",
+                "sign",
+                "certificate",
+                "--private-key",
+                "k",
+                "--password",
+                secret,
+                "--signing-certificate",
+                "c",
+                "m",
+            ],
+            &[
+                "ms",
+                "sign",
+                "--identity-token",
+                secret,
+                "--client-secret",
+                secret,
+                "m",
+            ],
+            &["ms", "pkcs11", "list", "--module", "x", "--pin", secret],
+        ] {
+            let cli = parse(argv).unwrap();
+            let dbg = format!("{cli:?} {cli:#?}");
+            assert!(!dbg.contains(secret), "{dbg}");
+            assert!(dbg.contains("redacted"), "{dbg}");
+        }
+        assert_eq!(
+            format!("{:?}", Secret::from(secret.to_string())),
+            "Secret(<redacted>)"
+        );
+    }
+
+    #[test]
+    fn secret_file_flags() {
+        // Both spellings; the value flag and the file flag exclude each other (a usage error).
+        let cli = parse(&[
+            "ms",
+            "sign",
+            "key",
+            "--private_key",
+            "k",
+            "--password_file",
+            "p",
+            "m",
+        ])
+        .unwrap();
+        let Command::Sign {
+            method: SignMethod::Key(a),
+        } = cli.command
+        else {
+            panic!("not sign key")
+        };
+        assert_eq!(a.password.password_file, Some(PathBuf::from("p")));
+        assert!(a.password.password.is_none());
+        for argv in [
+            &[
+                "ms",
+                "sign",
+                "key",
+                "--private-key",
+                "k",
+                "--password",
+                "x",
+                "--password-file",
+                "p",
+                "m",
+            ][..],
+            &[
+                "ms",
+                "sign",
+                "certificate",
+                "--private-key",
+                "k",
+                "--signing-certificate",
+                "c",
+                "--password-file=p",
+                "--password=x",
+                "m",
+            ],
+            &[
+                "ms",
+                "sign",
+                "--client-secret",
+                "x",
+                "--client_secret_file",
+                "p",
+                "m",
+            ],
+        ] {
+            let e = parse(argv).unwrap_err();
+            assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict, "{e}");
+            assert!(!e.to_string().contains("=x"), "{e}");
+        }
+        let cli = parse(&["ms", "sign", "--client-secret-file", "p", "m"]).unwrap();
+        let Command::Sign {
+            method: SignMethod::Sigstore(a),
+        } = cli.command
+        else {
+            panic!("not sign sigstore")
+        };
+        assert_eq!(a.client_secret_file, Some(PathBuf::from("p")));
     }
 
     #[test]

@@ -6,8 +6,11 @@
 //! before hashing ([`model_signing::sign::check_signature_path`]). On `sign` and `digest` the git
 //! paths are ignored unless `--no-ignore-git-paths`; on `verify` the bundle's recorded ignore list
 //! decides unless one of the git flags is given.
+//!
+//! Secrets (a key password, an OAuth client secret) come from, in order: the flag, the `...-file`
+//! flag, the environment variable, and (for a password) a prompt on the terminal; see [`Secret`].
 
-use crate::args::{CommonSign, CommonVerify, DigestArgs, HashArgs};
+use crate::args::{CommonSign, CommonVerify, DigestArgs, HashArgs, Secret, SignSigstoreArgs};
 use anyhow::{bail, Context, Result};
 use model_signing::hashing::{HashAlgorithm, HashingConfig, Serialization, DEFAULT_SHARD_SIZE};
 use model_signing::verify::VerifyOptions;
@@ -133,4 +136,41 @@ pub fn digest(d: &DigestArgs) -> Result<(PathBuf, HashingConfig)> {
     check_model_exists(&d.model_path)?;
     let h = hashing(&d.model_path, &d.hash)?;
     Ok((d.model_path.clone(), h))
+}
+
+/// The largest secret file (`--password-file`, `--client-secret-file`) read, in bytes.
+pub const MAX_SECRET_FILE_BYTES: u64 = 4096;
+
+/// Reads a secret from the file a `flag` names: a regular file (checked on the opened file, which
+/// is opened without blocking, so a FIFO or `/dev/zero` fails at once) of at most
+/// [`MAX_SECRET_FILE_BYTES`], UTF-8, without one trailing newline. Errors never show the content.
+pub fn read_secret_file(path: &Path, flag: &str) -> Result<Secret> {
+    model_signing::secret_file::read_line(path, MAX_SECRET_FILE_BYTES)
+        .map(Secret::from)
+        .with_context(|| format!("cannot read {flag} '{}'", path.display()))
+}
+
+/// The secret in the environment variable `name`; `None` when it is unset or empty.
+pub fn env_secret(name: &str) -> Result<Option<Secret>> {
+    match std::env::var_os(name) {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) => match v.into_string() {
+            Ok(s) => Ok(Some(Secret::from(s))),
+            Err(_) => bail!("{name} is not valid UTF-8"),
+        },
+    }
+}
+
+/// The OAuth client secret `sign sigstore` uses: `--client-secret`, else `--client-secret-file`,
+/// else [`crate::args::CLIENT_SECRET_ENV`], else none.
+pub fn client_secret(a: &SignSigstoreArgs) -> Result<Option<String>> {
+    if let Some(s) = &a.client_secret {
+        return Ok(Some(s.clone()));
+    }
+    let secret = match &a.client_secret_file {
+        Some(p) => Some(read_secret_file(p, "--client-secret-file")?),
+        None => env_secret(crate::args::CLIENT_SECRET_ENV)?,
+    };
+    Ok(secret.map(|s| s.expose().to_string()))
 }

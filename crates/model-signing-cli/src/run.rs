@@ -1,10 +1,13 @@
 //! Runs a parsed command and renders its outcome the way Python model-signing does:
 //! `Signing succeeded` / `Verification succeeded` on stdout, `... failed with error: ...` on stderr.
 
-use crate::args::{Command, LogLevel, OutputFormat, SignMethod, VerifyMethod};
+use crate::args::{
+    Command, LogLevel, OutputFormat, PasswordArgs, SignMethod, VerifyMethod, PASSWORD_ENV,
+};
 use crate::config;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use model_signing::keys::{KeyError, PrivateKey};
+use model_signing::pkcs11::Zeroizing;
 use model_signing::sign::{self, CertificateSigner, KeySigner, Signer};
 use model_signing::verify::{self, BundleVerifier, CertificateVerifier, ChainTime, KeyVerifier};
 use model_signing::x509;
@@ -101,14 +104,46 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {what} '{}'", path.display()))
 }
 
-fn load_private_key(path: &Path, password: Option<&str>) -> Result<PrivateKey> {
+/// Loads a private key. Its password comes from `--password`, else `--password-file`, else (only
+/// when the key is encrypted, so that a variable set for another key does not break an unencrypted
+/// one) [`PASSWORD_ENV`], else a prompt on the terminal. Errors name where the password came from,
+/// never the password.
+fn load_private_key(path: &Path, pw: &PasswordArgs) -> Result<PrivateKey> {
     let pem = read(path, "private key")?;
-    match PrivateKey::from_pem(&pem, password.map(str::as_bytes)) {
+    let cannot = |from: &str| {
+        format!(
+            "cannot load private key '{}' with the password from {from}",
+            path.display()
+        )
+    };
+    if let Some(p) = &pw.password {
+        return PrivateKey::from_pem(&pem, Some(p.expose().as_bytes()))
+            .with_context(|| cannot("--password"));
+    }
+    if let Some(f) = &pw.password_file {
+        let p = config::read_secret_file(f, "--password-file")?;
+        return PrivateKey::from_pem(&pem, Some(p.expose().as_bytes()))
+            .with_context(|| cannot(&format!("--password-file '{}'", f.display())));
+    }
+    match PrivateKey::from_pem(&pem, None) {
         Ok(k) => Ok(k),
-        Err(KeyError::PasswordRequired) if std::io::stdin().is_terminal() => {
-            let pw = rpassword::prompt_password(format!("Password for {}: ", path.display()))
+        Err(KeyError::PasswordRequired) => {
+            if let Some(p) = config::env_secret(PASSWORD_ENV)? {
+                return PrivateKey::from_pem(&pem, Some(p.expose().as_bytes()))
+                    .with_context(|| cannot(PASSWORD_ENV));
+            }
+            if !std::io::stdin().is_terminal() {
+                bail!(
+                    "cannot load private key '{}': {} (no terminal to ask on: give \
+                     --password-file FILE or set {PASSWORD_ENV})",
+                    path.display(),
+                    KeyError::PasswordRequired
+                );
+            }
+            let p = rpassword::prompt_password(format!("Password for {}: ", path.display()))
+                .map(Zeroizing::new)
                 .context("cannot read the password")?;
-            PrivateKey::from_pem(&pem, Some(pw.as_bytes()))
+            PrivateKey::from_pem(&pem, Some(p.as_bytes()))
                 .with_context(|| format!("cannot load private key '{}'", path.display()))
         }
         Err(e) => Err(e).with_context(|| format!("cannot load private key '{}'", path.display())),
@@ -131,12 +166,12 @@ fn sign_cmd(method: SignMethod) -> Result<()> {
     let (common, signer): (_, Box<dyn Signer>) = match method {
         SignMethod::Key(a) => {
             let c = config::sign(&a.common)?;
-            let key = load_private_key(&a.private_key, a.password.as_deref())?;
+            let key = load_private_key(&a.private_key, &a.password)?;
             (c, Box::new(KeySigner::new(key)))
         }
         SignMethod::Certificate(a) => {
             let c = config::sign(&a.common)?;
-            let key = load_private_key(&a.private_key, a.password.as_deref())?;
+            let key = load_private_key(&a.private_key, &a.password)?;
             let leaf = load_certs(std::slice::from_ref(&a.signing_certificate))?
                 .into_iter()
                 .next()
@@ -144,7 +179,11 @@ fn sign_cmd(method: SignMethod) -> Result<()> {
             let chain = load_certs(&a.certificate_chain)?;
             (c, Box::new(CertificateSigner::new(key, leaf, chain)?))
         }
-        SignMethod::Sigstore(a) => return crate::sigstore_sign::sign(a),
+        SignMethod::Sigstore(mut a) => {
+            // sigstore_sign reads only `client_secret`: fold the file and the environment into it.
+            a.client_secret = config::client_secret(&a)?;
+            return crate::sigstore_sign::sign(a);
+        }
         SignMethod::Pkcs11Key(a) => {
             let c = config::sign(&a.common)?;
             (c, Box::new(crate::pkcs11_cmd::key_signer(&a.pkcs11_uri)?))
