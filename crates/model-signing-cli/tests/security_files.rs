@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use std::ffi::OsString;
 use std::fs;
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn sign_key(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Run {
@@ -39,6 +40,16 @@ fn verify_args(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Vec<O
     a.extend(extra.iter().map(OsString::from));
     a.push(model.into());
     a
+}
+
+/// Runs `model-signing verify key ...` with its virtual memory limited to about 4 GB, so that an
+/// allocation that grows with the size of a file on disk fails instead of swapping.
+fn verify_limited(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Run {
+    run(Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -v 4000000; exec "$0" "$@""#)
+        .arg(BIN)
+        .args(verify_args(model, key, sig, extra)))
 }
 
 fn timed_verify(model: &Path, key: &KeyPair, sig: &Path) -> (Run, Duration) {
@@ -91,6 +102,88 @@ fn craft(key: &KeyPair, statement: &Value, out: &Path) {
         bundle::encode(&material, dsse::PAYLOAD_TYPE, &payload, &sig).unwrap(),
     )
     .unwrap();
+}
+
+/// Finding 4: work items used to be planned from the size on disk divided by the signed shard size,
+/// so a file grown (sparsely) to 1 GiB after signing with `--shard-size 1` made verify allocate
+/// gigabytes and abort. Now the size is compared with the signed shards first.
+#[test]
+fn grown_file_is_a_mismatch_not_an_abort() {
+    let t = tempdir();
+    let key = gen_ec_key(t.path(), "k", Curve::P256);
+    let model = t.path().join("m");
+    write_file(&model, "w.bin", "abc");
+    write_file(&model, "config.json", "{}");
+    let sig = t.path().join("s.sig");
+    sign_key(&model, &key, &sig, &["--shard-size", "1"]).assert_success();
+    verify_limited(&model, &key, &sig, &[]).assert_success();
+
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .open(model.join("w.bin"))
+        .unwrap();
+    f.set_len(1 << 30).unwrap();
+    drop(f);
+    let start = Instant::now();
+    let r = verify_limited(&model, &key, &sig, &[]);
+    let took = start.elapsed();
+    assert_fails(&r, "1 changed, 0 missing, 0 extra");
+    r.assert_stderr_contains(
+        "changed: w.bin (expected size 3 bytes, actual size 1073741824 bytes)",
+    );
+    assert!(took < Duration::from_secs(20), "took {took:?}\n{r}");
+
+    let j = verify_limited(&model, &key, &sig, &["--output", "json"]);
+    j.assert_exit(1);
+    let v: Value = serde_json::from_str(&j.stdout).unwrap();
+    assert_eq!(v["problems"]["changed"], json!([]));
+    assert_eq!(
+        v["problems"]["resized"],
+        json!([{"name": "w.bin", "expected_size": 3, "actual_size": 1073741824u64}])
+    );
+    assert_eq!(v["problems"]["missing"], json!([]));
+
+    // Shrunk: the same report, and the remaining shards are not listed as missing.
+    fs::write(model.join("w.bin"), "a").unwrap();
+    let r = verify_limited(&model, &key, &sig, &[]);
+    assert_fails(&r, "1 changed, 0 missing, 0 extra");
+    r.assert_stderr_contains("changed: w.bin (expected size 3 bytes, actual size 1 bytes)");
+
+    // Truncated to nothing: no shard at all on disk, still one changed file.
+    fs::write(model.join("w.bin"), "").unwrap();
+    let r = verify_limited(&model, &key, &sig, &[]);
+    assert_fails(
+        &r,
+        "changed: w.bin (expected size 3 bytes, actual size 0 bytes)",
+    );
+
+    // A content change at the same size is still found shard by shard.
+    fs::write(model.join("w.bin"), "abd").unwrap();
+    let r = verify_limited(&model, &key, &sig, &[]);
+    assert_fails(&r, "1 changed, 0 missing, 0 extra");
+    r.assert_stderr_contains("changed: w.bin:2:3 (expected ");
+}
+
+/// The same attack through a file that was never signed: an unsigned 1 GiB file is extra whatever
+/// its content, so it is listed once by name and never hashed.
+#[test]
+fn huge_unsigned_file_is_extra_without_hashing() {
+    let t = tempdir();
+    let key = gen_ec_key(t.path(), "k", Curve::P256);
+    let model = t.path().join("m");
+    write_file(&model, "w.bin", "abc");
+    let sig = t.path().join("s.sig");
+    sign_key(&model, &key, &sig, &["--shard-size", "1"]).assert_success();
+    let f = fs::File::create(model.join("big.bin")).unwrap();
+    f.set_len(1 << 30).unwrap();
+    drop(f);
+    let start = Instant::now();
+    let r = verify_limited(&model, &key, &sig, &[]);
+    let took = start.elapsed();
+    assert_fails(&r, "0 changed, 0 missing, 1 extra");
+    r.assert_stderr_contains("extra:   big.bin (not signed");
+    assert!(took < Duration::from_secs(20), "took {took:?}\n{r}");
+    verify_limited(&model, &key, &sig, &["--ignore-unsigned-files"]).assert_success();
 }
 
 /// A statement whose `ignore_paths` lists `n` paths (none of which exist), signed with `key`.

@@ -13,7 +13,9 @@
 //! files with its own tree parallelism, over a memory map if [`Engine::mmap`] allows it (the copy out
 //! of the page cache costs BLAKE3 about a fifth of its speed). A file whose size or modification time
 //! differs from what the walk saw, or changes while it is hashed, makes the run fail, since the digest
-//! would describe neither the old nor the new content.
+//! would describe neither the old nor the new content. The number of shards is computed from the
+//! sizes before any work item exists, and more than a bundle may list
+//! ([`MAX_RESOURCES`](crate::statement::MAX_RESOURCES)) is an error.
 
 use crate::error::{Error, Result};
 use crate::walk::FileEntry;
@@ -332,6 +334,23 @@ pub fn hash_files_with(
     ser: Serialization,
     engine: &Engine,
 ) -> Result<Vec<HashedItem>> {
+    if let Serialization::Shards { shard_size } = ser {
+        if shard_size == 0 {
+            return Err(Error::Config("shard size must be greater than 0".into()));
+        }
+        // Counted before any work item exists: the count follows from the sizes, and a verifier
+        // refuses a manifest longer than this anyway.
+        let total = files
+            .iter()
+            .fold(0u64, |n, f| n.saturating_add(f.size.div_ceil(shard_size)));
+        if total > crate::statement::MAX_RESOURCES as u64 {
+            return Err(Error::Config(format!(
+                "the model would be cut into {total} shards of {shard_size} bytes, more than the {} \
+                 resources a signature may list; use a larger shard size",
+                crate::statement::MAX_RESOURCES
+            )));
+        }
+    }
     let mut items = Vec::new();
     for (i, f) in files.iter().enumerate() {
         match ser {
@@ -636,6 +655,24 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("changed while"), "{e}");
+    }
+
+    /// Work is counted before it is planned: 2^40 one-byte shards are refused without allocating.
+    #[test]
+    fn too_many_shards_are_refused_before_planning() {
+        let d = tempfile::tempdir().unwrap();
+        let mut f = entry(d.path(), "a", b"abc");
+        f.size = 1 << 40;
+        let e = hash_files(
+            &[f],
+            HashAlgorithm::Sha256,
+            Serialization::Shards { shard_size: 1 },
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("1099511627776 shards of 1 bytes"),
+            "{e}"
+        );
     }
 
     #[test]

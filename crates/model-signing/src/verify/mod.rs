@@ -78,11 +78,23 @@ impl Default for VerifyOptions {
 pub struct Changed {
     /// Resource name.
     pub name: String,
-    /// Signed digest (hex); or, for a sharded file whose size differs from the signed one (then
-    /// `name` is the file's and no shard of it is hashed), the signed size (`size 3 bytes`).
+    /// Signed digest (hex).
     pub expected: String,
-    /// Digest of the file on disk (hex), or its size on disk (`size 1073741824 bytes`).
+    /// Digest of the file on disk (hex).
     pub actual: String,
+}
+
+/// A sharded file whose size on disk is not the size its signed shards describe. It is reported
+/// without being read: hashing it would mean planning work for content that was never signed (a
+/// file grown to 1 GiB after signing with 1-byte shards would need a billion work items).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Resized {
+    /// File name (model-relative, without a shard range).
+    pub name: String,
+    /// The size the signed shards describe: the end of the last one.
+    pub expected_size: u64,
+    /// The size on disk.
+    pub actual_size: u64,
 }
 
 /// Every difference between the signed manifest and the model on disk.
@@ -94,12 +106,19 @@ pub struct MismatchReport {
     pub extra: Vec<String>,
     /// Resources whose digest differs.
     pub changed: Vec<Changed>,
+    /// Sharded files whose size differs from the signed one (counted and shown as changed; their
+    /// shards are not listed as missing). Left out of JSON when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resized: Vec<Resized>,
 }
 
 impl MismatchReport {
     /// True when model and manifest agree.
     pub fn is_empty(&self) -> bool {
-        self.missing.is_empty() && self.extra.is_empty() && self.changed.is_empty()
+        self.missing.is_empty()
+            && self.extra.is_empty()
+            && self.changed.is_empty()
+            && self.resized.is_empty()
     }
 }
 
@@ -108,7 +127,7 @@ impl fmt::Display for MismatchReport {
         write!(
             f,
             "the model does not match its signature: {} changed, {} missing, {} extra",
-            self.changed.len(),
+            self.changed.len() + self.resized.len(),
             self.missing.len(),
             self.extra.len()
         )?;
@@ -117,6 +136,13 @@ impl fmt::Display for MismatchReport {
                 f,
                 "\n  changed: {} (expected {}, actual {})",
                 c.name, c.expected, c.actual
+            )?;
+        }
+        for r in &self.resized {
+            write!(
+                f,
+                "\n  changed: {} (expected size {} bytes, actual size {} bytes)",
+                r.name, r.expected_size, r.actual_size
             )?;
         }
         for m in &self.missing {
@@ -288,22 +314,23 @@ pub fn check_model(model: &Path, st: &Statement, opts: &VerifyOptions) -> Result
     )?;
     let actual = Manifest::from_hashed(items, info.hash_type, info.serialization);
     let mut report = compare(&st.manifest, &actual);
-    if !plan.settled.is_empty() {
-        // The shards of a file already reported as changed are not missing one by one.
+    if !plan.resized.is_empty() {
+        // The shards of a resized file are not missing one by one: the file is reported instead.
+        let resized: HashSet<&str> = plan.resized.iter().map(|r| r.name.as_str()).collect();
         let covered: HashSet<&str> = st
             .manifest
             .resources
             .iter()
             .zip(&parsed)
-            .filter(|(_, p)| plan.settled.contains(p.path.as_str()))
+            .filter(|(_, p)| resized.contains(p.path.as_str()))
             .map(|(r, _)| r.name.as_str())
             .collect();
         report.missing.retain(|m| !covered.contains(m.as_str()));
     }
-    report.changed.extend(plan.changed);
+    report.resized = plan.resized;
+    report.resized.sort_by(|a, b| a.name.cmp(&b.name));
     report.extra.extend(plan.extra);
     report.extra.sort();
-    report.changed.sort_by(|a, b| a.name.cmp(&b.name));
     if report.is_empty() {
         Ok(walked)
     } else {
@@ -313,71 +340,48 @@ pub fn check_model(model: &Path, st: &Statement, opts: &VerifyOptions) -> Result
 
 /// The walked files split by what the signed manifest says about them, before any is read.
 struct Plan {
-    /// Signed files to hash: for shards, each is exactly as large as signed and has no more shards
-    /// than were signed for it, so hashing does no more work than the signature covers.
+    /// Signed files to hash. A sharded one is exactly as large as its signed shards say, so its
+    /// shards are the signed ones (for a manifest that follows its own shard size) and the work is
+    /// bounded by what was signed; [`hashing::hash_files_with`] refuses more than a bundle may list
+    /// in any case.
     to_hash: Vec<walk::FileEntry>,
-    /// Files not in the manifest: extra whatever their content, so never hashed (one entry per
-    /// file, also for shards).
+    /// Files not in the manifest: extra whatever their content, so never read (one entry per file,
+    /// also for shards).
     extra: Vec<String>,
-    /// Sharded files that differ from the manifest without being read: another size than the end
-    /// of their last signed shard, or more shards than were signed.
-    changed: Vec<Changed>,
-    /// The names of the files in `changed`, whose signed shards are then not listed as missing.
-    settled: HashSet<String>,
+    /// Sharded files of another size than signed, reported without being read.
+    resized: Vec<Resized>,
 }
 
-/// Decides which walked files are hashed. Planning work from the size on disk alone would let a
+/// Decides which walked files are hashed. Planning shards from the size on disk alone would let a
 /// file grown after signing (sparse, say to 1 GiB with 1-byte shards) demand a work item per shard
 /// of the grown part; the size of a sharded file is known from its signed shards, so a file of
-/// another size is reported changed at once.
+/// another size is reported at once. (One digest per file records no size; such a file is hashed
+/// as one work item, whatever its size.)
 fn plan(files: Vec<walk::FileEntry>, parsed: &[manifest::ParsedName], ser: Serialization) -> Plan {
-    // Per signed file: the end of its last shard (its size) and its number of shards.
-    let mut signed: HashMap<&str, (u64, u64)> = HashMap::with_capacity(parsed.len());
+    // Per signed file: the end of its last shard, i.e. its signed size (0 for files).
+    let mut signed: HashMap<&str, u64> = HashMap::with_capacity(parsed.len());
     for p in parsed {
-        let e = signed.entry(p.path.as_str()).or_insert((0, 0));
-        e.0 = e.0.max(p.range.map_or(0, |(_, end)| end));
-        e.1 = e.1.saturating_add(1);
+        let end = signed.entry(p.path.as_str()).or_insert(0);
+        *end = (*end).max(p.range.map_or(0, |(_, e)| e));
     }
+    let shards = matches!(ser, Serialization::Shards { .. });
     let mut plan = Plan {
         to_hash: Vec::with_capacity(files.len()),
         extra: Vec::new(),
-        changed: Vec::new(),
-        settled: HashSet::new(),
+        resized: Vec::new(),
     };
     for f in files {
-        let Some(&(size, count)) = signed.get(f.name.as_str()) else {
-            // Shards record nothing for an empty file, so an unsigned empty file is no difference.
-            let invisible = matches!(ser, Serialization::Shards { .. }) && f.size == 0;
-            if !invisible {
-                plan.extra.push(f.name);
-            }
-            continue;
-        };
-        let Serialization::Shards { shard_size } = ser else {
-            plan.to_hash.push(f);
-            continue;
-        };
-        let shards = f.size.div_ceil(shard_size.max(1));
-        let (expected, actual) = if f.size != size {
-            (
-                format!("size {size} bytes"),
-                format!("size {} bytes", f.size),
-            )
-        } else if shards > count {
-            (
-                format!("{count} shards"),
-                format!("{shards} shards of {shard_size} bytes"),
-            )
-        } else {
-            plan.to_hash.push(f);
-            continue;
-        };
-        plan.settled.insert(f.name.clone());
-        plan.changed.push(Changed {
-            name: f.name,
-            expected,
-            actual,
-        });
+        match signed.get(f.name.as_str()) {
+            // Shards record nothing for an empty file, so an unsigned empty one is no difference.
+            None if shards && f.size == 0 => {}
+            None => plan.extra.push(f.name),
+            Some(&size) if shards && f.size != size => plan.resized.push(Resized {
+                name: f.name,
+                expected_size: size,
+                actual_size: f.size,
+            }),
+            Some(_) => plan.to_hash.push(f),
+        }
     }
     plan
 }
