@@ -467,12 +467,14 @@ fn note_cached(mut root: TrustRoot, instance: Instance, path: &Path) -> TrustRoo
     let days = if age == 1 { "day" } else { "days" };
     if matches_embedded {
         tracing::info!(
-            "the cached Sigstore {instance} trusted root '{}' ({age} {days} old) equals the one              embedded in this binary",
+            "the cached Sigstore {instance} trusted root '{}' ({age} {days} old) equals the one \
+             embedded in this binary",
             path.display()
         );
     } else if first_use(path) {
         tracing::warn!(
-            "using the cached Sigstore {instance} trusted root '{}' ({age} {days} old) instead of              the one embedded in this binary, from which it differs",
+            "using the cached Sigstore {instance} trusted root '{}' ({age} {days} old) instead of \
+             the one embedded in this binary, from which it differs",
             path.display()
         );
     } else {
