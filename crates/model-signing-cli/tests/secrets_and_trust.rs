@@ -134,9 +134,9 @@ fn key_setup() -> KeySetup {
     }
 }
 
-fn sign_key_args(s: &KeySetup, key: &Path, sig: &Path, extra: &[OsString]) -> Vec<OsString> {
+fn sign_key_args(s: &KeySetup, key: &Path, sig: &Path, extra: Vec<OsString>) -> Vec<OsString> {
     let mut a = args!["sign", "key", "--private-key", key, "--signature", sig];
-    a.extend(extra.iter().cloned());
+    a.extend(extra);
     a.push(s.model.clone().into());
     a
 }
@@ -166,8 +166,7 @@ fn password_file_and_environment_sign_with_an_encrypted_key() {
         let pw = write_file(&s.dir, name, &content);
         for flag in ["--password-file", "--password_file"] {
             let sig = s.dir.join(format!("{name}{flag}.sig"));
-            let r =
-                go(cmd(s.cache.path()).args(sign_key_args(&s, &s.enc, &sig, &args![flag, &pw])));
+            let r = go(cmd(s.cache.path()).args(sign_key_args(&s, &s.enc, &sig, args![flag, &pw])));
             r.assert_success()
                 .assert_stdout_contains("Signing succeeded");
             no_secret(&r);
@@ -178,7 +177,7 @@ fn password_file_and_environment_sign_with_an_encrypted_key() {
     let sig = s.dir.join("env.sig");
     let r = go(cmd(s.cache.path())
         .env(PASSWORD_ENV, PASSWORD)
-        .args(sign_key_args(&s, &s.enc, &sig, &[])));
+        .args(sign_key_args(&s, &s.enc, &sig, vec![])));
     r.assert_success();
     verify_key_ok(&s, &sig);
 
@@ -192,7 +191,7 @@ fn password_file_and_environment_sign_with_an_encrypted_key() {
             &s,
             &s.enc,
             &sig,
-            &args!["--password", PASSWORD],
+            args!["--password", PASSWORD],
         )))
     .assert_success();
     go(cmd(s.cache.path())
@@ -201,7 +200,7 @@ fn password_file_and_environment_sign_with_an_encrypted_key() {
             &s,
             &s.enc,
             &sig,
-            &args!["--password-file", &good],
+            args!["--password-file", &good],
         )))
     .assert_success();
     one_line_failure(
@@ -211,7 +210,7 @@ fn password_file_and_environment_sign_with_an_encrypted_key() {
                 &s,
                 &s.enc,
                 &sig,
-                &args!["--password-file", &bad],
+                args!["--password-file", &bad],
             ))),
         "Signing failed with error",
         "--password-file",
@@ -225,7 +224,7 @@ fn password_file_and_environment_sign_with_an_encrypted_key() {
         Some(PASSWORD),
     );
     let sig = s.dir.join("cert.sig");
-    let cert_args = |extra: &[OsString]| {
+    let cert_args = |extra: Vec<OsString>| {
         let mut a = args![
             "sign",
             "certificate",
@@ -238,14 +237,14 @@ fn password_file_and_environment_sign_with_an_encrypted_key() {
             "--signature",
             &sig
         ];
-        a.extend(extra.iter().cloned());
+        a.extend(extra);
         a.push(s.model.clone().into());
         a
     };
-    go(cmd(s.cache.path()).args(cert_args(&args!["--password_file", &good]))).assert_success();
+    go(cmd(s.cache.path()).args(cert_args(args!["--password_file", &good]))).assert_success();
     go(cmd(s.cache.path())
         .env(PASSWORD_ENV, PASSWORD)
-        .args(cert_args(&[])))
+        .args(cert_args(vec![])))
     .assert_success();
     go(cmd(s.cache.path()).args(args![
         "verify",
@@ -266,7 +265,7 @@ fn the_environment_password_is_only_read_for_an_encrypted_key() {
     // A variable meant for another key does not break an unencrypted one...
     go(cmd(s.cache.path())
         .env(PASSWORD_ENV, PASSWORD)
-        .args(sign_key_args(&s, &s.key.private_key, &sig, &[])))
+        .args(sign_key_args(&s, &s.key.private_key, &sig, vec![])))
     .assert_success();
     // ...but an explicit password file for it is an error, as --password is.
     let pw = write_file(&s.dir, "pw", PASSWORD);
@@ -274,14 +273,14 @@ fn the_environment_password_is_only_read_for_an_encrypted_key() {
         &s,
         &s.key.private_key,
         &sig,
-        &args!["--password-file", &pw],
+        args!["--password-file", &pw],
     )));
     one_line_failure(&r, "Signing failed with error", "not encrypted");
     no_secret(&r);
     // An empty variable counts as unset: no terminal, so the error says how to give one.
     let r = go(cmd(s.cache.path())
         .env(PASSWORD_ENV, "")
-        .args(sign_key_args(&s, &s.enc, &sig, &[])));
+        .args(sign_key_args(&s, &s.enc, &sig, vec![])));
     one_line_failure(&r, "Signing failed with error", PASSWORD_ENV);
     r.assert_stderr_contains("a password is required");
 }
@@ -294,7 +293,7 @@ fn a_wrong_password_from_each_source_fails_on_one_line() {
     let cases: Vec<(&str, Command)> = vec![
         ("--password", {
             let mut c = cmd(s.cache.path());
-            c.args(sign_key_args(&s, &s.enc, &sig, &args!["--password", WRONG]));
+            c.args(sign_key_args(&s, &s.enc, &sig, args!["--password", WRONG]));
             c
         }),
         ("--password-file", {
@@ -303,14 +302,14 @@ fn a_wrong_password_from_each_source_fails_on_one_line() {
                 &s,
                 &s.enc,
                 &sig,
-                &args!["--password-file", &bad],
+                args!["--password-file", &bad],
             ));
             c
         }),
         (PASSWORD_ENV, {
             let mut c = cmd(s.cache.path());
             c.env(PASSWORD_ENV, WRONG)
-                .args(sign_key_args(&s, &s.enc, &sig, &[]));
+                .args(sign_key_args(&s, &s.enc, &sig, vec![]));
             c
         }),
     ];
@@ -349,7 +348,7 @@ fn special_big_and_missing_password_files_fail_fast() {
                 &s,
                 &s.enc,
                 &sig,
-                &args!["--password-file", path],
+                args!["--password-file", path],
             )),
             Duration::from_secs(20),
         );
@@ -361,7 +360,7 @@ fn special_big_and_missing_password_files_fail_fast() {
         &s,
         &s.enc,
         &sig,
-        &args!["--password-file", &limit],
+        args!["--password-file", &limit],
     )));
     one_line_failure(&r, "Signing failed with error", "wrong password");
 }
@@ -381,7 +380,7 @@ fn value_and_file_flags_together_are_a_usage_error() {
         } else {
             args![a, value, b, file]
         };
-        let r = go(cmd(s.cache.path()).args(sign_key_args(&s, &s.enc, &sig, &extra)));
+        let r = go(cmd(s.cache.path()).args(sign_key_args(&s, &s.enc, &sig, extra)));
         r.assert_exit(2)
             .assert_stderr_contains("cannot be used with");
         no_secret(&r);
@@ -407,7 +406,7 @@ fn client_secret_file_and_environment_are_accepted() {
     let sig = s.dir.join("s.sig");
     // A bad identity token stops signing after the client secret was resolved: the secret's
     // sources are accepted, and the error is about the token.
-    let base = |extra: &[OsString]| {
+    let base = |extra: Vec<OsString>| {
         let mut a = args![
             "--log-level",
             "WARNING",
@@ -418,7 +417,7 @@ fn client_secret_file_and_environment_are_accepted() {
             "--signature",
             &sig
         ];
-        a.extend(extra.iter().cloned());
+        a.extend(extra);
         a.push(s.model.clone().into());
         a
     };
@@ -431,7 +430,7 @@ fn client_secret_file_and_environment_are_accepted() {
         if let Some(v) = env {
             c.env(CLIENT_SECRET_ENV, v);
         }
-        let r = go(c.args(base(&extra)));
+        let r = go(c.args(base(extra)));
         one_line_failure(&r, "Signing failed with error", "identity token");
         no_secret(&r);
         assert!(!sig.exists());
@@ -442,7 +441,7 @@ fn client_secret_file_and_environment_are_accepted() {
         ("/dev/zero".into(), "not a regular file"),
     ] {
         let r = run_guarded(
-            cmd(s.cache.path()).args(base(&args!["--client-secret-file", &path])),
+            cmd(s.cache.path()).args(base(args!["--client-secret-file", &path])),
             Duration::from_secs(20),
         );
         one_line_failure(&r, "Signing failed with error", needle);
@@ -499,7 +498,7 @@ fn http_get(url: &str) -> (u16, String) {
 fn oob_sign(
     mock: &MockSigstore,
     mut c: Command,
-    extra: &[OsString],
+    extra: Vec<OsString>,
     sig: &Path,
     model: &Path,
 ) -> Run {
@@ -601,7 +600,7 @@ fn oauth_login_with_the_client_secret_from_a_file_or_the_environment() {
     let r = oob_sign(
         &mock,
         cmd(cache.path()),
-        &args!["--client-secret-file", &good],
+        args!["--client-secret-file", &good],
         &sig,
         &model,
     );
@@ -612,7 +611,7 @@ fn oauth_login_with_the_client_secret_from_a_file_or_the_environment() {
     let sig = work.path().join("env.sig");
     let mut c = cmd(cache.path());
     c.env(CLIENT_SECRET_ENV, PASSWORD);
-    let r = oob_sign(&mock, c, &[], &sig, &model);
+    let r = oob_sign(&mock, c, vec![], &sig, &model);
     r.assert_success();
     verify(&sig);
 
@@ -620,7 +619,7 @@ fn oauth_login_with_the_client_secret_from_a_file_or_the_environment() {
     let sig = work.path().join("bad.sig");
     let mut c = cmd(cache.path());
     c.env(CLIENT_SECRET_ENV, PASSWORD);
-    let r = oob_sign(&mock, c, &args!["--client-secret-file", &bad], &sig, &model);
+    let r = oob_sign(&mock, c, args!["--client-secret-file", &bad], &sig, &model);
     assert_eq!(r.code(), Some(1), "{r}");
     r.assert_stderr_contains("invalid_client");
     no_secret(&r);
@@ -717,7 +716,8 @@ fn json_names_a_trust_config_or_trusted_root_file() {
     // Other methods have no trusted root: the field is left out.
     let s = key_setup();
     let sig = s.dir.join("k.sig");
-    go(cmd(s.cache.path()).args(sign_key_args(&s, &s.key.private_key, &sig, &[]))).assert_success();
+    go(cmd(s.cache.path()).args(sign_key_args(&s, &s.key.private_key, &sig, vec![])))
+        .assert_success();
     let r = go(cmd(s.cache.path()).args(args![
         "verify",
         "key",
