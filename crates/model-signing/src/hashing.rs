@@ -430,13 +430,19 @@ fn changed(path: &Path) -> Error {
     ))
 }
 
+/// A file found to be another one than the walk listed, before any of it was read.
+fn swapped(path: &Path, what: &str) -> Error {
+    Error::Model(format!(
+        "'{}' changed while it was being hashed (between listing and reading, {what}); sign or \
+         verify a model that is not being modified",
+        path.display()
+    ))
+}
+
 /// Fails unless `meta` still describes the file the walk saw (same size and modification time).
 fn check_unchanged(f: &FileEntry, meta: &std::fs::Metadata) -> Result<()> {
     if !meta.is_file() {
-        return Err(Error::Model(format!(
-            "'{}' is no longer a regular file",
-            f.path.display()
-        )));
+        return Err(swapped(&f.path, "it is no longer a regular file"));
     }
     if meta.len() != f.size || (f.modified.is_some() && meta.modified().ok() != f.modified) {
         return Err(changed(&f.path));
@@ -444,13 +450,67 @@ fn check_unchanged(f: &FileEntry, meta: &std::fs::Metadata) -> Result<()> {
     Ok(())
 }
 
+/// Opens a file the walk listed, and proves that the descriptor is that file before a byte is read.
+/// Every open of a model file goes through here.
+///
+/// On Unix the open neither blocks nor follows a symlink the walk did not follow. `O_NONBLOCK` makes
+/// opening a FIFO return at once instead of waiting for a writer (a FIFO swapped in after the walk
+/// would hang the run); `O_NOFOLLOW` refuses a symlink swapped in for the file (when the walk
+/// followed a link, the open follows it too); `O_NOCTTY` keeps a terminal swapped in from becoming
+/// ours. Then `fstat` on the descriptor must show a regular file with the device and inode the walk
+/// recorded (for a followed link, those of the target the walk saw: a link re-pointed since, or a
+/// directory on the way replaced by a link, leads to another inode), and its size and modification
+/// time. `O_NONBLOCK` stays set: it has no effect on reads of regular files (they never return
+/// `EAGAIN`), which is all this descriptor is used for once `fstat` proved what it is; clearing it
+/// would need `fcntl`, i.e. unsafe code. Elsewhere the open is plain and the comparison covers type,
+/// size and time.
+fn open_listed(f: &FileEntry) -> Result<File> {
+    let file = open_options(f).open(&f.path).map_err(|e| {
+        let now_link = std::fs::symlink_metadata(&f.path).is_ok_and(|m| m.file_type().is_symlink());
+        if now_link && !f.follow {
+            swapped(&f.path, "it became a symlink, which is not followed")
+        } else {
+            Error::io(&f.path, e)
+        }
+    })?;
+    let meta = file.metadata().map_err(|e| Error::io(&f.path, e))?;
+    if !meta.is_file() {
+        return Err(swapped(&f.path, "it is no longer a regular file"));
+    }
+    if let Some(id) = f.identity {
+        if crate::walk::FileIdentity::of(&meta) != Some(id) {
+            return Err(swapped(&f.path, "it was replaced by another file"));
+        }
+    }
+    check_unchanged(f, &meta)?;
+    Ok(file)
+}
+
+#[cfg(unix)]
+fn open_options(f: &FileEntry) -> std::fs::OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+    if !f.follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true).custom_flags(flags);
+    o
+}
+
+#[cfg(not(unix))]
+fn open_options(_f: &FileEntry) -> std::fs::OpenOptions {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    o
+}
+
 /// Hashes a whole file with BLAKE3 over memory maps, one window at a time so that resident memory
 /// stays bounded, checking that the file did not change since the walk.
 fn hash_mapped_blake3(f: &FileEntry, progress: Option<&dyn Progress>) -> Result<Vec<u8>> {
-    let file = File::open(&f.path).map_err(|e| Error::io(&f.path, e))?;
-    // Checked before mapping too: a file that shrank since the walk is an ordinary error, while
-    // shrinking during hashing is the SIGBUS case the guard handles.
-    check_unchanged(f, &file.metadata().map_err(|e| Error::io(&f.path, e))?)?;
+    // Checked before mapping too (by `open_listed`): a file that shrank since the walk is an
+    // ordinary error, while shrinking during hashing is the SIGBUS case the guard handles.
+    let file = open_listed(f)?;
     let mut h = blake3::Hasher::new();
     let mut pos = 0u64;
     while pos < f.size {
@@ -482,7 +542,7 @@ fn hash_range(
     parallel: bool,
     progress: Option<&dyn Progress>,
 ) -> Result<Vec<u8>> {
-    let file = File::open(&f.path).map_err(|e| Error::io(&f.path, e))?;
+    let file = open_listed(f)?;
     let mut h = alg.hasher();
     let read_size = if parallel { BLAKE3_PAR_READ } else { READ_SIZE };
     BUF.with(|cell| -> Result<()> {
@@ -548,6 +608,8 @@ mod tests {
             path: p,
             size: data.len() as u64,
             modified: None,
+            identity: None,
+            follow: false,
         }
     }
 
@@ -682,6 +744,176 @@ mod tests {
         f.size = 10;
         let e = hash_files(&[f], HashAlgorithm::Sha256, Serialization::Files).unwrap_err();
         assert!(e.to_string().contains("changed while"), "{e}");
+    }
+
+    /// Runs `f` on its own thread and fails the test if it does not finish within 20 s: opening a
+    /// FIFO for reading blocks until a writer comes, which would hang the test itself.
+    #[cfg(unix)]
+    fn within_timeout<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(20))
+            .expect("hashing hung: a FIFO swapped in after the walk was opened")
+    }
+
+    #[cfg(unix)]
+    fn walked(dir: &Path, allow_symlinks: bool) -> Vec<FileEntry> {
+        crate::walk::walk(
+            dir,
+            &crate::walk::WalkOptions {
+                allow_symlinks,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+
+    /// Hashes `files` in each serialization (and BLAKE3 over maps), expecting every run to fail
+    /// with a message naming `name`; returns the first message.
+    #[cfg(unix)]
+    fn hash_error(files: Vec<FileEntry>, name: &str) -> String {
+        let runs = [
+            (HashAlgorithm::Sha256, Serialization::Files, false),
+            (
+                HashAlgorithm::Sha256,
+                Serialization::Shards {
+                    shard_size: 1 << 20,
+                },
+                false,
+            ),
+            (HashAlgorithm::Blake3, Serialization::Files, true),
+        ];
+        let mut first = None;
+        for (alg, ser, mmap) in runs {
+            let files = files.clone();
+            let e = within_timeout(move || {
+                let engine = Engine {
+                    mmap,
+                    ..Engine::default()
+                };
+                hash_files_with(&files, alg, ser, &engine)
+            });
+            let e = match e {
+                Ok(_) => panic!("{alg} {ser:?}: hashing succeeded on a swapped file"),
+                Err(e) => e.to_string(),
+            };
+            assert!(e.contains(name), "{e}");
+            assert!(e.contains("changed while it was being hashed"), "{e}");
+            assert!(e.contains("between listing and reading"), "{e}");
+            first.get_or_insert(e);
+        }
+        first.unwrap_or_default()
+    }
+
+    #[cfg(unix)]
+    fn mkfifo(p: &Path) {
+        let st = std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+
+    /// Content of `len` bytes, large enough for BLAKE3's mapped path.
+    #[cfg(unix)]
+    fn big(len: usize, seed: u8) -> Vec<u8> {
+        (0..len).map(|i| (i % 241) as u8 ^ seed).collect()
+    }
+
+    /// Replaces `path` with a new file (new inode) of the same size and modification time.
+    #[cfg(unix)]
+    fn replace_same_size(path: &Path, data: &[u8]) {
+        let mtime = std::fs::metadata(path).unwrap().modified().unwrap();
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, data).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&tmp)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        std::fs::rename(&tmp, path).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fifo_swapped_in_after_the_walk_is_an_error_not_a_hang() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("a"), big(BLAKE3_PAR_MIN as usize, 1)).unwrap();
+        std::fs::write(d.path().join("b"), b"bb").unwrap();
+        let files = walked(d.path(), false);
+        std::fs::remove_file(d.path().join("a")).unwrap();
+        mkfifo(&d.path().join("a"));
+        let e = hash_error(files, "a'");
+        assert!(e.contains("no longer a regular file"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlink_swapped_in_after_the_walk_is_not_followed() {
+        let d = tempfile::tempdir().unwrap();
+        let model = d.path().join("m");
+        std::fs::create_dir(&model).unwrap();
+        let data = big(BLAKE3_PAR_MIN as usize, 2);
+        std::fs::write(model.join("a"), &data).unwrap();
+        let files = walked(&model, false);
+        // Outside the model, the same size and modification time: only the identity differs.
+        let outside = d.path().join("outside");
+        std::fs::write(&outside, big(data.len(), 3)).unwrap();
+        let mtime = std::fs::metadata(model.join("a"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&outside)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        std::fs::remove_file(model.join("a")).unwrap();
+        std::os::unix::fs::symlink(&outside, model.join("a")).unwrap();
+        let e = hash_error(files, "a'");
+        assert!(e.contains("symlink"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn same_size_replacement_with_a_new_inode_is_an_error() {
+        let d = tempfile::tempdir().unwrap();
+        let data = big(BLAKE3_PAR_MIN as usize, 4);
+        std::fs::write(d.path().join("a"), &data).unwrap();
+        let files = walked(d.path(), false);
+        replace_same_size(&d.path().join("a"), &big(data.len(), 5));
+        let e = hash_error(files, "a'");
+        assert!(e.contains("another file"), "{e}");
+    }
+
+    /// With symlinks allowed the walk follows a link and records its target; the hasher follows the
+    /// link too but refuses a target other than the one the walk saw.
+    #[cfg(unix)]
+    #[test]
+    fn followed_symlink_must_still_lead_to_the_walked_target() {
+        let d = tempfile::tempdir().unwrap();
+        let model = d.path().join("m");
+        std::fs::create_dir(&model).unwrap();
+        let data = big(BLAKE3_PAR_MIN as usize, 6);
+        let target = d.path().join("t");
+        std::fs::write(&target, &data).unwrap();
+        std::os::unix::fs::symlink(&target, model.join("link")).unwrap();
+        let files = walked(&model, true);
+        // Unchanged: hashed through the link.
+        let v = hash_files(&files, HashAlgorithm::Sha256, Serialization::Files).unwrap();
+        assert_eq!(v[0].digest, HashAlgorithm::Sha256.digest(&data));
+        // The target replaced by another file of the same size and time.
+        replace_same_size(&target, &big(data.len(), 7));
+        hash_error(files.clone(), "link'");
+        // The target replaced by a FIFO.
+        std::fs::remove_file(&target).unwrap();
+        mkfifo(&target);
+        let e = hash_error(files, "link'");
+        assert!(e.contains("no longer a regular file"), "{e}");
     }
 
     #[test]

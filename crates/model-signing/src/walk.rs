@@ -37,6 +37,40 @@ pub struct FileEntry {
     pub size: u64,
     /// Modification time when enumerated, if the platform has one; hashing fails if it changes.
     pub modified: Option<std::time::SystemTime>,
+    /// The file the walk saw (for a followed symlink, its target), where the platform can say;
+    /// hashing refuses to read any other file from `path`.
+    pub identity: Option<FileIdentity>,
+    /// `path` is a symlink the walk followed (symlinks allowed, or a model path that is a link),
+    /// so hashing follows it too. Otherwise hashing refuses to open a symlink at `path`.
+    pub follow: bool,
+}
+
+/// What tells one file from another on its filesystem: device and inode number on Unix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileIdentity {
+    /// Device the file lives on.
+    pub dev: u64,
+    /// Inode number on that device.
+    pub ino: u64,
+}
+
+impl FileIdentity {
+    /// The identity of the file `meta` describes (from `stat` or `fstat`).
+    #[cfg(unix)]
+    pub fn of(meta: &fs::Metadata) -> Option<FileIdentity> {
+        use std::os::unix::fs::MetadataExt;
+        Some(FileIdentity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        })
+    }
+
+    /// The identity of the file `meta` describes: none off Unix (Windows' file index is not
+    /// available on stable Rust), so only type, size and time are compared there.
+    #[cfg(not(unix))]
+    pub fn of(_meta: &fs::Metadata) -> Option<FileIdentity> {
+        None
+    }
 }
 
 /// The most paths an [`IgnoreSet`] holds. A signed statement may record any number of ignore
@@ -279,6 +313,8 @@ pub fn walk(root: &Path, opts: &WalkOptions) -> Result<Vec<FileEntry>> {
             path: root.to_path_buf(),
             size: target_meta.len(),
             modified: target_meta.modified().ok(),
+            identity: FileIdentity::of(&target_meta),
+            follow: meta.file_type().is_symlink(),
         }]);
     }
     if !target_meta.is_dir() {
@@ -394,6 +430,8 @@ impl Walker<'_> {
                     path,
                     size: meta.len(),
                     modified: meta.modified().ok(),
+                    identity: FileIdentity::of(&meta),
+                    follow: ft.is_symlink(),
                 });
             } else if meta.is_dir() {
                 let id = dir_id(&meta);
