@@ -325,20 +325,29 @@ pub fn walk(root: &Path, opts: &WalkOptions) -> Result<Vec<FileEntry>> {
         opts,
         canon_root: &canon,
     };
-    let mut out = w.walk_dir(root, "", &[dir_id(&target_meta)])?;
+    let mut out = w.walk_dir(root, "", &[dir_id(root, &target_meta)?])?;
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }
 
+/// What identifies a directory for cycle detection: (device, inode) on Unix.
 #[cfg(unix)]
-fn dir_id(m: &fs::Metadata) -> (u64, u64) {
+type DirId = (u64, u64);
+
+/// What identifies a directory for cycle detection: its canonical path elsewhere (symlinks and
+/// junctions resolved), since there is no stable inode to compare.
+#[cfg(not(unix))]
+type DirId = PathBuf;
+
+#[cfg(unix)]
+fn dir_id(_path: &Path, m: &fs::Metadata) -> Result<DirId> {
     use std::os::unix::fs::MetadataExt;
-    (m.dev(), m.ino())
+    Ok((m.dev(), m.ino()))
 }
 
 #[cfg(not(unix))]
-fn dir_id(_m: &fs::Metadata) -> (u64, u64) {
-    (0, 0)
+fn dir_id(path: &Path, _m: &fs::Metadata) -> Result<DirId> {
+    fs::canonicalize(path).map_err(|e| Error::io(path, e))
 }
 
 fn special_file_error(p: &Path) -> Error {
@@ -353,22 +362,17 @@ struct Walker<'a> {
     canon_root: &'a Path,
 }
 
-/// A directory still to be walked: where it is, its model-relative name, its (dev, inode).
+/// A directory still to be walked: where it is, its model-relative name, its identity.
 struct SubDir {
     path: PathBuf,
     name: String,
-    id: (u64, u64),
+    id: DirId,
 }
 
 impl Walker<'_> {
     /// Lists one directory, then walks its subdirectories in parallel: with 100k small files the
     /// per-file `stat` calls dominate, and they spread well across directories.
-    fn walk_dir(
-        &self,
-        dir: &Path,
-        prefix: &str,
-        ancestors: &[(u64, u64)],
-    ) -> Result<Vec<FileEntry>> {
+    fn walk_dir(&self, dir: &Path, prefix: &str, ancestors: &[DirId]) -> Result<Vec<FileEntry>> {
         let mut files = Vec::new();
         let mut subdirs = Vec::new();
         let rd = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
@@ -434,7 +438,7 @@ impl Walker<'_> {
                     follow: ft.is_symlink(),
                 });
             } else if meta.is_dir() {
-                let id = dir_id(&meta);
+                let id = dir_id(&path, &meta)?;
                 if ancestors.contains(&id) {
                     return Err(Error::Model(format!(
                         "symlink cycle: '{}' leads back to one of its own parent directories",
@@ -450,7 +454,7 @@ impl Walker<'_> {
             .par_iter()
             .map(|d| {
                 let mut chain = ancestors.to_vec();
-                chain.push(d.id);
+                chain.extend_from_slice(std::slice::from_ref(&d.id));
                 self.walk_dir(&d.path, &d.name, &chain)
             })
             .collect::<Result<_>>()?;
