@@ -183,6 +183,30 @@ pub enum SignMethod {
     Pkcs11Certificate(SignPkcs11CertificateArgs),
 }
 
+impl SignMethod {
+    /// The options every method shares.
+    pub fn common(&self) -> &CommonSign {
+        match self {
+            SignMethod::Sigstore(a) => &a.common,
+            SignMethod::Key(a) => &a.common,
+            SignMethod::Certificate(a) => &a.common,
+            SignMethod::Pkcs11Key(a) => &a.common,
+            SignMethod::Pkcs11Certificate(a) => &a.common,
+        }
+    }
+
+    /// The method's name, as in the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SignMethod::Sigstore(_) => "sigstore",
+            SignMethod::Key(_) => "key",
+            SignMethod::Certificate(_) => "certificate",
+            SignMethod::Pkcs11Key(_) => "pkcs11-key",
+            SignMethod::Pkcs11Certificate(_) => "pkcs11-certificate",
+        }
+    }
+}
+
 /// Verification methods.
 #[derive(Debug, Subcommand)]
 pub enum VerifyMethod {
@@ -208,6 +232,11 @@ pub struct CommonSign {
     /// Which files, and how they are hashed.
     #[command(flatten)]
     pub hash: HashArgs,
+
+    /// Output format: `json` prints a report on stdout (for keyless signing, the identity and
+    /// identity provider a verifier must pass).
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
 }
 
 /// Options deciding which files are hashed and how (sign and digest).

@@ -63,13 +63,27 @@ pub fn hashing_prefix(cmd: &Command) -> Option<&'static str> {
 /// Runs a command and returns the process exit code.
 pub fn run(cmd: Command) -> ExitCode {
     match cmd {
-        Command::Sign { method } => match sign_cmd(method) {
-            Ok(()) => {
-                println!("Signing succeeded");
-                ExitCode::SUCCESS
+        Command::Sign { method } => {
+            let output = method.common().output;
+            match sign_cmd(method) {
+                Ok(report) => {
+                    if output == OutputFormat::Json {
+                        let v = serde_json::to_value(&report).unwrap_or_default();
+                        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                    } else {
+                        println!("Signing succeeded");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    if output == OutputFormat::Json {
+                        let v = serde_json::json!({ "signed": false, "error": render(&e) });
+                        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                    }
+                    fail(SIGN_FAILED, &e)
+                }
             }
-            Err(e) => fail(SIGN_FAILED, &e),
-        },
+        }
         Command::Verify { method } => verify_cmd(method),
         Command::TrustRoot { action } => crate::sigstore_verify::trust_root(action),
         Command::Pkcs11 { action } => crate::pkcs11_cmd::run(action),
@@ -162,7 +176,47 @@ fn load_certs(paths: &[std::path::PathBuf]) -> Result<Vec<x509::Certificate>> {
     Ok(out)
 }
 
-fn sign_cmd(method: SignMethod) -> Result<()> {
+/// What `sign --output json` prints.
+#[derive(Debug, serde::Serialize)]
+pub struct SignReport {
+    /// Always true (a failure prints `signed: false` and the error instead).
+    pub signed: bool,
+    /// The signing method.
+    pub method: &'static str,
+    /// Where the bundle was written.
+    pub signature: std::path::PathBuf,
+    /// The subject's root digest (hex SHA-256).
+    pub root_digest: String,
+    /// Files hashed.
+    pub files: usize,
+    /// Manifest resources (files or shards).
+    pub resources: usize,
+    /// Keyless only: the `--identity` a verifier must pass (the certificate's SAN).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// Keyless only: the `--identity-provider` a verifier must pass (the certified issuer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_provider: Option<String>,
+}
+
+impl SignReport {
+    /// The report of a finished signing.
+    pub fn new(method: &'static str, signature: &Path, out: &sign::SignOutcome) -> Self {
+        SignReport {
+            signed: true,
+            method,
+            signature: signature.to_path_buf(),
+            root_digest: hex::encode(out.root_digest),
+            files: out.files,
+            resources: out.resources,
+            identity: None,
+            identity_provider: None,
+        }
+    }
+}
+
+fn sign_cmd(method: SignMethod) -> Result<SignReport> {
+    let name = method.name();
     let (common, signer): (_, Box<dyn Signer>) = match method {
         SignMethod::Key(a) => {
             let c = config::sign(&a.common)?;
@@ -212,7 +266,7 @@ fn sign_cmd(method: SignMethod) -> Result<()> {
         hex::encode(out.root_digest),
         common.signature.display()
     );
-    Ok(())
+    Ok(SignReport::new(name, &common.signature, &out))
 }
 
 fn verify_cmd(method: VerifyMethod) -> ExitCode {

@@ -19,7 +19,7 @@ use model_signing::sigstore::Instance;
 pub const TOKEN_ENV: &str = "SIGSTORE_ID_TOKEN";
 
 /// Runs `sign sigstore`.
-pub fn sign(a: SignSigstoreArgs) -> Result<()> {
+pub fn sign(a: SignSigstoreArgs) -> Result<crate::run::SignReport> {
     let c = config::sign(&a.common)?;
     let trust_opts = TrustOptions {
         trust_config: a.trust_config.clone(),
@@ -111,7 +111,10 @@ pub fn sign(a: SignSigstoreArgs) -> Result<()> {
         signer.identity,
         signer.issuer
     );
-    Ok(())
+    let mut report = crate::run::SignReport::new("sigstore", &c.signature, &prepared.outcome);
+    report.identity = Some(signer.identity);
+    report.identity_provider = Some(signer.issuer);
+    Ok(report)
 }
 
 /// The model's size, for the estimate of how long hashing will take (0 when it cannot be listed:

@@ -765,7 +765,28 @@ fn federated_token_names_the_certified_connector() {
             "--identity {EMAIL} --identity-provider {connector}"
         ));
     verify_ours(&mock.trust_config, &sig, &model, EMAIL, connector).assert_success();
-    verify_ours(&mock.trust_config, &sig, &model, EMAIL, dex)
+    // The JSON report names what a verifier must pass.
+    let json_sig = work.path().join("json.sig");
+    let r = ours(args![
+        "sign",
+        "sigstore",
+        "--output",
+        "json",
+        "--trust-config",
+        &mock.trust_config,
+        "--identity-token",
+        &token,
+        "--signature",
+        &json_sig,
+        &model
+    ]);
+    r.assert_success();
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON on stdout");
+    assert_eq!(report["signed"], true, "{r}");
+    assert_eq!(report["method"], "sigstore");
+    assert_eq!(report["identity"], EMAIL);
+    assert_eq!(report["identity_provider"], connector);
+    verify_ours(&mock.trust_config, &json_sig, &model, EMAIL, dex)
         .assert_exit(1)
         .assert_stderr_contains("issuer mismatch");
 }
@@ -794,5 +815,8 @@ fn plain_http_services_off_loopback_are_refused() {
         .assert_stderr_contains("http://fulcio.example.test");
     assert!(!r.stderr.contains("hashed"), "{r}");
     assert!(!sig.exists());
-    assert!(!mock.log_text().contains("signingCert"), "a request was sent");
+    assert!(
+        !mock.log_text().contains("signingCert"),
+        "a request was sent"
+    );
 }
