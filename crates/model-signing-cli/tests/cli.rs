@@ -9,34 +9,6 @@ use serde_json::{json, Value};
 use std::fs;
 use std::path::Path;
 
-fn sign_key(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Run {
-    let mut a = args![
-        "sign",
-        "key",
-        "--private-key",
-        &key.private_key,
-        "--signature",
-        sig
-    ];
-    a.extend(extra.iter().map(std::ffi::OsString::from));
-    a.push(model.into());
-    ms(a)
-}
-
-fn verify_key(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Run {
-    let mut a = args![
-        "verify",
-        "key",
-        "--public-key",
-        &key.public_key,
-        "--signature",
-        sig
-    ];
-    a.extend(extra.iter().map(std::ffi::OsString::from));
-    a.push(model.into());
-    ms(a)
-}
-
 fn read_bundle(sig: &Path) -> Value {
     serde_json::from_slice(&fs::read(sig).unwrap()).unwrap()
 }

@@ -14,20 +14,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn sign_key(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Run {
-    let mut a = args![
-        "sign",
-        "key",
-        "--private-key",
-        &key.private_key,
-        "--signature",
-        sig
-    ];
-    a.extend(extra.iter().map(OsString::from));
-    a.push(model.into());
-    ms(a)
-}
-
 fn verify_args(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Vec<OsString> {
     let mut a = args![
         "verify",

@@ -11,34 +11,6 @@ use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 
-fn sign_key(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Run {
-    let mut a = args![
-        "sign",
-        "key",
-        "--private-key",
-        &key.private_key,
-        "--signature",
-        sig
-    ];
-    a.extend(extra.iter().map(OsString::from));
-    a.push(model.into());
-    ms(a)
-}
-
-fn verify_key(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Run {
-    let mut a = args![
-        "verify",
-        "key",
-        "--public-key",
-        &key.public_key,
-        "--signature",
-        sig
-    ];
-    a.extend(extra.iter().map(OsString::from));
-    a.push(model.into());
-    ms(a)
-}
-
 fn recorded_ignores(sig: &Path) -> Value {
     use base64::Engine;
     let b: Value = serde_json::from_slice(&fs::read(sig).unwrap()).unwrap();

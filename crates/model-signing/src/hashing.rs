@@ -172,6 +172,17 @@ impl StreamHasher {
         }
     }
 
+    /// Feeds more data, with BLAKE3's own tree parallelism when `parallel` (other algorithms are
+    /// sequential).
+    fn feed(&mut self, data: &[u8], parallel: bool) {
+        match (self, parallel) {
+            (StreamHasher::Blake3(b), true) => {
+                b.update_rayon(data);
+            }
+            (h, _) => h.update(data),
+        }
+    }
+
     /// The digest of everything fed so far.
     pub fn finish(self) -> Vec<u8> {
         match self {
@@ -577,12 +588,7 @@ fn hash_mapped(
                 Error::io(&f.path, e)
             }
         })?;
-        match (&mut h, parallel) {
-            (StreamHasher::Blake3(b), true) => {
-                b.update_rayon(map.bytes());
-            }
-            (h, _) => h.update(map.bytes()),
-        }
+        h.feed(map.bytes(), parallel);
         pos += len as u64;
         if let Some(p) = progress {
             p.advance(len as u64);
@@ -622,12 +628,7 @@ fn hash_range(
                 return Err(changed(&f.path));
             }
             let data = chunk.get(..n).ok_or_else(|| changed(&f.path))?;
-            match (&mut h, parallel) {
-                (StreamHasher::Blake3(b), true) => {
-                    b.update_rayon(data);
-                }
-                (h, _) => h.update(data),
-            }
+            h.feed(data, parallel);
             pos += n as u64;
             if let Some(p) = progress {
                 p.advance(n as u64);
