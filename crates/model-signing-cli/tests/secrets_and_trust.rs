@@ -22,8 +22,6 @@ use model_signing::sigstore::Instance;
 use serde_json::Value;
 use std::ffi::OsString;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
@@ -464,104 +462,6 @@ fn client_secret_file_and_environment_are_accepted() {
 // ---------------------------------------------------------------------------------------------
 // The OAuth login against the mock stack, with the client secret from a file or the environment
 // ---------------------------------------------------------------------------------------------
-
-/// `GET url` over plain HTTP on loopback; returns (status, body).
-fn http_get(url: &str) -> (u16, String) {
-    let rest = url.strip_prefix("http://").expect("http URL");
-    let (host, path) = rest
-        .split_once('/')
-        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
-    let mut s = TcpStream::connect(host).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
-    let mut raw = String::new();
-    let _ = s.read_to_string(&mut raw);
-    let status = raw
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
-
-/// `sign sigstore --oauth-force-oob` against `mock`, playing the user: opens the login URL the
-/// binary prints (the mock shows the code) and types the code.
-fn oob_sign(
-    mock: &MockSigstore,
-    mut c: Command,
-    extra: Vec<OsString>,
-    sig: &Path,
-    model: &Path,
-) -> Run {
-    c.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY");
-    for v in [
-        "ACTIONS_ID_TOKEN_REQUEST_URL",
-        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-        "GITLAB_CI",
-        "BUILDKITE",
-        "CIRCLECI",
-        "GCE_METADATA_HOST",
-    ] {
-        c.env_remove(v);
-    }
-    c.args(args![
-        "sign",
-        "sigstore",
-        "--trust-config",
-        &mock.trust_config,
-        "--oauth-force-oob",
-        "--signature",
-        sig
-    ])
-    .args(extra)
-    .arg(model)
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let cmdline = describe(&c);
-    let mut child = c.spawn().expect("start model-signing");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("/oauth/authorize?") {
-                let _ = tx.send(line.trim().to_string());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    if let Ok(url) = rx.recv_timeout(Duration::from_secs(120)) {
-        let (status, body) = http_get(&url);
-        assert_eq!(status, 200, "{body}");
-        let code = body
-            .split_once("code: ")
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("the mock shows the code: {body:?}"))
-            .to_string();
-        writeln!(stdin, "{code}").expect("type the code");
-    }
-    drop(stdin);
-    let out = child.wait_with_output().expect("wait for model-signing");
-    Run {
-        cmdline,
-        status: out.status,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: reader.join().expect("stderr reader"),
-    }
-}
 
 #[test]
 fn oauth_login_with_the_client_secret_from_a_file_or_the_environment() {

@@ -44,7 +44,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use tempfile::TempDir;
 
@@ -1154,4 +1154,113 @@ pub fn verify_key(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Ru
     a.extend(extra.iter().map(std::ffi::OsString::from));
     a.push(model.into());
     ms(a)
+}
+
+/// Environment variables through which ambient credentials could be found; removed so that a test
+/// run inside some CI does not pick up that CI's identity.
+pub const AMBIENT_VARS: [&str; 8] = [
+    "GITHUB_ACTIONS",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "GITLAB_CI",
+    "BUILDKITE",
+    "CIRCLECI",
+    "GCE_METADATA_HOST",
+    "SIGSTORE_ID_TOKEN",
+];
+
+/// `GET url` over plain HTTP on loopback; returns (status, body).
+pub fn http_get(url: &str) -> (u16, String) {
+    use std::io::Read;
+    use std::net::TcpStream;
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    let mut s = TcpStream::connect(host).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut raw = String::new();
+    let _ = s.read_to_string(&mut raw);
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Runs `sign sigstore --oauth-force-oob` (from `cmd`, which may carry environment variables)
+/// against `mock` and plays the user: waits for the login URL on stderr, opens it (the mock issuer
+/// shows the code) and types the code on stdin.
+pub fn oob_sign(
+    mock: &MockSigstore,
+    mut cmd: Command,
+    extra: Vec<OsString>,
+    sig: &Path,
+    model: &Path,
+) -> Run {
+    use std::io::{BufRead, BufReader};
+    for v in AMBIENT_VARS {
+        cmd.env_remove(v);
+    }
+    cmd.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY");
+    cmd.args(args![
+        "sign",
+        "sigstore",
+        "--trust-config",
+        &mock.trust_config,
+        "--oauth-force-oob",
+        "--signature",
+        sig
+    ])
+    .args(extra)
+    .arg(model)
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let cmdline = describe(&cmd);
+    let mut child = cmd.spawn().expect("start model-signing");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("/oauth/authorize?") {
+                let _ = tx.send(line.trim().to_string());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    if let Ok(url) = rx.recv_timeout(Duration::from_secs(120)) {
+        let (status, body) = http_get(&url);
+        assert_eq!(status, 200, "{body}");
+        // The body may be chunked; the code is the word after "code: ".
+        let code = body
+            .split_once("code: ")
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("the mock shows the code: {body:?}"))
+            .to_string();
+        writeln!(stdin, "{code}").expect("type the code");
+    }
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait for model-signing");
+    Run {
+        cmdline,
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: reader.join().expect("stderr reader"),
+    }
 }
