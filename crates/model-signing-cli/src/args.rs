@@ -3,7 +3,8 @@
 //! This layer only parses. [`crate::config`] resolves these into the library's configuration, so the
 //! rest of the program never looks at flag spellings. Before clap sees argv, [`normalize`] rewrites
 //! `--foo_bar` into `--foo-bar` (1.1.1 used underscores, later releases hyphens; both work here) and
-//! inserts the default `sigstore` method after `sign`/`verify` when no method is named.
+//! inserts the default `sigstore` method after `sign`/`verify` when no method is named (global flags
+//! such as `--log-level` may stand anywhere, also between `sign`/`verify` and the method).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use model_signing::pkcs11::Zeroizing;
@@ -579,70 +580,141 @@ pub struct DigestArgs {
     pub hash: HashArgs,
 }
 
+/// A global flag of the top-level parser, as [`normalize`] needs to know it: its spellings and
+/// whether it takes a value.
+struct GlobalFlag {
+    /// Long names and aliases, without the leading `--`.
+    longs: Vec<String>,
+    /// Short names and aliases.
+    shorts: Vec<char>,
+    /// The flag takes a value (`--log-level LEVEL`).
+    takes_value: bool,
+}
+
+/// The global flags of [`Cli`], read from clap so that a flag added there is skipped over by
+/// [`normalize`] without a second list to keep in step.
+fn global_flags() -> Vec<GlobalFlag> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    // Building fills in what clap derives lazily (the default action of an argument).
+    cmd.build();
+    cmd.get_arguments()
+        .filter(|a| a.is_global_set())
+        .map(|a| GlobalFlag {
+            longs: a
+                .get_all_aliases()
+                .unwrap_or_default()
+                .into_iter()
+                .chain(a.get_long())
+                .map(str::to_string)
+                .collect(),
+            shorts: a
+                .get_all_short_aliases()
+                .unwrap_or_default()
+                .into_iter()
+                .chain(a.get_short())
+                .collect(),
+            takes_value: a.get_action().takes_values(),
+        })
+        .collect()
+}
+
+/// Whether `tok` (already rewritten to hyphens) is one of `flags`: `None` if not, else whether the
+/// next token is its value (`--log-level DEBUG`, not `--log-level=DEBUG`).
+fn global_flag(flags: &[GlobalFlag], tok: &str) -> Option<bool> {
+    if let Some(rest) = tok.strip_prefix("--") {
+        let (name, attached) = match rest.split_once('=') {
+            Some((n, _)) => (n, true),
+            None => (rest, false),
+        };
+        let f = flags.iter().find(|f| f.longs.iter().any(|l| l == name))?;
+        return Some(f.takes_value && !attached);
+    }
+    let mut chars = tok.strip_prefix('-')?.chars();
+    let c = chars.next()?;
+    let f = flags.iter().find(|f| f.shorts.contains(&c))?;
+    Some(f.takes_value && chars.as_str().is_empty())
+}
+
+/// `--foo_bar[=v]` as `--foo-bar[=v]`; any other token unchanged.
+fn hyphenate(s: &str) -> String {
+    let Some(flag) = s.strip_prefix("--") else {
+        return s.to_string();
+    };
+    match flag.split_once('=') {
+        Some((name, value)) => format!("--{}={value}", name.replace('_', "-")),
+        None => format!("--{}", flag.replace('_', "-")),
+    }
+}
+
+/// Where [`normalize`] is in the command line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Position {
+    /// No command yet.
+    BeforeCommand,
+    /// After `sign` or `verify`: the next token that is not a global flag (or its value) decides
+    /// whether the default method is inserted.
+    AwaitMethod,
+    /// Past the point where anything is inserted.
+    Rest,
+}
+
 /// Rewrites argv for clap: `--foo_bar[=v]` becomes `--foo-bar[=v]`, and `sign`/`verify` without a
-/// method get `sigstore` inserted (Python's default). Tokens after `--` are left alone.
+/// method get `sigstore` inserted (Python's default). Global flags (`--log-level LEVEL`) may stand
+/// before the command, between `sign`/`verify` and the method, or after it: they and their values
+/// are skipped when looking for the method, and their values are passed on as given. Tokens after
+/// `--` are left alone.
 pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
+    let flags = global_flags();
     let mut out = Vec::with_capacity(args.len() + 1);
-    let mut rest_literal = false;
-    let mut command_seen: Option<usize> = None;
-    let mut expect_value = false;
-    for (i, a) in args.into_iter().enumerate() {
-        if i == 0 || rest_literal {
+    let mut args = args.into_iter();
+    out.extend(args.next());
+    let mut pos = Position::BeforeCommand;
+    let mut value_next = false;
+    while let Some(a) = args.next() {
+        if value_next {
+            value_next = false;
             out.push(a);
             continue;
         }
-        let Some(s) = a.to_str() else {
-            out.push(a);
-            continue;
-        };
-        if s == "--" {
-            rest_literal = true;
-            out.push(a);
-            continue;
-        }
-        let tok = if let Some(flag) = s.strip_prefix("--") {
-            let (name, value) = match flag.split_once('=') {
-                Some((n, v)) => (n, Some(v)),
-                None => (flag, None),
-            };
-            let name = name.replace('_', "-");
-            match value {
-                Some(v) => format!("--{name}={v}"),
-                None => format!("--{name}"),
+        // A token that is not UTF-8 is never a flag or a method: only a path can be one.
+        let tok = a.to_str().map(hyphenate);
+        let s = tok.as_deref();
+        if s == Some("--") {
+            // `sign -- MODEL`: what follows is positional, so the method is the default one.
+            if pos == Position::AwaitMethod {
+                out.push(OsString::from("sigstore"));
             }
-        } else {
-            s.to_string()
-        };
-        // Find the first positional token: the command. Only `--log-level` takes a value up there.
-        if command_seen.is_none() {
-            if expect_value {
-                expect_value = false;
-            } else if tok == "--log-level" {
-                expect_value = true;
-            } else if !tok.starts_with('-') {
-                command_seen = Some(out.len());
-                out.push(OsString::from(&tok));
-                if tok == "sign" || tok == "verify" {
-                    // Marker: the next token decides whether to insert the default method.
-                    out.push(OsString::from("\u{0}method?"));
+            out.push(a);
+            out.extend(args);
+            break;
+        }
+        if let Some(takes_value) = s.and_then(|t| global_flag(&flags, t)) {
+            value_next = takes_value;
+            out.push(tok.map_or(a, OsString::from));
+            continue;
+        }
+        match pos {
+            Position::BeforeCommand => {
+                if !s.is_some_and(|t| t.starts_with('-')) {
+                    pos = if matches!(s, Some("sign" | "verify")) {
+                        Position::AwaitMethod
+                    } else {
+                        Position::Rest
+                    };
                 }
-                continue;
             }
-        }
-        if let Some(last) = out.last() {
-            if last == "\u{0}method?" {
-                out.pop();
-                let is_method = METHODS.contains(&tok.as_str());
-                let is_help = matches!(tok.as_str(), "-h" | "--help" | "help");
-                if !is_method && !is_help {
+            Position::AwaitMethod => {
+                let named = s
+                    .is_some_and(|t| METHODS.contains(&t) || matches!(t, "-h" | "--help" | "help"));
+                if !named {
                     out.push(OsString::from("sigstore"));
                 }
+                pos = Position::Rest;
             }
+            Position::Rest => {}
         }
-        out.push(OsString::from(tok));
-    }
-    if out.last().is_some_and(|l| l == "\u{0}method?") {
-        out.pop();
+        out.push(tok.map_or(a, OsString::from));
     }
     out
 }
@@ -830,6 +902,290 @@ mod tests {
             panic!("not sign sigstore")
         };
         assert_eq!(a.client_secret_file, Some(PathBuf::from("p")));
+    }
+
+    /// `sign`/`verify` argv with `--log-level` (both spellings, both value forms) before the
+    /// command, between it and the method, and after the method: nothing is inserted when a method
+    /// is named, whichever way the global flag is written.
+    #[test]
+    fn global_flags_anywhere_around_the_method() {
+        for (cmd, method, level) in [
+            ("sign", "key", "DEBUG"),
+            ("verify", "key", "WARNING"),
+            ("sign", "certificate", "ERROR"),
+            ("verify", "sigstore", "INFO"),
+        ] {
+            let joined = format!("--log-level={level}");
+            let forms: [Vec<&str>; 2] = [vec!["--log-level", level], vec![joined.as_str()]];
+            for flag in &forms {
+                let with = |at: usize| {
+                    let mut v = vec!["ms", cmd, method, "--signature", "s", "m"];
+                    for (i, f) in flag.iter().enumerate() {
+                        v.insert(at + i, f);
+                    }
+                    v
+                };
+                for at in [1, 2, 3, 6] {
+                    let argv = with(at);
+                    assert_eq!(n(&argv), argv, "{argv:?}");
+                }
+                let argv = with(2);
+                let mut underscored: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+                underscored[2] = underscored[2].replace("log-level", "log_level");
+                let u: Vec<&str> = underscored.iter().map(String::as_str).collect();
+                assert_eq!(n(&u), argv, "{u:?}");
+            }
+        }
+    }
+
+    /// Without a method, `sigstore` goes after the global flags that follow `sign`/`verify`, before
+    /// the first other token.
+    #[test]
+    fn default_method_after_global_flags() {
+        assert_eq!(
+            n(&["ms", "sign", "--log-level", "DEBUG", "./m"]),
+            vec!["ms", "sign", "--log-level", "DEBUG", "sigstore", "./m"]
+        );
+        assert_eq!(
+            n(&["ms", "sign", "--log_level=DEBUG", "--signature", "s", "m"]),
+            vec![
+                "ms",
+                "sign",
+                "--log-level=DEBUG",
+                "sigstore",
+                "--signature",
+                "s",
+                "m"
+            ]
+        );
+        assert_eq!(
+            n(&[
+                "ms",
+                "--log-level",
+                "INFO",
+                "verify",
+                "--log-level",
+                "ERROR",
+                "--help"
+            ]),
+            vec![
+                "ms",
+                "--log-level",
+                "INFO",
+                "verify",
+                "--log-level",
+                "ERROR",
+                "--help"
+            ]
+        );
+        // A global flag's value is never taken for the method or the command.
+        assert_eq!(
+            n(&["ms", "sign", "--log-level", "key", "m"]),
+            vec!["ms", "sign", "--log-level", "key", "sigstore", "m"]
+        );
+        assert_eq!(
+            n(&["ms", "--log-level", "sign", "digest", "m"]),
+            vec!["ms", "--log-level", "sign", "digest", "m"]
+        );
+        // At the end, with nothing after it, nothing is inserted (clap reports the missing method).
+        assert_eq!(
+            n(&["ms", "verify", "--log-level", "DEBUG"]),
+            vec!["ms", "verify", "--log-level", "DEBUG"]
+        );
+    }
+
+    #[test]
+    fn double_dash_after_sign_means_the_default_method() {
+        assert_eq!(
+            n(&["ms", "sign", "--log-level", "DEBUG", "--", "--m_x"]),
+            vec![
+                "ms",
+                "sign",
+                "--log-level",
+                "DEBUG",
+                "sigstore",
+                "--",
+                "--m_x"
+            ]
+        );
+        assert_eq!(
+            n(&["ms", "sign", "key", "--", "--log_level", "x_y"]),
+            vec!["ms", "sign", "key", "--", "--log_level", "x_y"]
+        );
+    }
+
+    /// A model path that is not UTF-8 is still a model path: the default method goes before it.
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_model_path_gets_the_default_method() {
+        use std::os::unix::ffi::OsStrExt;
+        let bad = std::ffi::OsStr::from_bytes(b"m\xff").to_os_string();
+        let argv = vec![
+            OsString::from("ms"),
+            OsString::from("sign"),
+            OsString::from("--log-level"),
+            OsString::from("DEBUG"),
+            bad.clone(),
+        ];
+        assert_eq!(
+            normalize(argv),
+            vec![
+                OsString::from("ms"),
+                OsString::from("sign"),
+                OsString::from("--log-level"),
+                OsString::from("DEBUG"),
+                OsString::from("sigstore"),
+                bad,
+            ]
+        );
+    }
+
+    /// The normalized argv parses, with the level and the method the user meant, wherever the
+    /// global flag stands.
+    #[test]
+    fn global_flags_parse_in_every_position() {
+        for argv in [
+            &[
+                "ms",
+                "--log-level",
+                "DEBUG",
+                "sign",
+                "key",
+                "--private-key",
+                "k",
+                "m",
+            ][..],
+            &[
+                "ms",
+                "sign",
+                "--log-level",
+                "DEBUG",
+                "key",
+                "--private-key",
+                "k",
+                "m",
+            ],
+            &[
+                "ms",
+                "sign",
+                "--log-level=debug",
+                "key",
+                "--private-key",
+                "k",
+                "m",
+            ],
+            &[
+                "ms",
+                "sign",
+                "key",
+                "--log-level",
+                "DEBUG",
+                "--private-key",
+                "k",
+                "m",
+            ],
+            &[
+                "ms",
+                "sign",
+                "key",
+                "--private-key",
+                "k",
+                "m",
+                "--log_level",
+                "DEBUG",
+            ],
+        ] {
+            let cli = parse(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+            assert_eq!(cli.log_level, Some(LogLevel::Debug), "{argv:?}");
+            assert!(
+                matches!(
+                    cli.command,
+                    Command::Sign {
+                        method: SignMethod::Key(_)
+                    }
+                ),
+                "{argv:?}"
+            );
+        }
+        for argv in [
+            &[
+                "ms",
+                "verify",
+                "--log-level",
+                "WARNING",
+                "key",
+                "--public-key",
+                "p",
+                "--signature",
+                "s",
+                "m",
+            ][..],
+            &[
+                "ms",
+                "verify",
+                "key",
+                "--public-key",
+                "p",
+                "--log-level",
+                "WARNING",
+                "--signature",
+                "s",
+                "m",
+            ],
+        ] {
+            let cli = parse(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+            assert_eq!(cli.log_level, Some(LogLevel::Warning), "{argv:?}");
+            assert!(
+                matches!(
+                    cli.command,
+                    Command::Verify {
+                        method: VerifyMethod::Key(_)
+                    }
+                ),
+                "{argv:?}"
+            );
+        }
+        let cli = parse(&["ms", "sign", "--log-level", "ERROR", "m"]).unwrap();
+        assert_eq!(cli.log_level, Some(LogLevel::Error));
+        assert!(matches!(
+            cli.command,
+            Command::Sign {
+                method: SignMethod::Sigstore(_)
+            }
+        ));
+    }
+
+    /// The global flags come from the parser itself; a short flag, an attached value and a flag
+    /// without a value are recognised too (none exists yet, so a made-up list stands in).
+    #[test]
+    fn global_flag_spellings() {
+        let real = global_flags();
+        assert!(real
+            .iter()
+            .any(|f| f.longs.iter().any(|l| l == "log-level") && f.takes_value));
+        let flags = [
+            GlobalFlag {
+                longs: vec!["level".into(), "lvl".into()],
+                shorts: vec!['l'],
+                takes_value: true,
+            },
+            GlobalFlag {
+                longs: vec!["quiet".into()],
+                shorts: vec!['q'],
+                takes_value: false,
+            },
+        ];
+        assert_eq!(global_flag(&flags, "--level"), Some(true));
+        assert_eq!(global_flag(&flags, "--lvl"), Some(true));
+        assert_eq!(global_flag(&flags, "--level=x"), Some(false));
+        assert_eq!(global_flag(&flags, "-l"), Some(true));
+        assert_eq!(global_flag(&flags, "-lx"), Some(false));
+        assert_eq!(global_flag(&flags, "--quiet"), Some(false));
+        assert_eq!(global_flag(&flags, "-q"), Some(false));
+        assert_eq!(global_flag(&flags, "--levels"), None);
+        assert_eq!(global_flag(&flags, "-x"), None);
+        assert_eq!(global_flag(&flags, "-"), None);
+        assert_eq!(global_flag(&flags, "level"), None);
     }
 
     #[test]

@@ -327,6 +327,17 @@ impl Engine {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
 
+    /// Lists the files of the model at `root` like [`crate::walk::walk`], on this engine's
+    /// threads: the walk `stat`s every file in parallel, and without this it would spread over
+    /// rayon's global pool (one thread per core) whatever [`Engine::max_workers`] says.
+    pub fn walk(
+        &self,
+        root: &std::path::Path,
+        opts: &crate::walk::WalkOptions,
+    ) -> Result<Vec<FileEntry>> {
+        self.pool()?.install(|| crate::walk::walk(root, opts))
+    }
+
     fn pool(&self) -> Result<rayon::ThreadPool> {
         rayon::ThreadPoolBuilder::new()
             .num_threads(self.workers())

@@ -59,12 +59,12 @@ impl Manifest {
     }
 
     /// Walks and hashes the model at `root` with `cfg`, returning the files seen and the ordered
-    /// manifest.
+    /// manifest. Both run on `cfg.engine`'s threads.
     pub fn for_model(
         root: &std::path::Path,
         cfg: &crate::hashing::HashingConfig,
     ) -> Result<(Vec<crate::walk::FileEntry>, Manifest)> {
-        let files = crate::walk::walk(root, &cfg.walk_options())?;
+        let files = cfg.engine.walk(root, &cfg.walk_options())?;
         let items =
             crate::hashing::hash_files_with(&files, cfg.algorithm, cfg.serialization, &cfg.engine)?;
         Ok((

@@ -298,6 +298,10 @@ pub struct WalkOptions {
 }
 
 /// Lists the files of the model at `root`, sorted by name (byte order; the manifest re-sorts).
+///
+/// Directories are listed in parallel on the current rayon pool: rayon's global one (a thread per
+/// core) unless called inside [`rayon::ThreadPool::install`]. [`crate::hashing::Engine::walk`]
+/// runs it on the engine's `max_workers` threads.
 pub fn walk(root: &Path, opts: &WalkOptions) -> Result<Vec<FileEntry>> {
     let meta = fs::symlink_metadata(root)
         .map_err(|e| Error::Model(format!("cannot use model path '{}': {e}", root.display())))?;
@@ -373,6 +377,8 @@ impl Walker<'_> {
     /// Lists one directory, then walks its subdirectories in parallel: with 100k small files the
     /// per-file `stat` calls dominate, and they spread well across directories.
     fn walk_dir(&self, dir: &Path, prefix: &str, ancestors: &[DirId]) -> Result<Vec<FileEntry>> {
+        #[cfg(test)]
+        tests::observe(dir);
         let mut files = Vec::new();
         let mut subdirs = Vec::new();
         let rd = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
@@ -469,6 +475,99 @@ impl Walker<'_> {
 mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
+    use std::sync::Mutex;
+
+    /// Every directory listed by [`walk`] in this test binary, with the size of the rayon pool it
+    /// was listed on and the name of the thread. Tests run concurrently, so each looks only at the
+    /// directories below its own temporary directory.
+    static OBSERVED: Mutex<Vec<(PathBuf, usize, Option<String>)>> = Mutex::new(Vec::new());
+
+    /// Test hook called by `walk_dir` for each directory it lists.
+    pub(super) fn observe(dir: &Path) {
+        let seen = (
+            dir.to_path_buf(),
+            rayon::current_num_threads(),
+            std::thread::current().name().map(str::to_string),
+        );
+        OBSERVED
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(seen);
+    }
+
+    fn observed_below(root: &Path) -> Vec<(PathBuf, usize, Option<String>)> {
+        OBSERVED
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(d, _, _)| d.starts_with(root))
+            .cloned()
+            .collect()
+    }
+
+    /// The walk of [`crate::manifest::Manifest::for_model`] and of
+    /// [`crate::hashing::Engine::walk`] runs on the engine's pool, with `max_workers` threads,
+    /// not on rayon's global pool. The count is chosen to differ from the global pool's size,
+    /// which is what the walk ran on before.
+    #[test]
+    fn walk_runs_on_the_engines_threads() {
+        let global = rayon::current_num_threads();
+        let workers = global + 3;
+        let files: Vec<String> = (0..24).map(|i| format!("d{i}/e/f{i}")).collect();
+        let d = tempfile::tempdir().unwrap();
+        let engine = crate::hashing::Engine {
+            max_workers: Some(workers),
+            ..Default::default()
+        };
+        let cfg = crate::hashing::HashingConfig {
+            engine: engine.clone(),
+            ..Default::default()
+        };
+        let for_model = d.path().join("for_model");
+        let via_engine = d.path().join("via_engine");
+        for sub in [&for_model, &via_engine] {
+            for f in &files {
+                let p = sub.join(f);
+                fs::create_dir_all(p.parent().unwrap()).unwrap();
+                fs::write(&p, b"x").unwrap();
+            }
+        }
+        let (walked, manifest) = crate::manifest::Manifest::for_model(&for_model, &cfg).unwrap();
+        assert_eq!(walked.len(), 24);
+        assert_eq!(manifest.resources.len(), 24);
+        assert_eq!(
+            engine.walk(&via_engine, &cfg.walk_options()).unwrap().len(),
+            24
+        );
+        for root in [&for_model, &via_engine] {
+            let seen = observed_below(root);
+            // The root, 24 directories and one below each.
+            assert_eq!(seen.len(), 49, "{seen:?}");
+            for (dir, threads, name) in &seen {
+                assert_eq!(
+                    *threads,
+                    workers,
+                    "{} listed on another pool",
+                    dir.display()
+                );
+                assert!(
+                    name.as_deref().is_some_and(|n| n.starts_with("hash-")),
+                    "{} listed on thread {name:?}, not one of the engine's",
+                    dir.display()
+                );
+            }
+        }
+        // A plain walk still uses the pool it is called on.
+        let plain = d.path().join("plain");
+        fs::create_dir_all(plain.join("x")).unwrap();
+        fs::write(plain.join("x/f"), b"x").unwrap();
+        walk(&plain, &WalkOptions::default()).unwrap();
+        let seen = observed_below(&plain);
+        assert!(
+            !seen.is_empty() && seen.iter().all(|(_, n, _)| *n == global),
+            "{seen:?}"
+        );
+    }
 
     fn names(v: &[FileEntry]) -> Vec<&str> {
         v.iter().map(|e| e.name.as_str()).collect()
