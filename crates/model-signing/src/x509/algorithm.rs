@@ -5,13 +5,10 @@ use super::der::{
     integer_u64, oid_string, single, DerError, DerReader, Tlv, TAG_INTEGER, TAG_OID, TAG_SEQUENCE,
 };
 use super::info::Info;
-use super::oid::{
-    oid_eq, OID_DH, OID_DHX, OID_DSA, OID_EC_PUBLIC_KEY, OID_ED25519, OID_ED448, OID_MGF1,
-    OID_P256, OID_P384, OID_P521, OID_RSASSA_PSS, OID_RSA_ENCRYPTION, OID_SECP256K1, OID_SHA256,
-    OID_SHA384, OID_SHA512, OID_X25519, OID_X448,
-};
+use super::oid::{oid_eq, OID_DH, OID_ECDSA_WITH_SHA1, OID_SECP256K1};
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self as sig, UnparsedPublicKey, VerificationAlgorithm};
+use const_oid::db::{rfc5912, rfc8410};
 use const_oid::ObjectIdentifier;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,16 +27,16 @@ pub(super) enum KeyType {
 
 pub(super) fn key_type(oid: &[u8]) -> KeyType {
     let table = [
-        (&OID_RSA_ENCRYPTION, KeyType::Rsa),
-        (&OID_RSASSA_PSS, KeyType::RsaPss),
-        (&OID_EC_PUBLIC_KEY, KeyType::Ec),
-        (&OID_ED25519, KeyType::Ed25519),
-        (&OID_ED448, KeyType::Ed448),
-        (&OID_DSA, KeyType::Dsa),
-        (&OID_X25519, KeyType::X25519),
-        (&OID_X448, KeyType::X448),
+        (&rfc5912::RSA_ENCRYPTION, KeyType::Rsa),
+        (&rfc5912::ID_RSASSA_PSS, KeyType::RsaPss),
+        (&rfc5912::ID_EC_PUBLIC_KEY, KeyType::Ec),
+        (&rfc8410::ID_ED_25519, KeyType::Ed25519),
+        (&rfc8410::ID_ED_448, KeyType::Ed448),
+        (&rfc5912::ID_DSA, KeyType::Dsa),
+        (&rfc8410::ID_X_25519, KeyType::X25519),
+        (&rfc8410::ID_X_448, KeyType::X448),
         (&OID_DH, KeyType::Dh),
-        (&OID_DHX, KeyType::Dh),
+        (&rfc5912::DHPUBLICNUMBER, KeyType::Dh),
     ];
     table
         .iter()
@@ -73,11 +70,11 @@ impl HashAlg {
     }
 
     fn from_oid(oid: &[u8]) -> Option<Self> {
-        if oid_eq(oid, &OID_SHA256) {
+        if oid_eq(oid, &rfc5912::ID_SHA_256) {
             Some(HashAlg::Sha256)
-        } else if oid_eq(oid, &OID_SHA384) {
+        } else if oid_eq(oid, &rfc5912::ID_SHA_384) {
             Some(HashAlg::Sha384)
-        } else if oid_eq(oid, &OID_SHA512) {
+        } else if oid_eq(oid, &rfc5912::ID_SHA_512) {
             Some(HashAlg::Sha512)
         } else {
             None
@@ -97,25 +94,30 @@ pub(super) enum SigAlg {
 
 impl SigAlg {
     pub(super) fn from_oid(oid: &[u8]) -> Option<Self> {
-        let s = ObjectIdentifier::from_bytes(oid).ok()?.to_string();
-        Some(match s.as_str() {
-            "1.2.840.10045.4.3.2" => SigAlg::Ecdsa(HashAlg::Sha256),
-            "1.2.840.10045.4.3.3" => SigAlg::Ecdsa(HashAlg::Sha384),
-            "1.2.840.10045.4.3.4" => SigAlg::Ecdsa(HashAlg::Sha512),
-            "1.2.840.113549.1.1.11" => SigAlg::RsaPkcs1(HashAlg::Sha256),
-            "1.2.840.113549.1.1.12" => SigAlg::RsaPkcs1(HashAlg::Sha384),
-            "1.2.840.113549.1.1.13" => SigAlg::RsaPkcs1(HashAlg::Sha512),
-            "1.2.840.113549.1.1.10" => SigAlg::RsaPss,
-            "1.3.101.112" => SigAlg::Ed25519,
-            "1.2.840.10045.4.1" => SigAlg::Unsupported("ecdsa-with-SHA1", KeyType::Ec),
-            "1.2.840.10045.4.3.1" => SigAlg::Unsupported("ecdsa-with-SHA224", KeyType::Ec),
-            "1.2.840.113549.1.1.4" => SigAlg::Unsupported("md5WithRSAEncryption", KeyType::Rsa),
-            "1.2.840.113549.1.1.5" => SigAlg::Unsupported("sha1WithRSAEncryption", KeyType::Rsa),
-            "1.2.840.113549.1.1.14" => SigAlg::Unsupported("sha224WithRSAEncryption", KeyType::Rsa),
-            "1.3.101.113" => SigAlg::Unsupported("Ed448", KeyType::Ed448),
-            "1.2.840.10040.4.3" => SigAlg::Unsupported("dsa-with-SHA1", KeyType::Dsa),
-            "2.16.840.1.101.3.4.3.1" => SigAlg::Unsupported("dsa-with-SHA224", KeyType::Dsa),
-            "2.16.840.1.101.3.4.3.2" => SigAlg::Unsupported("dsa-with-SHA256", KeyType::Dsa),
+        use rfc5912::*;
+        // Compared by arcs, not bytes: x509-cert accepts arcs padded with 0x80 octets, and such
+        // an OID has always named the same algorithm here as its minimal encoding.
+        let parsed = ObjectIdentifier::from_bytes(oid).ok()?;
+        Some(match ObjectIdentifier::from_arcs(parsed.arcs()).ok()? {
+            ECDSA_WITH_SHA_256 => SigAlg::Ecdsa(HashAlg::Sha256),
+            ECDSA_WITH_SHA_384 => SigAlg::Ecdsa(HashAlg::Sha384),
+            ECDSA_WITH_SHA_512 => SigAlg::Ecdsa(HashAlg::Sha512),
+            SHA_256_WITH_RSA_ENCRYPTION => SigAlg::RsaPkcs1(HashAlg::Sha256),
+            SHA_384_WITH_RSA_ENCRYPTION => SigAlg::RsaPkcs1(HashAlg::Sha384),
+            SHA_512_WITH_RSA_ENCRYPTION => SigAlg::RsaPkcs1(HashAlg::Sha512),
+            ID_RSASSA_PSS => SigAlg::RsaPss,
+            rfc8410::ID_ED_25519 => SigAlg::Ed25519,
+            OID_ECDSA_WITH_SHA1 => SigAlg::Unsupported("ecdsa-with-SHA1", KeyType::Ec),
+            ECDSA_WITH_SHA_224 => SigAlg::Unsupported("ecdsa-with-SHA224", KeyType::Ec),
+            MD_5_WITH_RSA_ENCRYPTION => SigAlg::Unsupported("md5WithRSAEncryption", KeyType::Rsa),
+            SHA_1_WITH_RSA_ENCRYPTION => SigAlg::Unsupported("sha1WithRSAEncryption", KeyType::Rsa),
+            SHA_224_WITH_RSA_ENCRYPTION => {
+                SigAlg::Unsupported("sha224WithRSAEncryption", KeyType::Rsa)
+            }
+            rfc8410::ID_ED_448 => SigAlg::Unsupported("Ed448", KeyType::Ed448),
+            DSA_WITH_SHA_1 => SigAlg::Unsupported("dsa-with-SHA1", KeyType::Dsa),
+            DSA_WITH_SHA_224 => SigAlg::Unsupported("dsa-with-SHA224", KeyType::Dsa),
+            DSA_WITH_SHA_256 => SigAlg::Unsupported("dsa-with-SHA256", KeyType::Dsa),
             _ => return None,
         })
     }
@@ -166,7 +168,8 @@ fn pss_params(params: Option<&[u8]>) -> Result<(HashAlg, u64), String> {
         Some(t) => {
             let (oid, p) = alg_id(t.value).map_err(malformed)?;
             let inner = p.and_then(|p| alg_id(p.raw).ok());
-            oid_eq(oid, &OID_MGF1) && inner.and_then(|(h, _)| HashAlg::from_oid(h)) == Some(hash)
+            oid_eq(oid, &rfc5912::ID_MGF_1)
+                && inner.and_then(|(h, _)| HashAlg::from_oid(h)) == Some(hash)
         }
     };
     if !mgf_ok {
@@ -316,19 +319,19 @@ fn pss_algorithm(
 }
 
 fn ecdsa_algorithm(curve: &[u8], hash: HashAlg) -> Option<&'static dyn VerificationAlgorithm> {
-    let alg: &'static dyn VerificationAlgorithm = if oid_eq(curve, &OID_P256) {
+    let alg: &'static dyn VerificationAlgorithm = if oid_eq(curve, &rfc5912::SECP_256_R_1) {
         match hash {
             HashAlg::Sha256 => &sig::ECDSA_P256_SHA256_ASN1,
             HashAlg::Sha384 => &sig::ECDSA_P256_SHA384_ASN1,
             HashAlg::Sha512 => &sig::ECDSA_P256_SHA512_ASN1,
         }
-    } else if oid_eq(curve, &OID_P384) {
+    } else if oid_eq(curve, &rfc5912::SECP_384_R_1) {
         match hash {
             HashAlg::Sha256 => &sig::ECDSA_P384_SHA256_ASN1,
             HashAlg::Sha384 => &sig::ECDSA_P384_SHA384_ASN1,
             HashAlg::Sha512 => &sig::ECDSA_P384_SHA512_ASN1,
         }
-    } else if oid_eq(curve, &OID_P521) {
+    } else if oid_eq(curve, &rfc5912::SECP_521_R_1) {
         match hash {
             HashAlg::Sha256 => &sig::ECDSA_P521_SHA256_ASN1,
             HashAlg::Sha384 => &sig::ECDSA_P521_SHA384_ASN1,

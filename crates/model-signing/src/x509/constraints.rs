@@ -4,7 +4,8 @@ use super::der::TAG_IA5;
 use super::ext::{GeneralName, NameConstraints, Subtree};
 use super::info::Info;
 use super::name::string_to_utf8;
-use super::oid::{oid_eq, OID_COMMON_NAME, OID_EMAIL_ADDRESS, OID_SMTP_UTF8_MAILBOX};
+use super::oid::{oid_eq, OID_SMTP_UTF8_MAILBOX};
+use const_oid::db::{rfc3280, rfc4519};
 
 /// OpenSSL's guard against quadratic blow-up (`NAME_CHECK_MAX`).
 const NAME_CHECK_MAX: usize = 1 << 20;
@@ -25,7 +26,7 @@ pub(super) fn check_name_constraints(
         for attr in subject
             .subject_attrs
             .iter()
-            .filter(|a| oid_eq(&a.oid, &OID_EMAIL_ADDRESS))
+            .filter(|a| oid_eq(&a.oid, &rfc3280::EMAIL_ADDRESS))
         {
             if attr.tag != TAG_IA5 {
                 return Err("subject emailAddress is not an IA5String".into());
@@ -45,7 +46,7 @@ pub(super) fn check_name_constraints(
         for attr in subject
             .subject_attrs
             .iter()
-            .filter(|a| oid_eq(&a.oid, &OID_COMMON_NAME))
+            .filter(|a| oid_eq(&a.oid, &rfc4519::COMMON_NAME))
         {
             let utf8 = string_to_utf8(attr.tag, &attr.value)
                 .ok_or_else(|| "commonName is not a string".to_string())?;

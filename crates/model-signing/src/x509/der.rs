@@ -1,5 +1,10 @@
 //! Minimal DER reader. x509-cert validates the certificate as a whole; extension contents and raw
 //! names are read here so that they can be handled with OpenSSL's (sometimes lenient) semantics.
+//!
+//! The reader is our own rather than `der::SliceReader` because `der` rejects encodings that
+//! OpenSSL's `ASN1_get_object` accepts inside extensions: non-minimal long-form lengths
+//! (`81 05`, `82 00 05`) and tags `der::Tag` does not know, such as UniversalString (0x1c) in a
+//! directoryName. See the test `der_reader_keeps_openssl_leniencies`.
 
 use const_oid::ObjectIdentifier;
 
@@ -84,20 +89,16 @@ pub(super) fn single(data: &[u8], tag: u8) -> Result<Tlv<'_>, DerError> {
     Ok(tlv)
 }
 
-pub(super) fn encode_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        let significant = bytes.get(skip..).unwrap_or(&[]);
-        out.push(0x80 | significant.len() as u8);
-        out.extend_from_slice(significant);
-    }
+/// DER TLV of `content` under `tag`. Fails only for a tag `der` does not know or content over
+/// 256 MiB, neither of which a bounded certificate can produce.
+pub(super) fn encode_tlv(tag: u8, content: &[u8]) -> Result<Vec<u8>, DerError> {
+    use der::Encode as _;
+    let tag = der::Tag::try_from(tag).map_err(|_| DerError)?;
+    let header = der::Header::new(tag, content.len()).map_err(|_| DerError)?;
+    let mut out = Vec::with_capacity(content.len() + 6);
+    header.encode_to_vec(&mut out).map_err(|_| DerError)?;
     out.extend_from_slice(content);
-    out
+    Ok(out)
 }
 
 pub(super) const TAG_BOOLEAN: u8 = 0x01;

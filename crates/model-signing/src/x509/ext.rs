@@ -5,13 +5,8 @@ use super::der::{
     TAG_BIT_STRING, TAG_BOOLEAN, TAG_INTEGER, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE,
 };
 use super::name::canonical_name;
-use super::oid::{
-    OID_AS_IDS, OID_AUTHORITY_KEY_ID, OID_BASIC_CONSTRAINTS, OID_CERT_POLICIES,
-    OID_CRL_DIST_POINTS, OID_EXT_KEY_USAGE, OID_INHIBIT_ANY_POLICY, OID_IP_ADDR_BLOCKS,
-    OID_KEY_USAGE, OID_NAME_CONSTRAINTS, OID_NETSCAPE_CERT_TYPE, OID_OCSP_NO_CHECK,
-    OID_POLICY_CONSTRAINTS, OID_POLICY_MAPPINGS, OID_PROXY_CERT_INFO, OID_SUBJECT_ALT_NAME,
-    OID_SUBJECT_KEY_ID,
-};
+use super::oid::{OID_AS_IDS, OID_IP_ADDR_BLOCKS, OID_NETSCAPE_CERT_TYPE, OID_PROXY_CERT_INFO};
+use const_oid::db::{rfc5280, rfc6960};
 use const_oid::ObjectIdentifier;
 
 #[derive(Clone, Debug)]
@@ -134,20 +129,20 @@ pub(super) struct Exts {
 fn openssl_supports(oid: &ObjectIdentifier) -> bool {
     [
         OID_NETSCAPE_CERT_TYPE,
-        OID_KEY_USAGE,
-        OID_SUBJECT_ALT_NAME,
-        OID_BASIC_CONSTRAINTS,
-        OID_CERT_POLICIES,
-        OID_CRL_DIST_POINTS,
-        OID_EXT_KEY_USAGE,
+        rfc5280::ID_CE_KEY_USAGE,
+        rfc5280::ID_CE_SUBJECT_ALT_NAME,
+        rfc5280::ID_CE_BASIC_CONSTRAINTS,
+        rfc5280::ID_CE_CERTIFICATE_POLICIES,
+        rfc5280::ID_CE_CRL_DISTRIBUTION_POINTS,
+        rfc5280::ID_CE_EXT_KEY_USAGE,
         OID_IP_ADDR_BLOCKS,
         OID_AS_IDS,
-        OID_OCSP_NO_CHECK,
-        OID_POLICY_CONSTRAINTS,
+        rfc6960::ID_PKIX_OCSP_NOCHECK,
+        rfc5280::ID_CE_POLICY_CONSTRAINTS,
         OID_PROXY_CERT_INFO,
-        OID_NAME_CONSTRAINTS,
-        OID_POLICY_MAPPINGS,
-        OID_INHIBIT_ANY_POLICY,
+        rfc5280::ID_CE_NAME_CONSTRAINTS,
+        rfc5280::ID_CE_POLICY_MAPPINGS,
+        rfc5280::ID_CE_INHIBIT_ANY_POLICY,
     ]
     .contains(oid)
 }
@@ -298,15 +293,15 @@ pub(super) fn parse_extensions(list: &[x509_cert::ext::Extension]) -> Exts {
             exts.unhandled_critical = Some(oid.to_string());
         }
         let name = match oid {
-            o if o == OID_BASIC_CONSTRAINTS => "basicConstraints",
-            o if o == OID_KEY_USAGE => "keyUsage",
-            o if o == OID_EXT_KEY_USAGE => "extendedKeyUsage",
+            o if o == rfc5280::ID_CE_BASIC_CONSTRAINTS => "basicConstraints",
+            o if o == rfc5280::ID_CE_KEY_USAGE => "keyUsage",
+            o if o == rfc5280::ID_CE_EXT_KEY_USAGE => "extendedKeyUsage",
             o if o == OID_NETSCAPE_CERT_TYPE => "nsCertType",
-            o if o == OID_SUBJECT_KEY_ID => "subjectKeyIdentifier",
-            o if o == OID_AUTHORITY_KEY_ID => "authorityKeyIdentifier",
-            o if o == OID_SUBJECT_ALT_NAME => "subjectAltName",
-            o if o == OID_NAME_CONSTRAINTS => "nameConstraints",
-            o if o == OID_CRL_DIST_POINTS => "cRLDistributionPoints",
+            o if o == rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER => "subjectKeyIdentifier",
+            o if o == rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER => "authorityKeyIdentifier",
+            o if o == rfc5280::ID_CE_SUBJECT_ALT_NAME => "subjectAltName",
+            o if o == rfc5280::ID_CE_NAME_CONSTRAINTS => "nameConstraints",
+            o if o == rfc5280::ID_CE_CRL_DISTRIBUTION_POINTS => "cRLDistributionPoints",
             o if o == OID_PROXY_CERT_INFO => "proxyCertInfo",
             o if o == OID_IP_ADDR_BLOCKS => "ipAddrBlocks",
             o if o == OID_AS_IDS => "autonomousSysIds",

@@ -78,6 +78,7 @@
 //!   and time); OpenSSL's own limit is the verify depth of 100, which is kept as well.
 
 use crate::keys::PublicKey;
+use const_oid::db::rfc5280;
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant, SystemTime};
 use thiserror::Error;
@@ -93,7 +94,7 @@ mod path;
 mod time;
 
 use info::Info;
-use oid::{KU_DIGITAL_SIGNATURE, OID_EKU_CODE_SIGNING};
+use oid::KU_DIGITAL_SIGNATURE;
 use path::{PathBuilder, Step};
 use time::{secs_from_system_time, system_time_from_secs};
 
@@ -485,7 +486,7 @@ pub fn check_signing_usage(leaf: &Certificate) -> Result<(), ChainError> {
     if let Some(eku) = &exts.ext_key_usage {
         if eku
             .iter()
-            .any(|oid| oid.as_slice() == OID_EKU_CODE_SIGNING.as_bytes())
+            .any(|oid| oid.as_slice() == rfc5280::ID_KP_CODE_SIGNING.as_bytes())
         {
             return Ok(());
         }

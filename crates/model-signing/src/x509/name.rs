@@ -136,13 +136,13 @@ pub(super) fn canonical_name(name_raw: &[u8]) -> Result<(Vec<u8>, Vec<Attr>), De
                 TAG_UTF8 | TAG_BMP | TAG_UNIVERSAL | TAG_PRINTABLE | TAG_T61 | TAG_IA5
                 | TAG_VISIBLE => {
                     let utf8 = string_to_utf8(value.tag, value.value).ok_or(DerError)?;
-                    encode_tlv(TAG_UTF8, &canon_text(&utf8))
+                    encode_tlv(TAG_UTF8, &canon_text(&utf8))?
                 }
                 _ => value.raw.to_vec(),
             };
             let mut entry = oid.raw.to_vec();
             entry.extend_from_slice(&canonical_value);
-            encoded.push(encode_tlv(TAG_SEQUENCE, &entry));
+            encoded.push(encode_tlv(TAG_SEQUENCE, &entry)?);
             attrs.push(Attr {
                 oid: oid.value.to_vec(),
                 tag: value.tag,
@@ -154,7 +154,7 @@ pub(super) fn canonical_name(name_raw: &[u8]) -> Result<(Vec<u8>, Vec<Attr>), De
         }
         // DER SET OF order, as OpenSSL's encoder sorts.
         encoded.sort();
-        canon.extend_from_slice(&encode_tlv(TAG_SET, &encoded.concat()));
+        canon.extend_from_slice(&encode_tlv(TAG_SET, &encoded.concat())?);
     }
     Ok((canon, attrs))
 }

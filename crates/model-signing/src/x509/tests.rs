@@ -1,18 +1,14 @@
 use super::der::{
-    encode_tlv, TAG_BIT_STRING, TAG_BOOLEAN, TAG_INTEGER, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE,
-    TAG_SET, TAG_UTC_TIME, TAG_UTF8,
+    single, DerReader, TAG_BIT_STRING, TAG_BOOLEAN, TAG_INTEGER, TAG_OCTET_STRING, TAG_OID,
+    TAG_SEQUENCE, TAG_SET, TAG_UNIVERSAL, TAG_UTC_TIME, TAG_UTF8,
 };
 use super::name::canon_text;
-use super::oid::{
-    OID_AUTHORITY_KEY_ID, OID_BASIC_CONSTRAINTS, OID_COMMON_NAME, OID_EC_PUBLIC_KEY,
-    OID_EKU_CODE_SIGNING, OID_EXT_KEY_USAGE, OID_KEY_USAGE, OID_NAME_CONSTRAINTS, OID_P256,
-    OID_SUBJECT_ALT_NAME, OID_SUBJECT_KEY_ID,
-};
 use super::path::{PathBuilder, Step, MAX_STEPS};
 use super::time::{secs_from_system_time, system_time_from_secs};
 use super::*;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+use const_oid::db::{rfc4519, rfc5280, rfc5912};
 use const_oid::ObjectIdentifier;
 use std::time::UNIX_EPOCH;
 
@@ -85,11 +81,15 @@ impl Key {
     }
 
     fn spki(&self) -> Vec<u8> {
-        let alg = seq(&[oid(&OID_EC_PUBLIC_KEY), oid(&OID_P256)]);
+        let alg = seq(&[oid(&rfc5912::ID_EC_PUBLIC_KEY), oid(&rfc5912::SECP_256_R_1)]);
         let mut bits = vec![0u8];
         bits.extend_from_slice(self.0.public_key().as_ref());
         seq(&[alg, encode_tlv(TAG_BIT_STRING, &bits)])
     }
+}
+
+fn encode_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    super::der::encode_tlv(tag, content).expect("encodable TLV")
 }
 
 fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
@@ -101,7 +101,10 @@ fn oid(o: &ObjectIdentifier) -> Vec<u8> {
 }
 
 fn name(cn: &str) -> Vec<u8> {
-    let atv = seq(&[oid(&OID_COMMON_NAME), encode_tlv(TAG_UTF8, cn.as_bytes())]);
+    let atv = seq(&[
+        oid(&rfc4519::COMMON_NAME),
+        encode_tlv(TAG_UTF8, cn.as_bytes()),
+    ]);
     seq(&[encode_tlv(TAG_SET, &atv)])
 }
 
@@ -128,7 +131,7 @@ fn bc(ca: bool, pathlen: Option<u8>) -> Vec<u8> {
     if let Some(p) = pathlen {
         parts.push(encode_tlv(TAG_INTEGER, &[p]));
     }
-    ext(&OID_BASIC_CONSTRAINTS, true, seq(&parts))
+    ext(&rfc5280::ID_CE_BASIC_CONSTRAINTS, true, seq(&parts))
 }
 
 /// keyUsage from the first byte of flags (0x80 digitalSignature, 0x04 keyCertSign, ...).
@@ -139,7 +142,7 @@ fn ku(byte: u8) -> Vec<u8> {
         byte.trailing_zeros() as u8
     };
     ext(
-        &OID_KEY_USAGE,
+        &rfc5280::ID_CE_KEY_USAGE,
         true,
         encode_tlv(TAG_BIT_STRING, &[unused, byte]),
     )
@@ -147,7 +150,7 @@ fn ku(byte: u8) -> Vec<u8> {
 
 fn eku(oids: &[ObjectIdentifier]) -> Vec<u8> {
     let parts: Vec<Vec<u8>> = oids.iter().map(oid).collect();
-    ext(&OID_EXT_KEY_USAGE, false, seq(&parts))
+    ext(&rfc5280::ID_CE_EXT_KEY_USAGE, false, seq(&parts))
 }
 
 struct Spec<'a> {
@@ -244,7 +247,11 @@ fn leaf_with(g: &Gen, not_before: i64, not_after: i64, exts: Vec<Vec<u8>>) -> Ce
 }
 
 fn signing_exts() -> Vec<Vec<u8>> {
-    vec![bc(false, None), ku(0x80), eku(&[OID_EKU_CODE_SIGNING])]
+    vec![
+        bc(false, None),
+        ku(0x80),
+        eku(&[rfc5280::ID_KP_CODE_SIGNING]),
+    ]
 }
 
 fn at_not_before(c: &Certificate) -> SystemTime {
@@ -447,11 +454,16 @@ fn signing_usage_rules() {
         ],
     );
     assert!(check_signing_usage(&wrong).is_err());
-    let eku_only = leaf_with(&g, nb, na, vec![ku(0x20), eku(&[OID_EKU_CODE_SIGNING])]);
+    let eku_only = leaf_with(
+        &g,
+        nb,
+        na,
+        vec![ku(0x20), eku(&[rfc5280::ID_KP_CODE_SIGNING])],
+    );
     check_signing_usage(&eku_only).expect("EKU codeSigning suffices");
     let ku_only = leaf_with(&g, nb, na, vec![ku(0x80)]);
     check_signing_usage(&ku_only).expect("KU digitalSignature suffices");
-    let no_ku_eku = leaf_with(&g, nb, na, vec![eku(&[OID_EKU_CODE_SIGNING])]);
+    let no_ku_eku = leaf_with(&g, nb, na, vec![eku(&[rfc5280::ID_KP_CODE_SIGNING])]);
     check_signing_usage(&no_ku_eku).expect("missing KU counts as absent");
 }
 
@@ -604,11 +616,11 @@ fn name_constraints_apply() {
         if !excluded.is_empty() {
             parts.push(encode_tlv(0xa1, &excluded.concat()));
         }
-        ext(&OID_NAME_CONSTRAINTS, true, seq(&parts))
+        ext(&rfc5280::ID_CE_NAME_CONSTRAINTS, true, seq(&parts))
     };
     let san = |d: &str| {
         ext(
-            &OID_SUBJECT_ALT_NAME,
+            &rfc5280::ID_CE_SUBJECT_ALT_NAME,
             false,
             seq(&[encode_tlv(0x82, d.as_bytes())]),
         )
@@ -667,14 +679,14 @@ fn look_alike_mesh_is_bounded() {
     let keys: Vec<Key> = (0..6).map(|_| Key::new()).collect();
     let kid = |i: usize| {
         ext(
-            &OID_SUBJECT_KEY_ID,
+            &rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER,
             false,
             encode_tlv(TAG_OCTET_STRING, &[i as u8]),
         )
     };
     let akid = |j: usize| {
         ext(
-            &OID_AUTHORITY_KEY_ID,
+            &rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER,
             false,
             seq(&[encode_tlv(0x80, &[j as u8])]),
         )
@@ -810,6 +822,34 @@ fn look_alike_issuers_are_each_verified_once() {
     assert_eq!(leaf_checks, 21);
     let leaf_digests = b.digests.keys().filter(|(c, _)| *c == 0).count();
     assert_eq!(leaf_digests, 1);
+}
+
+/// What `der` would refuse and OpenSSL reads: why `DerReader` is not `der::SliceReader`.
+#[test]
+fn der_reader_keeps_openssl_leniencies() {
+    use ::der::Decode as _;
+    for non_minimal in [
+        &[0x04, 0x81, 0x01, 0xaa][..],
+        &[0x04, 0x82, 0x00, 0x01, 0xaa],
+    ] {
+        assert_eq!(single(non_minimal, TAG_OCTET_STRING).unwrap().value, [0xaa]);
+        assert!(::der::asn1::OctetStringRef::from_der(non_minimal).is_err());
+    }
+    let universal = [0x1c, 0x04, 0, 0, 0, 0x41];
+    assert_eq!(
+        DerReader::new(&universal).read().unwrap().tag,
+        TAG_UNIVERSAL
+    );
+    assert!(::der::asn1::AnyRef::from_der(&universal).is_err());
+    // Writing has no leniency to keep: `encode_tlv` is `der`'s header, minimal lengths.
+    assert_eq!(
+        encode_tlv(TAG_OCTET_STRING, &[0xaa; 0x80])[..3],
+        [0x04, 0x81, 0x80]
+    );
+    assert_eq!(
+        encode_tlv(TAG_OCTET_STRING, &[0xaa; 0x100])[..4],
+        [0x04, 0x82, 0x01, 0x00]
+    );
 }
 
 #[test]
