@@ -14,7 +14,7 @@ use md5::{Digest as _, Md5};
 use zeroize::Zeroizing;
 
 const REENCRYPT_HINT: &str = "re-encrypt the key with `openssl pkcs8 -topk8 -v2 aes-256-cbc`";
-const PBES2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.5.13");
+// The PKCS#12 PBE schemes, which const_oid::db does not name.
 const ENCRYPTION_NAMES: [(ObjectIdentifier, &str); 6] = [
     (
         ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.1.1"),
@@ -65,7 +65,9 @@ pub(super) fn decrypt_pkcs8(der: &[u8], password: &[u8]) -> Result<der::SecretDo
         let unknown = match e.kind() {
             der::ErrorKind::OidUnknown { oid } => Some(oid),
             _ => match EncryptionAlgorithmOid::from_der(der) {
-                Ok(EncryptionAlgorithmOid(oid)) if oid != PBES2 => Some(oid),
+                Ok(EncryptionAlgorithmOid(oid)) if oid != pkcs8::pkcs5::pbes2::PBES2_OID => {
+                    Some(oid)
+                }
                 _ => None,
             },
         };

@@ -169,26 +169,21 @@ impl Curve {
         1 + 2 * self.scalar_len()
     }
 
-    /// The DER of a `SubjectPublicKeyInfo` up to the point bytes. It is constant per curve, and
-    /// writing it out literally guarantees the byte-exact encoding OpenSSL and Python emit.
-    fn spki_prefix(self) -> &'static [u8] {
-        match self {
-            // SEQUENCE(89) { SEQUENCE(19) { id-ecPublicKey, prime256v1 }, BIT STRING(66) 00 }
-            Curve::P256 => &[
-                0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
-                0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
-            ],
-            // SEQUENCE(118) { SEQUENCE(16) { id-ecPublicKey, secp384r1 }, BIT STRING(98) 00 }
-            Curve::P384 => &[
-                0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
-                0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00,
-            ],
-            // SEQUENCE(155) { SEQUENCE(16) { id-ecPublicKey, secp521r1 }, BIT STRING(134) 00 }
-            Curve::P521 => &[
-                0x30, 0x81, 0x9b, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
-                0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23, 0x03, 0x81, 0x86, 0x00,
-            ],
+    /// DER `SubjectPublicKeyInfo` of an uncompressed point on this curve: namedCurve
+    /// parameters, the form OpenSSL and Python emit (and hash into the hint).
+    fn spki_der(self, uncompressed_point: &[u8]) -> Result<Vec<u8>, KeyError> {
+        use der::Encode as _;
+        let curve = self.oid();
+        spki::SubjectPublicKeyInfoRef {
+            algorithm: spki::AlgorithmIdentifierRef {
+                oid: rfc5912::ID_EC_PUBLIC_KEY,
+                parameters: Some(der::asn1::AnyRef::from(&curve)),
+            },
+            subject_public_key: der::asn1::BitStringRef::from_bytes(uncompressed_point)
+                .map_err(|e| KeyError::invalid("EC public key", e))?,
         }
+        .to_der()
+        .map_err(|e| KeyError::invalid("EC public key", e))
     }
 
     fn signing_alg(self) -> &'static EcdsaSigningAlgorithm {
@@ -449,15 +444,14 @@ fn curve_from_params(params: Option<&der::asn1::AnyRef<'_>>) -> Result<Curve, Ke
         .ok_or_else(|| KeyError::UnsupportedKeyType(format!("EC {}", curve_name(&oid))))
 }
 
+// Curves and key types const_oid::db does not name.
 const SECP256K1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.10");
-const SECP224R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.33");
 const PRIME192V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.1");
 const BRAINPOOL_P256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.36.3.3.2.8.1.1.7");
 const BRAINPOOL_P384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.36.3.3.2.8.1.1.11");
 const BRAINPOOL_P512R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.36.3.3.2.8.1.1.13");
 const SM2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10197.1.301");
 const DH_KEY_AGREEMENT: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.3.1");
-const DH_PUBLIC_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10046.2.1");
 
 /// A readable name for a key algorithm OID, for error messages.
 fn key_type_name(oid: &ObjectIdentifier) -> String {
@@ -470,7 +464,7 @@ fn key_type_name(oid: &ObjectIdentifier) -> String {
         (rfc8410::ID_X_25519, "X25519"),
         (rfc8410::ID_X_448, "X448"),
         (DH_KEY_AGREEMENT, "DH"),
-        (DH_PUBLIC_NUMBER, "DH"),
+        (rfc5912::DHPUBLICNUMBER, "DH"),
     ];
     oid_name(oid, &known)
 }
@@ -479,7 +473,7 @@ fn key_type_name(oid: &ObjectIdentifier) -> String {
 fn curve_name(oid: &ObjectIdentifier) -> String {
     let known: [(ObjectIdentifier, &str); 7] = [
         (SECP256K1, "secp256k1"),
-        (SECP224R1, "secp224r1 (P-224)"),
+        (rfc5912::SECP_224_R_1, "secp224r1 (P-224)"),
         (PRIME192V1, "prime192v1 (P-192)"),
         (BRAINPOOL_P256R1, "brainpoolP256r1"),
         (BRAINPOOL_P384R1, "brainpoolP384r1"),

@@ -67,9 +67,11 @@ impl PublicKey {
         let der = parsed
             .as_der()
             .map_err(|e| KeyError::invalid("EC public key", e))?;
-        let uncompressed = der
-            .as_ref()
-            .strip_prefix(curve.spki_prefix())
+        let reencoded = spki::SubjectPublicKeyInfoRef::from_der(der.as_ref())
+            .map_err(|e| KeyError::invalid("EC public key", e))?;
+        let uncompressed = reencoded
+            .subject_public_key
+            .as_bytes()
             .ok_or_else(|| KeyError::invalid("EC public key", "unexpected re-encoding"))?;
         Self::from_uncompressed_point(curve, uncompressed)
     }
@@ -81,8 +83,7 @@ impl PublicKey {
                 format!("not an uncompressed {curve} point"),
             ));
         }
-        let mut spki = curve.spki_prefix().to_vec();
-        spki.extend_from_slice(point);
+        let spki = curve.spki_der(point)?;
         Ok(PublicKey { curve, spki })
     }
 
@@ -98,9 +99,12 @@ impl PublicKey {
 
     /// The uncompressed SEC1 point `04 || X || Y`.
     pub fn sec1_point(&self) -> &[u8] {
-        self.spki
-            .get(self.curve.spki_prefix().len()..)
-            .unwrap_or_default()
+        // The point is the tail of the BIT STRING, which ends the SubjectPublicKeyInfo.
+        let start = self
+            .spki
+            .len()
+            .saturating_sub(self.curve.uncompressed_point_len());
+        self.spki.get(start..).unwrap_or_default()
     }
 
     /// PEM text exactly as `openssl ec -pubout` and Python `cryptography` write it.

@@ -905,7 +905,11 @@ fn generated_keys_round_trip() {
             Err(KeyError::VerificationFailed)
         ));
 
-        assert!(public.spki_der().starts_with(curve.spki_prefix()));
+        assert!(public.spki_der().starts_with(openssl_spki_prefix(curve)));
+        assert_eq!(
+            public.spki_der().len(),
+            openssl_spki_prefix(curve).len() + public.sec1_point().len()
+        );
         assert_eq!(
             PublicKey::from_spki_der(public.spki_der()).expect("spki"),
             public
@@ -1212,5 +1216,26 @@ fn external_vectors() {
         if let Some(hint) = hint {
             assert_eq!(hint, public.hint(), "{name}");
         }
+    }
+}
+
+/// The DER of a `SubjectPublicKeyInfo` up to the point bytes, as `openssl ec -pubout` writes it.
+fn openssl_spki_prefix(curve: Curve) -> &'static [u8] {
+    match curve {
+        // SEQUENCE(89) { SEQUENCE(19) { id-ecPublicKey, prime256v1 }, BIT STRING(66) 00 }
+        Curve::P256 => &[
+            0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+            0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+        ],
+        // SEQUENCE(118) { SEQUENCE(16) { id-ecPublicKey, secp384r1 }, BIT STRING(98) 00 }
+        Curve::P384 => &[
+            0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+            0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00,
+        ],
+        // SEQUENCE(155) { SEQUENCE(16) { id-ecPublicKey, secp521r1 }, BIT STRING(134) 00 }
+        Curve::P521 => &[
+            0x30, 0x81, 0x9b, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+            0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23, 0x03, 0x81, 0x86, 0x00,
+        ],
     }
 }
