@@ -32,6 +32,7 @@
 //! directory) or in [`DEFAULT_MODULE_DIRS`].
 
 use super::Pkcs11Error;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -614,38 +615,38 @@ impl FromStr for Pkcs11Uri {
     }
 }
 
-/// Characters a path attribute value may hold unencoded: RFC 3986 unreserved plus the RFC 7512
-/// `pk11-res-avail` set, minus those with a meaning in the URI (`;`, `?`, `&`, `=`, `#`, `%`,
-/// `/`).
-fn is_path_safe(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~:[]@!$'()*+,".contains(&b)
-}
+/// What a path attribute value percent-encodes: everything but RFC 3986 unreserved plus the
+/// RFC 7512 `pk11-res-avail` set, minus those with a meaning in the URI (`;`, `?`, `&`, `=`, `#`,
+/// `%`, `/`). Non-ASCII bytes are always encoded.
+const PATH_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b':')
+    .remove(b'[')
+    .remove(b']')
+    .remove(b'@')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',');
 
 /// Query values may also keep `/` (paths) unencoded.
-fn is_query_safe(b: u8) -> bool {
-    is_path_safe(b) || b == b'/'
-}
-
-fn encode_with(value: &[u8], safe: fn(u8) -> bool) -> String {
-    let mut out = String::with_capacity(value.len());
-    for &b in value {
-        if safe(b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+const QUERY_ENCODE: &AsciiSet = &PATH_ENCODE.remove(b'/');
 
 /// Percent-encodes a path attribute value.
 pub fn encode_path_value(value: &str) -> String {
-    encode_with(value.as_bytes(), is_path_safe)
+    utf8_percent_encode(value, PATH_ENCODE).to_string()
 }
 
 /// Percent-encodes a query attribute value.
 pub fn encode_query_value(value: &str) -> String {
-    encode_with(value.as_bytes(), is_query_safe)
+    utf8_percent_encode(value, QUERY_ENCODE).to_string()
 }
 
 /// Encodes an `id` the usual way: every byte as `%XX`.
@@ -794,6 +795,25 @@ mod tests {
             u.to_string(),
             "pkcs11:token=A%20B;object=x%3By;id=%01?module-path=/a%20b/m.so"
         );
+    }
+
+    /// Every ASCII character is kept or encoded exactly as the documented sets say.
+    #[test]
+    fn encoder_sets() {
+        let path_safe = |b: u8| b.is_ascii_alphanumeric() || b"-._~:[]@!$'()*+,".contains(&b);
+        for b in 0u8..0x80 {
+            let c = char::from(b).to_string();
+            let encoded = format!("%{b:02X}");
+            let want = |safe: bool| if safe { c.clone() } else { encoded.clone() };
+            assert_eq!(encode_path_value(&c), want(path_safe(b)), "path {b:#04x}");
+            assert_eq!(
+                encode_query_value(&c),
+                want(path_safe(b) || b == b'/'),
+                "query {b:#04x}"
+            );
+        }
+        assert_eq!(encode_path_value("é/"), "%C3%A9%2F");
+        assert_eq!(encode_query_value("é/"), "%C3%A9/");
     }
 
     #[test]
