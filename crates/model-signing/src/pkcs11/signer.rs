@@ -130,7 +130,10 @@ impl Pkcs11Signer {
                 ),
             });
         }
-        let der = raw_ecdsa_to_der(&raw);
+        let der = raw_ecdsa_to_der(&raw).map_err(|e| Pkcs11Error::Call {
+            op: op(),
+            detail: format!("the token's signature does not encode as DER: {e}"),
+        })?;
         self.public
             .verify(message, &der)
             .map_err(|_| Pkcs11Error::Call {
@@ -342,40 +345,11 @@ fn public_key_of(
 
 /// Converts a raw PKCS#11 ECDSA signature `r || s` (two equal halves) into an ASN.1 DER
 /// `Ecdsa-Sig-Value` (`SEQUENCE { INTEGER r, INTEGER s }`).
-pub(crate) fn raw_ecdsa_to_der(raw: &[u8]) -> Vec<u8> {
+pub(crate) fn raw_ecdsa_to_der(raw: &[u8]) -> der::Result<Vec<u8>> {
+    use der::Encode as _;
     let (r, s) = raw.split_at(raw.len() / 2);
-    let mut body = Vec::with_capacity(raw.len() + 6);
-    der_integer(&mut body, r);
-    der_integer(&mut body, s);
-    let mut out = Vec::with_capacity(body.len() + 3);
-    out.push(0x30);
-    der_length(&mut out, body.len());
-    out.extend_from_slice(&body);
-    out
-}
-
-/// An unsigned big-endian integer as DER: leading zeros stripped, a 0x00 added when the high bit
-/// is set (it would read as negative otherwise).
-fn der_integer(out: &mut Vec<u8>, value: &[u8]) {
-    let first = value.iter().position(|&b| b != 0).unwrap_or(value.len());
-    let digits = value.get(first..).unwrap_or_default();
-    let pad = digits.first().is_none_or(|&b| b & 0x80 != 0);
-    out.push(0x02);
-    der_length(out, digits.len() + usize::from(pad));
-    if pad {
-        out.push(0x00);
-    }
-    out.extend_from_slice(digits);
-}
-
-fn der_length(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        out.push(len as u8);
-    } else if len <= 0xff {
-        out.extend_from_slice(&[0x81, len as u8]);
-    } else {
-        out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
-    }
+    // `UintRef` is the unsigned reading: leading zeros stripped, 0x00 prepended to a high bit.
+    [der::asn1::UintRef::new(r)?, der::asn1::UintRef::new(s)?].to_der()
 }
 
 #[cfg(test)]
@@ -386,11 +360,11 @@ mod tests {
     fn der_encoding_rules() {
         // High bit set: padded; leading zeros: stripped; zero: a single 00.
         assert_eq!(
-            raw_ecdsa_to_der(&[0x80, 0x01, 0x00, 0x7f]),
+            raw_ecdsa_to_der(&[0x80, 0x01, 0x00, 0x7f]).unwrap(),
             vec![0x30, 0x08, 0x02, 0x03, 0x00, 0x80, 0x01, 0x02, 0x01, 0x7f]
         );
         assert_eq!(
-            raw_ecdsa_to_der(&[0x00, 0x00, 0x00, 0x05]),
+            raw_ecdsa_to_der(&[0x00, 0x00, 0x00, 0x05]).unwrap(),
             vec![0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x05]
         );
     }
@@ -413,7 +387,7 @@ mod tests {
             for _ in 0..20 {
                 let raw = pair.sign(&rng, msg).unwrap();
                 assert_eq!(raw.as_ref().len(), 2 * curve.scalar_len());
-                let der = raw_ecdsa_to_der(raw.as_ref());
+                let der = raw_ecdsa_to_der(raw.as_ref()).unwrap();
                 public.verify(msg, &der).unwrap();
             }
         }
