@@ -195,17 +195,6 @@ impl SignMethod {
             SignMethod::Pkcs11Certificate(a) => &a.common,
         }
     }
-
-    /// The method's name, as in the command line.
-    pub fn name(&self) -> &'static str {
-        match self {
-            SignMethod::Sigstore(_) => "sigstore",
-            SignMethod::Key(_) => "key",
-            SignMethod::Certificate(_) => "certificate",
-            SignMethod::Pkcs11Key(_) => "pkcs11-key",
-            SignMethod::Pkcs11Certificate(_) => "pkcs11-certificate",
-        }
-    }
 }
 
 /// Verification methods.

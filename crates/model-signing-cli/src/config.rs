@@ -1,9 +1,9 @@
 //! Resolves raw arguments into the one configuration the rest of the program reads.
 //!
 //! Path rules live here: ignore paths are relative to the current directory (as in Python) and must
-//! land inside the model; the signature file is ignored when it lies inside the model (the library
-//! decides, from the path as given: [`model_signing::sign::signature_ignore_path`]) and is checked
-//! before hashing ([`model_signing::sign::check_signature_path`]). On `sign` and `digest` the git
+//! land inside the model. The signature path is checked before a key is loaded or a password asked
+//! for ([`model_signing::sign::check_signature_path`]); that it is left out of the model when it
+//! lies inside is the library's rule (`sign_model`, `verify_model`). On `sign` and `digest` the git
 //! paths are ignored unless `--no-ignore-git-paths`; on `verify` the bundle's recorded ignore list
 //! decides unless one of the git flags is given.
 //!
@@ -63,14 +63,6 @@ fn user_ignores(model: &Path, paths: &[PathBuf]) -> Result<IgnoreSet> {
     Ok(set)
 }
 
-/// Adds the signature file to `set` when it lies inside a directory model.
-fn ignore_signature(model: &Path, signature: &Path, set: &mut IgnoreSet) -> Result<()> {
-    if let Some(rel) = model_signing::sign::signature_ignore_path(model, signature)? {
-        set.add(&rel)?;
-    }
-    Ok(())
-}
-
 fn hashing(model: &Path, h: &HashArgs) -> Result<HashingConfig> {
     let algorithm: HashAlgorithm = h.hash_algorithm.parse()?;
     let serialization = match (h.shard_size, h.shards) {
@@ -99,8 +91,7 @@ fn hashing(model: &Path, h: &HashArgs) -> Result<HashingConfig> {
 pub fn sign(c: &CommonSign) -> Result<SignConfig> {
     check_model_exists(&c.model_path)?;
     model_signing::sign::check_signature_path(&c.signature)?;
-    let mut h = hashing(&c.model_path, &c.hash)?;
-    ignore_signature(&c.model_path, &c.signature, &mut h.ignore)?;
+    let h = hashing(&c.model_path, &c.hash)?;
     Ok(SignConfig {
         model: c.model_path.clone(),
         signature: c.signature.clone(),
@@ -111,8 +102,7 @@ pub fn sign(c: &CommonSign) -> Result<SignConfig> {
 /// Resolves the options shared by every verify method.
 pub fn verify(c: &CommonVerify) -> Result<VerifyConfig> {
     check_model_exists(&c.model_path)?;
-    let mut ignore = user_ignores(&c.model_path, &c.ignore_paths)?;
-    ignore_signature(&c.model_path, &c.signature, &mut ignore)?;
+    let ignore = user_ignores(&c.model_path, &c.ignore_paths)?;
     Ok(VerifyConfig {
         model: c.model_path.clone(),
         signature: c.signature.clone(),

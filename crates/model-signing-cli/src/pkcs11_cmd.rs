@@ -77,14 +77,10 @@ pub fn run(action: Pkcs11Action) -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                let mut parts: Vec<String> = Vec::new();
-                for c in e.chain() {
-                    let s = c.to_string();
-                    if !parts.iter().any(|p| p.contains(&s)) {
-                        parts.push(s);
-                    }
-                }
-                eprintln!("Listing failed with error: {}", parts.join(": "));
+                eprintln!(
+                    "Listing failed with error: {}",
+                    model_signing::error::chain_text(e.as_ref())
+                );
                 ExitCode::from(1)
             }
         },

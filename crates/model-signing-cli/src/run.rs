@@ -102,16 +102,30 @@ fn fail(prefix: &str, e: &anyhow::Error) -> ExitCode {
     ExitCode::from(1)
 }
 
-/// One line (plus the per-file lines of a mismatch report), with context chained by `: `.
+/// One line (plus the per-file lines of a mismatch report), with context chained by `: `, and the
+/// flag that would change the outcome where the library's error has one (the library names no
+/// flags).
 fn render(e: &anyhow::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for c in e.chain() {
-        let s = c.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
+    let mut out = model_signing::error::chain_text(e.as_ref());
+    if let Some(hint) = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<LibError>().and_then(flag_hint))
+    {
+        out.push_str(hint);
     }
-    parts.join(": ")
+    out
+}
+
+/// The CLI's hint for a library error that a flag would change.
+fn flag_hint(e: &LibError) -> Option<&'static str> {
+    match e {
+        LibError::Symlink { .. } => Some(" (use --allow-symlinks to follow symlinks)"),
+        LibError::ChainValidOnlyAtSigning(_) => Some(" (--validate-at-signing-time accepts that)"),
+        LibError::Mismatch(m) if !m.extra.is_empty() => {
+            Some("\n  (extra files are not signed; use --ignore-unsigned-files to allow them)")
+        }
+        _ => None,
+    }
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
@@ -176,47 +190,19 @@ fn load_certs(paths: &[std::path::PathBuf]) -> Result<Vec<x509::Certificate>> {
     Ok(out)
 }
 
-/// What `sign --output json` prints.
+/// What `sign --output json` prints: the library's outcome, with where the bundle went.
 #[derive(Debug, serde::Serialize)]
 pub struct SignReport {
     /// Always true (a failure prints `signed: false` and the error instead).
     pub signed: bool,
-    /// The signing method.
-    pub method: &'static str,
     /// Where the bundle was written.
     pub signature: std::path::PathBuf,
-    /// The subject's root digest (hex SHA-256).
-    pub root_digest: String,
-    /// Files hashed.
-    pub files: usize,
-    /// Manifest resources (files or shards).
-    pub resources: usize,
-    /// Keyless only: the `--identity` a verifier must pass (the certificate's SAN).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub identity: Option<String>,
-    /// Keyless only: the `--identity-provider` a verifier must pass (the certified issuer).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub identity_provider: Option<String>,
-}
-
-impl SignReport {
-    /// The report of a finished signing.
-    pub fn new(method: &'static str, signature: &Path, out: &sign::SignOutcome) -> Self {
-        SignReport {
-            signed: true,
-            method,
-            signature: signature.to_path_buf(),
-            root_digest: hex::encode(out.root_digest),
-            files: out.files,
-            resources: out.resources,
-            identity: None,
-            identity_provider: None,
-        }
-    }
+    /// What was signed, how and by whom.
+    #[serde(flatten)]
+    pub outcome: sign::SignOutcome,
 }
 
 fn sign_cmd(method: SignMethod) -> Result<SignReport> {
-    let name = method.name();
     let (common, signer): (_, Box<dyn Signer>) = match method {
         SignMethod::Key(a) => {
             let c = config::sign(&a.common)?;
@@ -234,9 +220,10 @@ fn sign_cmd(method: SignMethod) -> Result<SignReport> {
             (c, Box::new(CertificateSigner::new(key, leaf, chain)?))
         }
         SignMethod::Sigstore(mut a) => {
-            // sigstore_sign reads only `client_secret`: fold the file and the environment into it.
+            let c = config::sign(&a.common)?;
+            // The signer reads only `client_secret`: fold the file and the environment into it.
             a.client_secret = config::client_secret(&a)?;
-            return crate::sigstore_sign::sign(a);
+            (c, Box::new(crate::sigstore_sign::signer(a)?))
         }
         SignMethod::Pkcs11Key(a) => {
             let c = config::sign(&a.common)?;
@@ -259,6 +246,15 @@ fn sign_cmd(method: SignMethod) -> Result<SignReport> {
         signer.as_ref(),
         &common.signature,
     )?;
+    for w in &out.warnings {
+        if out.method == sign::Method::Sigstore {
+            tracing::warn!(
+                "{w} (if that root is out of date, run `model-signing trust-root update`)"
+            );
+        } else {
+            tracing::warn!("{w}");
+        }
+    }
     tracing::info!(
         "signed {} files ({} resources), root digest sha256:{}, signature written to {}",
         out.files,
@@ -266,7 +262,20 @@ fn sign_cmd(method: SignMethod) -> Result<SignReport> {
         hex::encode(out.root_digest),
         common.signature.display()
     );
-    Ok(SignReport::new(name, &common.signature, &out))
+    if let Some(id) = &out.identity {
+        tracing::info!(
+            "signed as {} ({}); verify with --identity {} --identity-provider {}",
+            id.identity,
+            id.identity_provider,
+            id.identity,
+            id.identity_provider
+        );
+    }
+    Ok(SignReport {
+        signed: true,
+        signature: common.signature,
+        outcome: out,
+    })
 }
 
 fn verify_cmd(method: VerifyMethod) -> ExitCode {
@@ -304,7 +313,17 @@ fn verify_cmd(method: VerifyMethod) -> ExitCode {
                 run_verify(&c, &v)
             })(),
         ),
-        VerifyMethod::Sigstore(a) => (a.common.output, crate::sigstore_verify::verify(&a)),
+        VerifyMethod::Sigstore(a) => (
+            a.common.output,
+            (|| {
+                let c = config::verify(&a.common)?;
+                let (v, root) = crate::sigstore_verify::verifier(&a)?;
+                let mut report = run_verify(&c, &v)?;
+                // Which root decided: `--output json` shows it as `trust_root`.
+                report.trust_root = Some(root);
+                Ok(report)
+            })(),
+        ),
     };
     match result {
         Ok(report) => {
@@ -334,16 +353,13 @@ fn verify_cmd(method: VerifyMethod) -> ExitCode {
 }
 
 /// Verifies with `v` and logs a summary; shared by every verify method.
-pub fn run_verify(
-    c: &config::VerifyConfig,
-    v: &dyn BundleVerifier,
-) -> Result<verify::VerifyReport> {
+fn run_verify(c: &config::VerifyConfig, v: &dyn BundleVerifier) -> Result<verify::VerifyReport> {
     let report = verify::verify_model(&c.model, &c.signature, v, &c.options)?;
     tracing::info!(
         "verified {} files ({} {} resources, {}) signed by {}",
         report.files_checked,
         report.resources,
-        report.serialization,
+        report.serialization.method(),
         report.hash_type,
         report.signer.signer
     );

@@ -4,12 +4,10 @@
 //! use of the sigstore-* crates) is in `model_signing::sigstore`.
 
 use crate::args::{TrustRootAction, VerifySigstoreArgs};
-use crate::config;
 use anyhow::Result;
-use model_signing::sigstore::trust::{self, TrustOptions};
+use model_signing::sigstore::trust::{self, TrustOptions, TrustRootInfo};
 use model_signing::sigstore::verify::{IdentityPolicy, SigstoreVerifier};
 use model_signing::sigstore::Instance;
-use model_signing::verify::VerifyReport;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -23,21 +21,16 @@ fn trust_options(a: &VerifySigstoreArgs) -> TrustOptions {
     }
 }
 
-/// Runs `verify sigstore`: the signature and signer through the Sigstore verifier, then the model
-/// through the same path as the other methods.
-pub fn verify(a: &VerifySigstoreArgs) -> Result<VerifyReport> {
-    let c = config::verify(&a.common)?;
+/// The verifier for `verify sigstore` (the identity policy from the flags, the trusted root they
+/// select) and which root that is, for the report.
+pub fn verifier(a: &VerifySigstoreArgs) -> Result<(SigstoreVerifier, TrustRootInfo)> {
     let root = trust::load_trusted_root(&trust_options(a))?;
     let policy = IdentityPolicy {
         identity: a.identity.clone(),
         identity_regex: a.identity_regex.clone(),
         issuer: a.identity_provider.clone(),
     };
-    let v = SigstoreVerifier::new(&root, policy)?;
-    let mut report = crate::run::run_verify(&c, &v)?;
-    // Which root decided: `--output json` shows it as `trust_root`.
-    report.trust_root = Some(root.info());
-    Ok(report)
+    Ok((SigstoreVerifier::new(&root, policy)?, root.info()))
 }
 
 /// Runs a `trust-root` action and returns the exit code.

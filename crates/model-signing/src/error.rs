@@ -1,11 +1,13 @@
-//! The library's error type.
+//! The library's error type: one tree for every method.
 //!
 //! Every message is a single line meant for the person running the tool: it names the file, field or
-//! certificate at fault. A verification mismatch carries the full per-file report instead of a string so
-//! callers can render it (text or JSON).
+//! certificate at fault, and never a command-line flag (the library has none; the CLI and the Python
+//! package add their own hints by matching on the variant). A verification mismatch carries the
+//! full per-file report instead of a string so callers can render it (text or JSON). The errors of
+//! the key, certificate, PKCS#11, OIDC and keyless layers are kept as typed sources.
 
 use crate::keys::KeyError;
-use crate::verify::MismatchReport;
+use crate::report::MismatchReport;
 use crate::x509::ChainError;
 use std::path::PathBuf;
 use thiserror::Error;
@@ -15,6 +17,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong while signing or verifying a model.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// An I/O error on a named path.
     #[error("{path}: {source}")]
@@ -42,6 +45,31 @@ pub enum Error {
     /// Certificate parsing or chain validation failed.
     #[error(transparent)]
     Chain(#[from] ChainError),
+    /// The certificate chain is not valid now, but was when the leaf certificate was issued
+    /// (validating at signing time, as model-signing 1.x does, would accept it).
+    #[error(
+        "{0} (the chain was valid when the certificate was issued; validating it at signing time, \
+         as model-signing 1.x does, accepts that)"
+    )]
+    ChainValidOnlyAtSigning(#[source] ChainError),
+    /// A symbolic link in the model, where links are not followed.
+    #[error("cannot use '{}' because it is a symlink (symlinks are not followed unless allowed)", path.display())]
+    Symlink {
+        /// The link.
+        path: PathBuf,
+    },
+    /// A PKCS#11 module, token, PIN or key problem.
+    #[cfg(feature = "pkcs11")]
+    #[error(transparent)]
+    Pkcs11(#[from] crate::pkcs11::Pkcs11Error),
+    /// No usable OIDC identity token.
+    #[cfg(feature = "sigstore")]
+    #[error(transparent)]
+    Oidc(#[from] crate::sigstore::oidc::OidcError),
+    /// Keyless signing failed at a Sigstore service or with its configuration.
+    #[cfg(feature = "sigstore")]
+    #[error(transparent)]
+    Keyless(Box<crate::sigstore::sign::KeylessError>),
     /// The signature is cryptographically valid for someone else, or not valid at all.
     #[error("{0}")]
     Signature(String),
@@ -60,5 +88,46 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+}
+
+/// An error and its sources as one text, joined by `: `, each source left out when an earlier
+/// part already says it (many errors repeat their source's message). Line breaks inside a part
+/// are kept: a [`MismatchReport`] lists one file per line.
+pub fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let s = err.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = err.source();
+    }
+    parts.join(": ")
+}
+
+/// [`chain_text`] on one line: for messages that embed another library's error (whose text we do
+/// not control) in ours.
+pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
+    chain_text(e).replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer: {0}")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn chain_is_flattened_without_repeats() {
+        let e = Outer(std::io::Error::other("inner\nline"));
+        // The source's text is already in the outer message, so it is not repeated.
+        assert_eq!(chain_text(&e), "outer: inner\nline");
+        assert_eq!(one_line(&e), "outer: inner line");
+        let e = Error::Chain(ChainError::Limit("too many".into()));
+        assert!(!chain_text(&e).is_empty());
     }
 }

@@ -9,10 +9,43 @@
 //! * [`dsse`] computes the DSSE pre-authentication encoding that is actually signed;
 //! * [`bundle`] writes and (leniently) reads the Sigstore bundle JSON stored in `model.sig`.
 //!
-//! [`sign`] and [`verify`] drive that pipeline for each signing method; [`keys`] and [`x509`] hold the
-//! key loading and certificate path validation they share.
+//! [`sign`] and [`verify`] drive that pipeline for every signing method: one [`sign::Signer`] trait
+//! (key, certificate, PKCS#11 and Sigstore keyless all implement it) and one
+//! [`verify::BundleVerifier`] trait. [`keys`] and [`x509`] hold the key loading and certificate
+//! path validation they share; [`report`] the typed results (serialisable with serde).
 //!
-//! The library never prints; warnings go through `tracing`, errors are typed ([`Error`]).
+//! The library never prints; warnings go through `tracing`, errors are one typed tree ([`Error`])
+//! whose messages name no command-line flag.
+//!
+//! # Cargo features
+//!
+//! * `sigstore` (default): keyless signing and verification ([`sigstore`]): Fulcio, Rekor, TSA,
+//!   OIDC, the trusted root. Pulls in tokio, reqwest, rustls, TUF and the sigstore-* crates.
+//! * `pkcs11` (default): keys on PKCS#11 tokens ([`pkcs11`]), through cryptoki.
+//!
+//! With `default-features = false`, key and certificate signing and verification, hashing and the
+//! bundle format work with none of those dependencies.
+//!
+//! # Signing a model with a key
+//!
+//! ```no_run
+//! use model_signing::hashing::HashingConfig;
+//! use model_signing::sign::{self, KeySigner};
+//! use std::path::Path;
+//!
+//! # fn main() -> model_signing::Result<()> {
+//! let signer = KeySigner::from_pem(&std::fs::read("key.pem").map_err(|e| model_signing::Error::io("key.pem", e))?, None)?;
+//! // Any `sign::Signer` works here: a certificate, a PKCS#11 token, Sigstore keyless.
+//! let outcome = sign::sign_model(
+//!     Path::new("my-model"),
+//!     &HashingConfig::default(),
+//!     &signer,
+//!     Path::new("my-model/model.sig"), // inside the model: left out of it and recorded as ignored
+//! )?;
+//! println!("root digest {}", hex::encode(outcome.root_digest));
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 // Untrusted input (bundles, keys, certificates, URIs, file trees) reaches most of this crate, so
 // nothing outside tests may panic: no unwrap/expect, no indexing that can go out of bounds.
@@ -35,9 +68,12 @@ pub mod error;
 pub mod hashing;
 pub mod keys;
 pub mod manifest;
+#[cfg(feature = "pkcs11")]
 pub mod pkcs11;
+pub mod report;
 pub mod secret_file;
 pub mod sign;
+#[cfg(feature = "sigstore")]
 pub mod sigstore;
 pub mod statement;
 pub mod verify;

@@ -411,10 +411,7 @@ impl Walker<'_> {
             let ft = entry.file_type().map_err(|e| Error::io(&path, e))?;
             let meta = if ft.is_symlink() {
                 if !self.opts.allow_symlinks {
-                    return Err(Error::Model(format!(
-                        "cannot use '{}' because it is a symlink (use --allow-symlinks to follow symlinks)",
-                        path.display()
-                    )));
+                    return Err(Error::Symlink { path: path.clone() });
                 }
                 let tmeta = fs::metadata(&path).map_err(|e| {
                     Error::Model(format!("cannot follow symlink '{}': {e}", path.display()))

@@ -25,7 +25,7 @@ use model_signing::bundle::{self, Bundle, VerificationMaterial};
 use model_signing::dsse::{pae, PAYLOAD_TYPE};
 use model_signing::hashing::{Engine, HashAlgorithm, HashingConfig, Progress, Serialization};
 use model_signing::keys::{Curve, PrivateKey, PublicKey};
-use model_signing::sign::{sign_to_bytes, KeySigner, Signer};
+use model_signing::sign::{sign_to_bytes, KeySigner, RawSigner};
 use model_signing::verify::{
     verify_bundle, verify_model, BundleVerifier, KeyVerifier, VerifyOptions, VerifyReport,
 };

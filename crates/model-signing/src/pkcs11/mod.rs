@@ -89,12 +89,6 @@ pub enum Pkcs11Error {
     },
 }
 
-impl From<Pkcs11Error> for crate::Error {
-    fn from(e: Pkcs11Error) -> Self {
-        crate::Error::Config(e.to_string())
-    }
-}
-
 /// Asks for the user PIN of a token when the URI carries none. It gets a description of the token
 /// (`token 'HSM' (slot 3)`) and returns the PIN, or an error to give up with
 /// (typically [`Pkcs11Error::Pin`]).

@@ -7,7 +7,7 @@ use super::{
 use crate::bundle::VerificationMaterial;
 use crate::error::Result;
 use crate::keys::{Curve, PublicKey, SigHash};
-use crate::sign::Signer;
+use crate::sign::{Method, RawSigner};
 use crate::x509::{self, Certificate};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
@@ -18,7 +18,11 @@ use super::uri::ObjectType;
 /// Signs with an EC private key that stays in a PKCS#11 token. The bundle names the key by the hint
 /// of its public key, like the `key` method, so `verify key` with the exported public key checks it.
 pub struct Pkcs11Signer {
-    token: TokenSession,
+    /// A PKCS#11 session may be used by one thread at a time (cryptoki's `Session` is `Send`, not
+    /// `Sync`); the lock makes the signer shareable, as every [`crate::sign::Signer`] is.
+    token: std::sync::Mutex<TokenSession>,
+    /// `token 'LABEL' (slot N)`.
+    token_name: String,
     key: ObjectHandle,
     public: PublicKey,
     /// `'label' (id %01)`.
@@ -28,7 +32,7 @@ pub struct Pkcs11Signer {
 impl std::fmt::Debug for Pkcs11Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pkcs11Signer")
-            .field("token", &self.token.token)
+            .field("token", &self.token_name)
             .field("key", &self.key_name)
             .field("curve", &self.public.curve())
             .finish()
@@ -79,7 +83,8 @@ impl Pkcs11Signer {
             token.module.path.display()
         );
         Ok(Pkcs11Signer {
-            token,
+            token_name: token.token.clone(),
+            token: std::sync::Mutex::new(token),
             key,
             public,
             key_name,
@@ -98,7 +103,7 @@ impl Pkcs11Signer {
 
     /// Describes the key for messages: `key 'label' (id %01) on token 'HSM' (slot 3)`.
     pub fn description(&self) -> String {
-        format!("key {} on {}", self.key_name, self.token.token)
+        format!("key {} on {}", self.key_name, self.token_name)
     }
 
     /// Signs `message` on the token: hashes it with the curve's hash, signs the digest with
@@ -111,8 +116,10 @@ impl Pkcs11Signer {
             SigHash::Sha512 => sha2::Sha512::digest(message).to_vec(),
         };
         let op = || format!("C_Sign with {}", self.description());
-        let raw = self
-            .token
+        // A thread that panicked while holding the lock left no state behind in it: the session
+        // is still the session.
+        let token = self.token.lock().unwrap_or_else(|p| p.into_inner());
+        let raw = token
             .session
             .sign(&Mechanism::Ecdsa, self.key, &digest)
             .map_err(|e| Pkcs11Error::Call {
@@ -144,7 +151,11 @@ impl Pkcs11Signer {
     }
 }
 
-impl Signer for Pkcs11Signer {
+impl RawSigner for Pkcs11Signer {
+    fn method(&self) -> Method {
+        Method::Pkcs11Key
+    }
+
     fn material(&self) -> Result<VerificationMaterial> {
         Ok(VerificationMaterial::PublicKey {
             hint: Some(self.public.hint()),
@@ -197,7 +208,11 @@ impl Pkcs11CertificateSigner {
     }
 }
 
-impl Signer for Pkcs11CertificateSigner {
+impl RawSigner for Pkcs11CertificateSigner {
+    fn method(&self) -> Method {
+        Method::Pkcs11Certificate
+    }
+
     fn material(&self) -> Result<VerificationMaterial> {
         let mut certs = vec![self.leaf.der().to_vec()];
         certs.extend(self.chain.iter().map(|c| c.der().to_vec()));

@@ -1,6 +1,6 @@
 //! The certificate method: an EC private key plus its X.509 certificate and chain.
 
-use super::Signer;
+use super::{Method, RawSigner};
 use crate::bundle::VerificationMaterial;
 use crate::error::{Error, Result};
 use crate::keys::PrivateKey;
@@ -29,7 +29,11 @@ impl CertificateSigner {
     }
 }
 
-impl Signer for CertificateSigner {
+impl RawSigner for CertificateSigner {
+    fn method(&self) -> Method {
+        Method::Certificate
+    }
+
     fn material(&self) -> Result<VerificationMaterial> {
         let mut certs = vec![self.leaf.der().to_vec()];
         certs.extend(self.chain.iter().map(|c| c.der().to_vec()));

@@ -1,6 +1,6 @@
 //! The key method: an EC private key from a PEM file.
 
-use super::Signer;
+use super::{Method, RawSigner};
 use crate::bundle::VerificationMaterial;
 use crate::error::Result;
 use crate::keys::PrivateKey;
@@ -24,7 +24,11 @@ impl KeySigner {
     }
 }
 
-impl Signer for KeySigner {
+impl RawSigner for KeySigner {
+    fn method(&self) -> Method {
+        Method::Key
+    }
+
     fn material(&self) -> Result<VerificationMaterial> {
         Ok(VerificationMaterial::PublicKey {
             hint: Some(self.key.public_key().hint()),

@@ -14,10 +14,12 @@ pub mod key;
 use crate::bundle::{self, VerificationMaterial};
 use crate::dsse;
 use crate::error::{Error, Result};
-use crate::hashing::HashingConfig;
+use crate::hashing::{self, HashingConfig};
 use crate::manifest::Manifest;
+pub use crate::report::Method;
 use crate::statement::{self, SerializationInfo};
 use crate::walk;
+use serde::Serialize;
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Component, Path};
@@ -25,23 +27,109 @@ use std::path::{Component, Path};
 pub use certificate::CertificateSigner;
 pub use key::KeySigner;
 
-/// A signing method: something that can sign bytes and describe itself in the bundle.
-pub trait Signer {
+/// A signing method: turns a model's prepared statement into a signature bundle.
+///
+/// Every method implements it (key, certificate and PKCS#11 through [`RawSigner`], Sigstore
+/// keyless in `sigstore::sign::KeylessSigner`), and [`sign_model`] drives all of them in one order:
+/// check where the bundle goes, list the model, [`Signer::check_before_hashing`], hash,
+/// [`Signer::sign_statement`], write. `Send + Sync`, so one signer can serve several threads (an
+/// inference server, a Python caller that released the GIL).
+pub trait Signer: Send + Sync {
+    /// The method, for reports.
+    fn method(&self) -> Method;
+
+    /// Checks what can be checked before the model is hashed, which can take long: a signer whose
+    /// credentials cannot be used must fail before that wait, not after. `model` says how much is
+    /// about to be hashed. The default checks nothing.
+    fn check_before_hashing(&self, model: &ModelSize) -> Result<()> {
+        let _ = model;
+        Ok(())
+    }
+
+    /// Signs `statement` and returns the bundle (JSON bytes) and who signed.
+    fn sign_statement(&self, statement: &PreparedStatement) -> Result<SignedBundle>;
+}
+
+/// A method that signs bytes with a key it holds and describes that key in the bundle: what key,
+/// certificate and PKCS#11 signers have in common. Every `RawSigner` is a [`Signer`]: the DSSE
+/// pre-authentication encoding of the statement is signed and wrapped into a v0.3 bundle.
+pub trait RawSigner: Send + Sync {
+    /// The method, for reports.
+    fn method(&self) -> Method;
     /// The verification material to embed in the bundle.
     fn material(&self) -> Result<VerificationMaterial>;
     /// Signs `message` (the DSSE PAE), returning a DER ECDSA signature.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>>;
 }
 
-/// What a successful signing produced.
+impl<T: RawSigner> Signer for T {
+    fn method(&self) -> Method {
+        RawSigner::method(self)
+    }
+
+    fn sign_statement(&self, statement: &PreparedStatement) -> Result<SignedBundle> {
+        let material = self.material()?;
+        let sig = self.sign(&dsse::pae(dsse::PAYLOAD_TYPE, &statement.payload))?;
+        Ok(SignedBundle {
+            bytes: bundle::encode(&material, dsse::PAYLOAD_TYPE, &statement.payload, &sig)?,
+            identity: None,
+            warnings: Vec::new(),
+        })
+    }
+}
+
+/// How much a model holds, as listed before hashing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelSize {
+    /// Files to hash.
+    pub files: usize,
+    /// Their total size in bytes.
+    pub bytes: u64,
+}
+
+/// What [`Signer::sign_statement`] produced.
 #[derive(Debug, Clone)]
+pub struct SignedBundle {
+    /// The bundle JSON.
+    pub bytes: Vec<u8>,
+    /// For keyless signatures: the certified identity.
+    pub identity: Option<CertifiedIdentity>,
+    /// Findings that did not stop the signing (e.g. a trusted root that does not know the services
+    /// that signed).
+    pub warnings: Vec<String>,
+}
+
+/// The identity a Sigstore certificate binds: what a verifier must ask for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertifiedIdentity {
+    /// The certificate's subject alternative name (an email address, a workflow URI...).
+    pub identity: String,
+    /// The OIDC issuer the certificate records.
+    pub identity_provider: String,
+}
+
+/// What a successful signing produced.
+#[derive(Debug, Clone, Serialize)]
 pub struct SignOutcome {
-    /// The subject's root digest.
+    /// The signing method.
+    pub method: Method,
+    /// The subject's root digest (hex in JSON).
+    #[serde(serialize_with = "crate::report::hex_digest")]
     pub root_digest: [u8; 32],
     /// Number of files hashed.
     pub files: usize,
     /// Number of manifest resources (files or shards).
     pub resources: usize,
+    /// Keyless only: the identity a verifier must ask for.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<CertifiedIdentity>,
+    /// The signature file's model-relative name, when it lies inside the model and was therefore
+    /// left out of it (and recorded in `ignore_paths`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature_ignored_as: Option<String>,
+    /// Non-fatal findings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The subject name Python records: the model path's final component, or the resolved directory's
@@ -65,15 +153,35 @@ pub fn model_name(model: &Path) -> String {
 pub struct PreparedStatement {
     /// The in-toto statement bytes (the DSSE payload).
     pub payload: Vec<u8>,
-    /// What was hashed.
-    pub outcome: SignOutcome,
+    /// The subject's root digest.
+    pub root_digest: [u8; 32],
+    /// Number of files hashed.
+    pub files: usize,
+    /// Number of manifest resources (files or shards).
+    pub resources: usize,
 }
 
 /// Hashes `model` and builds its statement. Every method (key, certificate, PKCS#11, keyless) signs
 /// exactly these bytes, so their bundles differ only in signature and verification material.
 pub fn prepare(model: &Path, cfg: &HashingConfig) -> Result<PreparedStatement> {
     let cfg = cfg.clone().normalized();
-    let (files, manifest) = Manifest::for_model(model, &cfg)?;
+    let files = list(model, &cfg)?;
+    prepare_listed(model, &cfg, files)
+}
+
+/// Lists the files of `model` that `cfg` signs.
+fn list(model: &Path, cfg: &HashingConfig) -> Result<Vec<walk::FileEntry>> {
+    cfg.engine.walk(model, &cfg.walk_options())
+}
+
+/// [`prepare`] over files already listed by [`list`] with the same (normalized) `cfg`.
+fn prepare_listed(
+    model: &Path,
+    cfg: &HashingConfig,
+    files: Vec<walk::FileEntry>,
+) -> Result<PreparedStatement> {
+    let items = hashing::hash_files_with(&files, cfg.algorithm, cfg.serialization, &cfg.engine)?;
+    let manifest = Manifest::from_hashed(items, cfg.algorithm, cfg.serialization);
     if manifest.resources.is_empty() {
         return Err(Error::Model(format!(
             "the model '{}' has no files to sign (after ignores); refusing to sign an empty model",
@@ -88,29 +196,60 @@ pub fn prepare(model: &Path, cfg: &HashingConfig) -> Result<PreparedStatement> {
         ignore_paths_recorded: true,
     };
     let payload = statement::encode(&model_name(model), &info, &manifest)?;
-    let outcome = SignOutcome {
+    Ok(PreparedStatement {
+        payload,
         root_digest: manifest.root_digest(),
         files: files.len(),
         resources: manifest.resources.len(),
-    };
-    Ok(PreparedStatement { payload, outcome })
+    })
 }
 
-/// Produces the bundle bytes for `model` without writing them anywhere.
+/// Hashes `model`, signs it with `signer` and returns the bundle bytes without writing them
+/// anywhere (so the signature cannot lie inside the model: nothing is left out for it).
 pub fn sign_to_bytes(
     model: &Path,
     cfg: &HashingConfig,
     signer: &dyn Signer,
 ) -> Result<(Vec<u8>, SignOutcome)> {
-    let prepared = prepare(model, cfg)?;
-    let material = signer.material()?;
-    let sig = signer.sign(&dsse::pae(dsse::PAYLOAD_TYPE, &prepared.payload))?;
-    let bytes = bundle::encode(&material, dsse::PAYLOAD_TYPE, &prepared.payload, &sig)?;
-    Ok((bytes, prepared.outcome))
+    let cfg = cfg.clone().normalized();
+    let files = list(model, &cfg)?;
+    signer.check_before_hashing(&size_of(&files))?;
+    let prepared = prepare_listed(model, &cfg, files)?;
+    // The first signature of a process also seeds aws-lc's random generator, from the operating
+    // system and from CPU jitter entropy: about 60 ms of one core, once (perf: `jent_*` right after
+    // the last file is hashed; it is all of the gap between sign and verify on a large model).
+    // Seeding on a thread of its own while hashing did not help: with every core hashing, the
+    // jitter source ran 2 to 3 times longer. Building aws-lc without it
+    // (`AWS_LC_SYS_NO_JITTER_ENTROPY`) would remove the cost and the second entropy source with it;
+    // a signing tool keeps the source.
+    let signed = signer.sign_statement(&prepared)?;
+    let outcome = SignOutcome {
+        method: signer.method(),
+        root_digest: prepared.root_digest,
+        files: prepared.files,
+        resources: prepared.resources,
+        identity: signed.identity,
+        signature_ignored_as: None,
+        warnings: signed.warnings,
+    };
+    Ok((signed.bytes, outcome))
 }
 
-/// Signs `model` and writes the bundle to `signature` atomically: on any failure no file is left
-/// behind and an existing file is untouched.
+fn size_of(files: &[walk::FileEntry]) -> ModelSize {
+    ModelSize {
+        files: files.len(),
+        bytes: files.iter().fold(0u64, |n, f| n.saturating_add(f.size)),
+    }
+}
+
+/// Signs `model` with any [`Signer`] and writes the bundle to `signature` atomically: on any
+/// failure no file is left behind and an existing file is untouched.
+///
+/// The order is the same for every method: the signature path is checked (never through a link,
+/// never over a directory or a file that is not a bundle) before anything else costs time; when it
+/// lies inside a directory model it is left out of the model and recorded in `ignore_paths`, so
+/// that verifying the model with the bundle in place works; then the model is listed, the signer's
+/// [`Signer::check_before_hashing`] runs, the model is hashed, signed, and the bundle written.
 pub fn sign_model(
     model: &Path,
     cfg: &HashingConfig,
@@ -118,8 +257,14 @@ pub fn sign_model(
     signature: &Path,
 ) -> Result<SignOutcome> {
     check_signature_path(signature)?;
-    let (bytes, outcome) = sign_to_bytes(model, cfg, signer)?;
+    let mut cfg = cfg.clone();
+    let inside = signature_ignore_path(model, signature)?;
+    if let Some(rel) = &inside {
+        cfg.ignore.add(rel)?;
+    }
+    let (bytes, mut outcome) = sign_to_bytes(model, &cfg, signer)?;
     write_atomic(signature, &bytes)?;
+    outcome.signature_ignored_as = inside;
     Ok(outcome)
 }
 

@@ -120,20 +120,7 @@ fn snake_to_camel(k: &str) -> String {
     out
 }
 
-/// Flattens an error and its sources into one line (`a: b: c`), skipping repeats, so that messages
-/// from the sigstore crates (which sometimes embed their cause in the text) read once.
-pub(crate) fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        let s = err.to_string().replace(['\n', '\r'], " ");
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = err.source();
-    }
-    parts.join(": ")
-}
+pub(crate) use crate::error::one_line;
 
 #[cfg(test)]
 mod tests {

@@ -15,12 +15,12 @@
 //!
 //! The API is synchronous; the network calls run on a private single-threaded tokio runtime.
 
-use super::oidc::{self, IdentityToken, OidcError};
-use super::trust::SigningConfig;
+use super::oidc::{self, IdentityToken, Interaction, OidcError, TokenRequest};
+use super::self_check::{self, SelfCheck};
+use super::trust::{SigningConfig, TrustRoot};
 use crate::dsse;
 use crate::error::Error;
-use crate::hashing::HashingConfig;
-use crate::sign::{write_atomic, SignOutcome};
+use crate::sign::{CertifiedIdentity, Method, ModelSize, SignedBundle};
 use sigstore_sign::bundle::BundleV03;
 use sigstore_sign::crypto::KeyPair;
 use sigstore_sign::fulcio::FulcioClient;
@@ -31,7 +31,6 @@ use sigstore_sign::reqwest;
 use sigstore_sign::trust_root::{ServiceConfiguration, ServiceEndpoint, ServiceSelector};
 use sigstore_sign::tsa::TimestampClient;
 use sigstore_sign::types::{DsseEnvelope, DsseSignature, KeyId, KindVersion, PayloadBytes};
-use std::path::Path;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -47,6 +46,9 @@ pub enum KeylessError {
     /// No usable identity token.
     #[error(transparent)]
     Token(#[from] OidcError),
+    /// The identity token given up front was refused before the model was hashed.
+    #[error("the identity token cannot be used: {0}")]
+    TokenUnusable(#[source] OidcError),
     /// The signing config cannot be used to sign.
     #[error("{0}")]
     Config(String),
@@ -74,6 +76,17 @@ pub enum KeylessError {
     /// Local cryptography or bundle assembly failed.
     #[error("{0}")]
     Internal(String),
+}
+
+impl From<KeylessError> for Error {
+    /// Keeps the tree flat: a model or token error is that error, not a keyless one.
+    fn from(e: KeylessError) -> Self {
+        match e {
+            KeylessError::Model(e) => e,
+            KeylessError::Token(e) => Error::Oidc(e),
+            e => Error::Keyless(Box::new(e)),
+        }
+    }
 }
 
 /// How [`KeylessServices::from_signing_config_with`] treats the signing config's URLs.
@@ -258,21 +271,97 @@ pub fn sign_statement(
     })?
 }
 
-/// Hashes the model, signs its statement keylessly and writes the bundle to `signature`
-/// atomically (nothing is left behind on failure).
-pub fn sign_model(
-    model: &Path,
-    cfg: &HashingConfig,
-    services: &KeylessServices,
-    token: &IdentityToken,
-    signature: &Path,
-) -> Result<SignOutcome, KeylessError> {
-    // A refused signature path must cost neither the hashing nor a log entry.
-    crate::sign::check_signature_path(signature)?;
-    let prepared = prepare(model, cfg)?;
-    let bundle = sign_statement(&prepared.payload, services, token)?;
-    write_atomic(signature, &bundle)?;
-    Ok(prepared.outcome)
+/// The keyless [`crate::sign::Signer`]: [`crate::sign::sign_model`] with it signs a model through
+/// Fulcio, Rekor and (when configured) a TSA.
+///
+/// The order is the library's, whoever calls it: a token given up front (and the service URLs) is
+/// checked before hashing, against the time hashing can be expected to take, since a bad token
+/// should not cost that wait; ambient and interactive tokens are fetched only after hashing, so a
+/// short-lived token is as fresh as possible when Fulcio sees it; the new bundle is then checked
+/// as a verifier will check it ([`super::self_check`]) before anything is written. A bundle that
+/// does not fit together (another key, issuer or payload in the certificate or the log entry)
+/// fails the signing; a trusted root that does not know the services is only a warning in the
+/// outcome, since the bundle is consistent and may verify for others.
+pub struct KeylessSigner {
+    services: KeylessServices,
+    tokens: TokenRequest,
+    root: TrustRoot,
+    interaction: Box<dyn Interaction + Send + Sync>,
+}
+
+impl std::fmt::Debug for KeylessSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeylessSigner")
+            .field("services", &self.services)
+            .field("root", &self.root.source().to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeylessSigner {
+    /// A signer that uses `services`, gets its token as `tokens` says (the interactive flow
+    /// through `interaction`), and checks each new bundle against `root`.
+    pub fn new(
+        services: KeylessServices,
+        tokens: TokenRequest,
+        root: TrustRoot,
+        interaction: Box<dyn Interaction + Send + Sync>,
+    ) -> Self {
+        KeylessSigner {
+            services,
+            tokens,
+            root,
+            interaction,
+        }
+    }
+}
+
+impl crate::sign::Signer for KeylessSigner {
+    fn method(&self) -> Method {
+        Method::Sigstore
+    }
+
+    fn check_before_hashing(&self, model: &ModelSize) -> Result<(), Error> {
+        self.services.check()?;
+        self.services.check_transport()?;
+        if let Some(raw) = &self.tokens.explicit {
+            IdentityToken::parse(raw)
+                .and_then(|t| t.validate(&self.tokens.oauth.client_id).map(|()| t))
+                .and_then(|t| t.check_fresh(oidc::signing_time_estimate(model.bytes)))
+                .map_err(KeylessError::TokenUnusable)?;
+        }
+        Ok(())
+    }
+
+    fn sign_statement(&self, statement: &PreparedStatement) -> Result<SignedBundle, Error> {
+        let token = oidc::obtain_token(&self.tokens, self.interaction.as_ref())?;
+        let bytes = sign_statement(&statement.payload, &self.services, &token)?;
+        let mut warnings = Vec::new();
+        let signer = match self_check::self_check(&bytes, &self.root, token.certificate_issuer())? {
+            SelfCheck::Verified(signer) => {
+                tracing::info!(
+                    "the new signature verifies against the {}",
+                    self.root.source()
+                );
+                signer
+            }
+            SelfCheck::UntrustedRoot { signer, reason } => {
+                warnings.push(format!(
+                    "the new signature is consistent but does not verify against the {}: {reason}",
+                    self.root.source()
+                ));
+                signer
+            }
+        };
+        Ok(SignedBundle {
+            bytes,
+            identity: Some(CertifiedIdentity {
+                identity: signer.identity,
+                identity_provider: signer.issuer,
+            }),
+            warnings,
+        })
+    }
 }
 
 fn service_error(

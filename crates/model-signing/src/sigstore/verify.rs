@@ -100,7 +100,7 @@ impl SigstoreVerifier {
     pub fn new(trust: &TrustRoot, policy: IdentityPolicy) -> Result<Self> {
         if policy.issuer.is_empty() {
             return Err(Error::Config(
-                "an OIDC issuer (--identity-provider) is required".into(),
+                "an OIDC issuer (the identity provider) is required".into(),
             ));
         }
         let identity = policy.identity.filter(|s| !s.is_empty());
@@ -110,7 +110,7 @@ impl SigstoreVerifier {
         };
         if identity.is_none() && identity_regex.is_none() {
             return Err(Error::Config(
-                "an identity (--identity or --identity-regex) is required".into(),
+                "an identity (exact or as a regular expression) is required".into(),
             ));
         }
         if !trust.has_certificate_authorities() {
@@ -319,7 +319,7 @@ impl BundleVerifier for SigstoreVerifier {
             result.verified_timestamps().len()
         );
         Ok(SignerInfo {
-            method: "sigstore".into(),
+            method: crate::report::Method::Sigstore,
             signer: format!("{san} (issuer {issuer})"),
             warnings,
         })

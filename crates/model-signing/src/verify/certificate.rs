@@ -34,12 +34,12 @@ impl CertificateVerifier {
     pub fn new(anchors: Vec<Certificate>, time: ChainTime) -> Result<Self> {
         if anchors.is_empty() {
             return Err(Error::Config(
-                "at least one trust anchor (--certificate-chain) is required".into(),
+                "at least one trust anchor (a CA certificate) is required".into(),
             ));
         }
         if anchors.len() > x509::MAX_TRUST_ANCHORS {
             return Err(Error::Config(format!(
-                "{} trust anchors (--certificate-chain) were given, more than the limit of {}",
+                "{} trust anchors were given, more than the limit of {}",
                 anchors.len(),
                 x509::MAX_TRUST_ANCHORS
             )));
@@ -98,9 +98,7 @@ impl BundleVerifier for CertificateVerifier {
                 )
                 .is_ok()
             {
-                return Err(Error::Signature(format!(
-                    "{e} (the chain was valid when the certificate was issued; --validate-at-signing-time accepts that, as model-signing 1.x does)"
-                )));
+                return Err(Error::ChainValidOnlyAtSigning(e));
             }
             return Err(e.into());
         }
@@ -128,7 +126,7 @@ impl BundleVerifier for CertificateVerifier {
                     tracing::warn!("the signature uses the pre-release v0.2 DSSE encoding");
                 }
                 Ok(SignerInfo {
-                    method: "certificate".into(),
+                    method: crate::report::Method::Certificate,
                     signer: leaf.subject(),
                     warnings,
                 })

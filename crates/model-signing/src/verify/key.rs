@@ -75,7 +75,7 @@ impl BundleVerifier for KeyVerifier {
                     tracing::warn!("{w}");
                 }
                 Ok(SignerInfo {
-                    method: "key".into(),
+                    method: crate::report::Method::Key,
                     signer: format!("public key {}", self.key.hint()),
                     warnings,
                 })

@@ -12,31 +12,35 @@ pub mod key;
 
 use crate::bundle::{self, Bundle};
 use crate::error::{Error, Result};
-use crate::hashing::{self, Serialization};
+use crate::hashing::{self, HashAlgorithm, Serialization};
 use crate::manifest::{self, Manifest};
+pub use crate::report::Method;
 use crate::statement::{self, Statement};
 use crate::walk::{self, IgnoreSet, WalkOptions};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::path::Path;
 
 pub use certificate::{CertificateVerifier, ChainTime};
 pub use key::KeyVerifier;
 
+pub use crate::report::{Changed, MismatchReport, Resized};
+
 /// Who signed, as established by a [`BundleVerifier`].
 #[derive(Debug, Clone, Serialize)]
 pub struct SignerInfo {
-    /// `key`, `certificate` or `sigstore`.
-    pub method: String,
+    /// [`Method::Key`], [`Method::Certificate`] or [`Method::Sigstore`] (a PKCS#11 signature
+    /// verifies as a key or certificate one: the bundle cannot tell).
+    pub method: Method,
     /// A human description: key hint, certificate subject, or identity and issuer.
     pub signer: String,
     /// Non-fatal findings (old bundle formats and the like).
     pub warnings: Vec<String>,
 }
 
-/// Checks a bundle's signature and signer for one verification method.
-pub trait BundleVerifier {
+/// Checks a bundle's signature and signer for one verification method. `Send + Sync`, so one
+/// verifier can check models on several threads.
+pub trait BundleVerifier: Send + Sync {
     /// Verifies the DSSE signature over the bundle's payload and that the signer is the expected
     /// one. Must not look at the model.
     fn verify_signature(&self, bundle: &Bundle) -> Result<SignerInfo>;
@@ -73,91 +77,6 @@ impl Default for VerifyOptions {
     }
 }
 
-/// A changed resource.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Changed {
-    /// Resource name.
-    pub name: String,
-    /// Signed digest (hex).
-    pub expected: String,
-    /// Digest of the file on disk (hex).
-    pub actual: String,
-}
-
-/// A sharded file whose size on disk is not the size its signed shards describe. It is reported
-/// without being read: hashing it would mean planning work for content that was never signed (a
-/// file grown to 1 GiB after signing with 1-byte shards would need a billion work items).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Resized {
-    /// File name (model-relative, without a shard range).
-    pub name: String,
-    /// The size the signed shards describe: the end of the last one.
-    pub expected_size: u64,
-    /// The size on disk.
-    pub actual_size: u64,
-}
-
-/// Every difference between the signed manifest and the model on disk.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct MismatchReport {
-    /// Signed resources with no counterpart on disk.
-    pub missing: Vec<String>,
-    /// Resources on disk that were not signed.
-    pub extra: Vec<String>,
-    /// Resources whose digest differs.
-    pub changed: Vec<Changed>,
-    /// Sharded files whose size differs from the signed one (counted and shown as changed; their
-    /// shards are not listed as missing). Left out of JSON when empty.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub resized: Vec<Resized>,
-}
-
-impl MismatchReport {
-    /// True when model and manifest agree.
-    pub fn is_empty(&self) -> bool {
-        self.missing.is_empty()
-            && self.extra.is_empty()
-            && self.changed.is_empty()
-            && self.resized.is_empty()
-    }
-}
-
-impl fmt::Display for MismatchReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the model does not match its signature: {} changed, {} missing, {} extra",
-            self.changed.len() + self.resized.len(),
-            self.missing.len(),
-            self.extra.len()
-        )?;
-        for c in &self.changed {
-            write!(
-                f,
-                "\n  changed: {} (expected {}, actual {})",
-                c.name, c.expected, c.actual
-            )?;
-        }
-        for r in &self.resized {
-            write!(
-                f,
-                "\n  changed: {} (expected size {} bytes, actual size {} bytes)",
-                r.name, r.expected_size, r.actual_size
-            )?;
-        }
-        for m in &self.missing {
-            write!(f, "\n  missing: {m}")?;
-        }
-        for e in &self.extra {
-            write!(
-                f,
-                "\n  extra:   {e} (not signed; use --ignore-unsigned-files to allow extra files)"
-            )?;
-        }
-        Ok(())
-    }
-}
-
 /// What a successful verification established.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
@@ -166,12 +85,14 @@ pub struct VerifyReport {
     pub signer: SignerInfo,
     /// The informational model name from the statement.
     pub model_name: String,
-    /// Root digest (hex), absent for v0.2 bundles.
-    pub root_digest: Option<String>,
-    /// `files` or `shards`.
-    pub serialization: String,
+    /// Root digest (hex in JSON), absent for v0.2 bundles.
+    #[serde(serialize_with = "crate::report::hex_digest_opt")]
+    pub root_digest: Option<[u8; 32]>,
+    /// Files or shards (`files` or `shards` in JSON; the shard size is [`Self::shard_size`]).
+    #[serde(serialize_with = "crate::report::serialization_method")]
+    pub serialization: Serialization,
     /// Hash algorithm.
-    pub hash_type: String,
+    pub hash_type: HashAlgorithm,
     /// Shard size, for shards.
     pub shard_size: Option<u64>,
     /// Ignore paths recorded by the signer.
@@ -183,11 +104,20 @@ pub struct VerifyReport {
     /// For Sigstore verification: which trusted root was used (left out of the JSON otherwise).
     /// [`verify_model`] leaves it `None`; the caller that chose the root fills it in with
     /// [`crate::sigstore::trust::TrustRoot::info`].
+    #[cfg(feature = "sigstore")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_root: Option<crate::sigstore::trust::TrustRootInfo>,
+    /// The signature file's model-relative name, when it lies inside the model and was therefore
+    /// left out of the comparison.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature_ignored_as: Option<String>,
 }
 
 /// Parses the bundle at `signature`, verifies it with `verifier`, and checks `model` against it.
+///
+/// When `signature` lies inside the directory `model`, it is left out of the model (as
+/// [`crate::sign::sign_model`] leaves it out when signing), so a model verifies with its bundle in
+/// place.
 pub fn verify_model(
     model: &Path,
     signature: &Path,
@@ -199,7 +129,17 @@ pub fn verify_model(
     // The bundle holds the payload twice (base64 and decoded); for a manifest of 100,000 files
     // that is tens of MiB that hashing does not need.
     drop(bundle);
-    check_and_report(model, signer, &st, opts)
+    let inside = crate::sign::signature_ignore_path(model, signature)?;
+    let mut report = match &inside {
+        None => check_and_report(model, signer, &st, opts)?,
+        Some(rel) => {
+            let mut opts = opts.clone();
+            opts.ignore.add(rel)?;
+            check_and_report(model, signer, &st, &opts)?
+        }
+    };
+    report.signature_ignored_as = inside;
+    Ok(report)
 }
 
 /// Like [`verify_model`] with an already parsed bundle.
@@ -241,9 +181,9 @@ fn check_and_report(
     Ok(VerifyReport {
         signer,
         model_name: st.model_name.clone(),
-        root_digest: st.root_digest.map(hex::encode),
-        serialization: ser.method().to_string(),
-        hash_type: st.serialization.hash_type.name().to_string(),
+        root_digest: st.root_digest,
+        serialization: ser,
+        hash_type: st.serialization.hash_type,
         shard_size: match ser {
             Serialization::Files => None,
             Serialization::Shards { shard_size } => Some(shard_size),
@@ -251,7 +191,9 @@ fn check_and_report(
         signed_ignore_paths: st.serialization.ignore_paths.clone(),
         files_checked,
         resources: st.manifest.resources.len(),
+        #[cfg(feature = "sigstore")]
         trust_root: None,
+        signature_ignored_as: None,
     })
 }
 
@@ -288,7 +230,7 @@ pub fn check_model(model: &Path, st: &Statement, opts: &VerifyOptions) -> Result
         allow_symlinks: info.allow_symlinks || opts.allow_symlinks,
         ignore,
     };
-    let mut files = walk::walk(model, &wopts)?;
+    let mut files = opts.engine.walk(model, &wopts)?;
 
     // A single-file model is named "." by Python and by its basename by the OMS spec text.
     if let [only] = files.as_mut_slice() {
