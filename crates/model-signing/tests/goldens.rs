@@ -2,23 +2,13 @@
 //! its fixture models exactly and require the same resources, in the same order, and the same root
 //! digest. This is what makes our `digest` and subject digest equal Python's.
 
+mod common;
+use common::vectors;
 use model_signing::hashing::{HashAlgorithm, HashingConfig, Serialization};
 use model_signing::manifest::Manifest;
 use model_signing::walk::IgnoreSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-
-fn vectors() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors");
-    if p.is_dir() {
-        return Some(p);
-    }
-    if std::env::var("MS_REQUIRE_VECTORS").as_deref() == Ok("1") {
-        panic!("MS_REQUIRE_VECTORS=1 but {} is missing", p.display());
-    }
-    eprintln!("skipping: {} not found", p.display());
-    None
-}
 
 fn write(p: &Path, s: &str) {
     fs::create_dir_all(p.parent().unwrap()).unwrap();

@@ -1,6 +1,8 @@
 //! The library used alone, as an embedder uses it (no CLI): the signature inside the model, the
 //! one signing trait, typed and serialisable reports, the examples.
 
+mod common;
+use common::vectors;
 use model_signing::hashing::HashingConfig;
 use model_signing::sign::{self, KeySigner, Method, Signer};
 use model_signing::verify::{self, BundleVerifier, KeyVerifier, VerifyOptions};
@@ -263,18 +265,6 @@ fn examples_sign_and_verify() {
             .unwrap();
         assert_eq!(wrong.status.code(), Some(1));
     }
-}
-
-fn vectors() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors");
-    if p.is_dir() {
-        return Some(p);
-    }
-    if std::env::var("MS_REQUIRE_VECTORS").as_deref() == Ok("1") {
-        panic!("MS_REQUIRE_VECTORS=1 but {} is missing", p.display());
-    }
-    eprintln!("skipping the vector examples: {} not found", p.display());
-    None
 }
 
 fn base64_decode(s: &str) -> Vec<u8> {
