@@ -1,0 +1,258 @@
+"""Manifests: the hashed resources of a model, as in the reference's ``model_signing.manifest``.
+
+The classes mirror the reference's (same names, constructors, properties and equality: two
+manifests are equal when they pair the same keys with the same digests, whatever their model names
+and serialization). The digests come from the Rust engine.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import pathlib
+from typing import Any, Dict, Iterable, Iterator, Union
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Digest:
+    """A digest: the algorithm's name (``sha256``, ``sha256-sharded-1024``, ...) and its bytes."""
+
+    algorithm: str
+    digest_value: bytes
+
+    @property
+    def digest_hex(self) -> str:
+        """The digest as lowercase hex."""
+        return self.digest_value.hex()
+
+    @property
+    def digest_size(self) -> int:
+        """The digest length in bytes."""
+        return len(self.digest_value)
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class _ResourceDescriptor:
+    """One resource of a manifest: its identifier (file or ``file:start:end``) and digest."""
+
+    identifier: str
+    digest: Digest
+
+
+class _ManifestKey(metaclass=abc.ABCMeta):
+    """A key of a manifest item, convertible to and from its string form."""
+
+    @classmethod
+    @abc.abstractmethod
+    def from_str(cls, s: str) -> "_ManifestKey":
+        """Builds a key from its string form."""
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class _File(_ManifestKey):
+    path: pathlib.PurePath
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    @classmethod
+    def from_str(cls, s: str) -> "_File":
+        return cls(pathlib.PurePosixPath(s))
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class _Shard(_ManifestKey):
+    path: pathlib.PurePath
+    start: int
+    end: int
+
+    def __str__(self) -> str:
+        return f"{str(self.path)}:{self.start}:{self.end}"
+
+    @classmethod
+    def from_str(cls, s: str) -> "_Shard":
+        # The file part may itself contain ':' (the engine allows it): the range is the last two.
+        parts = s.rsplit(":", 2)
+        if len(parts) != 3:
+            raise ValueError(f"Expected 3 components separated by `:`, got {s}")
+        return cls(pathlib.PurePosixPath(parts[0]), int(parts[1]), int(parts[2]))
+
+
+class ManifestItem(metaclass=abc.ABCMeta):
+    """An object of a model (file or shard) paired with its digest."""
+
+    digest: Digest
+
+    @property
+    @abc.abstractmethod
+    def key(self) -> _ManifestKey:
+        """The item's unique key in a manifest."""
+
+
+class FileManifestItem(ManifestItem):
+    """A file (model-relative POSIX path) and its digest."""
+
+    def __init__(self, *, path: pathlib.PurePath, digest: Digest) -> None:
+        self._path = pathlib.PurePosixPath(path)
+        self.digest = digest
+
+    @property
+    def key(self) -> _ManifestKey:
+        return _File(self._path)
+
+
+class ShardedFileManifestItem(ManifestItem):
+    """A file shard (path, start included, end excluded) and its digest."""
+
+    def __init__(
+        self, *, path: pathlib.PurePath, start: int, end: int, digest: Digest
+    ) -> None:
+        self._path = pathlib.PurePosixPath(path)
+        self._start = start
+        self._end = end
+        self.digest = digest
+
+    @property
+    def key(self) -> _ManifestKey:
+        return _Shard(self._path, self._start, self._end)
+
+
+class SerializationType(metaclass=abc.ABCMeta):
+    """The serialization (and its parameters) that produced a manifest."""
+
+    @property
+    @abc.abstractmethod
+    def serialization_parameters(self) -> Dict[str, Any]:
+        """The parameters, as recorded in a signature."""
+
+    @classmethod
+    def from_args(cls, args: Dict[str, Any]) -> "SerializationType":
+        """Builds a serialization type from its recorded parameters."""
+        method = args["method"]
+        if method == "files":
+            return _FileSerialization(
+                args["hash_type"],
+                args.get("allow_symlinks", False),
+                args.get("ignore_paths", ()),
+            )
+        if method == "shards":
+            return _ShardSerialization(
+                args["hash_type"],
+                args["shard_size"],
+                args.get("allow_symlinks", False),
+                args.get("ignore_paths", ()),
+            )
+        raise ValueError(f"Unknown serialization type {method}")
+
+    @abc.abstractmethod
+    def new_item(self, name: str, digest: Digest) -> ManifestItem:
+        """Builds the manifest item of this serialization for a resource name."""
+
+
+class _FileSerialization(SerializationType):
+    method = "files"
+
+    def __init__(
+        self,
+        hash_type: str,
+        allow_symlinks: bool = False,
+        ignore_paths: Iterable[Union[str, pathlib.PurePath]] = frozenset(),
+    ) -> None:
+        self._hash_type = hash_type
+        self._allow_symlinks = allow_symlinks
+        self._ignore_paths = [str(p) for p in ignore_paths]
+
+    @property
+    def serialization_parameters(self) -> Dict[str, Any]:
+        res: Dict[str, Any] = {
+            "method": self.method,
+            "hash_type": self._hash_type,
+            "allow_symlinks": self._allow_symlinks,
+        }
+        if self._ignore_paths:
+            res["ignore_paths"] = self._ignore_paths
+        return res
+
+    def new_item(self, name: str, digest: Digest) -> ManifestItem:
+        return FileManifestItem(path=pathlib.PurePosixPath(name), digest=digest)
+
+
+class _ShardSerialization(SerializationType):
+    method = "shards"
+
+    def __init__(
+        self,
+        hash_type: str,
+        shard_size: int,
+        allow_symlinks: bool = False,
+        ignore_paths: Iterable[Union[str, pathlib.PurePath]] = frozenset(),
+    ) -> None:
+        self._hash_type = hash_type
+        self._shard_size = shard_size
+        self._allow_symlinks = allow_symlinks
+        self._ignore_paths = [str(p) for p in ignore_paths]
+
+    @property
+    def serialization_parameters(self) -> Dict[str, Any]:
+        res: Dict[str, Any] = {
+            "method": self.method,
+            "hash_type": self._hash_type,
+            "shard_size": self._shard_size,
+            "allow_symlinks": self._allow_symlinks,
+        }
+        if self._ignore_paths:
+            res["ignore_paths"] = self._ignore_paths
+        return res
+
+    def new_item(self, name: str, digest: Digest) -> ManifestItem:
+        key = _Shard.from_str(name)
+        return ShardedFileManifestItem(
+            path=key.path, start=key.start, end=key.end, digest=digest
+        )
+
+
+class Manifest:
+    """The manifest of a model: every resource paired with its digest."""
+
+    def __init__(
+        self,
+        model_name: str,
+        items: Iterable[ManifestItem],
+        serialization_type: SerializationType,
+    ) -> None:
+        self._name = model_name
+        self._item_to_digest = {item.key: item.digest for item in items}
+        self._serialization_type = serialization_type
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Manifest):
+            return NotImplemented
+        return self._item_to_digest == other._item_to_digest
+
+    # Mutable-looking but compared by content, like the reference (which leaves it unhashable).
+    __hash__ = None  # type: ignore[assignment]
+
+    def resource_descriptors(self) -> Iterator[_ResourceDescriptor]:
+        """Yields each resource, sorted by key (the reference's order)."""
+        for item, digest in sorted(self._item_to_digest.items()):
+            yield _ResourceDescriptor(identifier=str(item), digest=digest)
+
+    @property
+    def model_name(self) -> str:
+        """The model's name (final path component); informative only."""
+        return self._name
+
+    @property
+    def serialization_type(self) -> Dict[str, Any]:
+        """The serialization parameters that produced this manifest."""
+        return self._serialization_type.serialization_parameters
+
+
+__all__ = [
+    "Digest",
+    "ManifestItem",
+    "FileManifestItem",
+    "ShardedFileManifestItem",
+    "SerializationType",
+    "Manifest",
+]

@@ -1,0 +1,164 @@
+"""Signing a model, as the reference's ``model_signing.signing``.
+
+Key, certificate and PKCS#11 signing run in the Rust engine, with the GIL released. Sigstore
+keyless signing is configured with the reference's keywords but not available in this version of
+the package (``UnsupportedError``); use the ``model-signing sign sigstore`` command meanwhile.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any, Dict, Iterable, Optional
+
+from . import _native
+from ._paths import PathLike, fspath
+from .errors import UnsupportedError
+from .hashing import Config as HashingConfig
+
+__all__ = ["Config", "SignResult", "sign"]
+
+
+def sign(model_path: PathLike, signature_path: PathLike) -> "SignResult":
+    """Signs a model with the default configuration (Sigstore, as in the reference)."""
+    return Config().sign(model_path, signature_path)
+
+
+class SignResult:
+    """What a signature covers (the reference's ``sign`` returns ``None``; this is extra)."""
+
+    def __init__(self, d: Dict[str, Any]) -> None:
+        self.method: str = d["method"]
+        self.root_digest: str = d["root_digest"]
+        self.files: int = d["files"]
+        self.resources: int = d["resources"]
+        self.signature_ignored_as: Optional[str] = d["signature_ignored_as"]
+        self.warnings: list = list(d["warnings"])
+
+    def __repr__(self) -> str:
+        return (
+            f"SignResult(method={self.method!r}, root_digest={self.root_digest!r}, "
+            f"files={self.files}, resources={self.resources})"
+        )
+
+
+class Config:
+    """How to sign: the signer and the hashing configuration."""
+
+    def __init__(self) -> None:
+        self._hashing_config = HashingConfig()
+        self._signer: Optional[Dict[str, Any]] = None
+
+    def sign(self, model_path: PathLike, signature_path: PathLike) -> SignResult:
+        """Signs the model at ``model_path`` and writes the bundle to ``signature_path``.
+
+        A signature path inside the model is left out of what is signed.
+        """
+        if self._signer is None:
+            self.use_sigstore_signer()
+        assert self._signer is not None
+        if self._signer["method"] == "sigstore":
+            raise UnsupportedError(
+                "Sigstore keyless signing is not available in model_signing_rs yet; "
+                "use the `model-signing sign sigstore` command"
+            )
+        out = _native.sign_model(
+            fspath(model_path),
+            fspath(signature_path),
+            self._hashing_config._spec(),
+            self._signer,
+        )
+        return SignResult(out)
+
+    def set_hashing_config(self, hashing_config: HashingConfig) -> "Config":
+        """Sets how the model is hashed."""
+        self._hashing_config = hashing_config
+        return self
+
+    def _use(self, method: str, **kw: Any) -> "Config":
+        spec: Dict[str, Any] = {
+            "method": method,
+            "private_key": None,
+            "password": None,
+            "signing_certificate": None,
+            "certificate_chain": [],
+            "pkcs11_uri": None,
+            "module_paths": [],
+        }
+        spec.update(kw)
+        self._signer = spec
+        return self
+
+    def use_sigstore_signer(
+        self,
+        *,
+        oidc_issuer: Optional[str] = None,
+        use_ambient_credentials: bool = False,
+        use_staging: bool = False,
+        force_oob: bool = False,
+        identity_token: Optional[str] = None,
+        client_id: Optional[str] = None,
+        client_secret: Optional[str] = None,
+        trust_config: Optional[pathlib.Path] = None,
+    ) -> "Config":
+        """Sigstore keyless signing (accepted, but signing raises ``UnsupportedError`` for now)."""
+        return self._use(
+            "sigstore",
+            sigstore={
+                "oidc_issuer": oidc_issuer,
+                "use_ambient_credentials": use_ambient_credentials,
+                "use_staging": use_staging,
+                "force_oob": force_oob,
+                "identity_token": identity_token,
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "trust_config": None if trust_config is None else fspath(trust_config),
+            },
+        )
+
+    def use_elliptic_key_signer(
+        self, *, private_key: PathLike, password: Optional[str] = None
+    ) -> "Config":
+        """Signs with an EC private key (PEM, optionally encrypted with ``password``)."""
+        return self._use("key", private_key=fspath(private_key), password=password)
+
+    def use_certificate_signer(
+        self,
+        *,
+        private_key: PathLike,
+        signing_certificate: PathLike,
+        certificate_chain: Iterable[PathLike],
+    ) -> "Config":
+        """Signs with an EC private key, its certificate and the intermediates."""
+        return self._use(
+            "certificate",
+            private_key=fspath(private_key),
+            signing_certificate=fspath(signing_certificate),
+            certificate_chain=[fspath(p) for p in certificate_chain],
+        )
+
+    def use_pkcs11_signer(
+        self, *, pkcs11_uri: str, module_paths: Iterable[str] = frozenset()
+    ) -> "Config":
+        """Signs with a key on a PKCS#11 token (PIN in the URI or ``MODEL_SIGNING_PKCS11_PIN``)."""
+        return self._use(
+            "pkcs11-key",
+            pkcs11_uri=pkcs11_uri,
+            module_paths=[fspath(p) for p in module_paths],
+        )
+
+    def use_pkcs11_certificate_signer(
+        self,
+        *,
+        pkcs11_uri: str,
+        signing_certificate: pathlib.Path,
+        certificate_chain: Iterable[pathlib.Path],
+        module_paths: Iterable[str] = frozenset(),
+    ) -> "Config":
+        """Signs with a key on a PKCS#11 token, its certificate and the intermediates."""
+        return self._use(
+            "pkcs11-certificate",
+            pkcs11_uri=pkcs11_uri,
+            signing_certificate=fspath(signing_certificate),
+            certificate_chain=[fspath(p) for p in certificate_chain],
+            module_paths=[fspath(p) for p in module_paths],
+        )

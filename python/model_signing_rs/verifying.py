@@ -1,0 +1,142 @@
+"""Verifying a model, as the reference's ``model_signing.verifying``.
+
+Every hashing parameter (serialization, hash algorithm, shard size, symlink policy, recorded ignore
+paths) is read from the signature, so ``set_hashing_config`` only contributes what the signer did
+not decide: extra ignore paths, whether to ignore git paths (by default the bundle decides),
+following symlinks, and the number of workers. ``verify`` returns a ``VerificationReport`` (the
+reference returns ``None``) and raises a ``VerificationError`` (a ``ValueError``) when the model
+does not verify; a ``MismatchError`` lists the missing, extra and changed files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from typing import Any, Dict, Iterable, List, Optional
+
+from . import _native
+from ._paths import PathLike, fspath
+from .errors import ConfigError
+from .hashing import Config as HashingConfig
+
+__all__ = ["Config", "VerificationReport"]
+
+
+@dataclasses.dataclass(frozen=True)
+class VerificationReport:
+    """What a successful verification established."""
+
+    signer: str
+    method: str
+    model_name: str
+    root_digest: Optional[str]
+    serialization: str
+    hash_type: str
+    shard_size: Optional[int]
+    signed_ignore_paths: List[str]
+    files_checked: int
+    resources: int
+    signature_ignored_as: Optional[str]
+    warnings: List[str]
+
+
+class Config:
+    """How to verify: the verifier and the (few) hashing options that verification takes."""
+
+    def __init__(self) -> None:
+        self._verifier: Optional[Dict[str, Any]] = None
+        self._hashing_config: Optional[HashingConfig] = None
+        self._ignore_unsigned_files = False
+
+    def verify(self, model_path: PathLike, signature_path: PathLike) -> VerificationReport:
+        """Verifies the model at ``model_path`` against the bundle at ``signature_path``."""
+        if self._verifier is None:
+            raise ConfigError(
+                "no verifier configured: call use_elliptic_key_verifier, "
+                "use_certificate_verifier or use_sigstore_verifier first"
+            )
+        h = self._hashing_config
+        if h is None:
+            options: Dict[str, Any] = {
+                "ignore_paths": [],
+                "ignore_git_paths": None,
+                "allow_symlinks": False,
+                "max_workers": None,
+            }
+        else:
+            options = {
+                "ignore_paths": h._serializer_ignores + h._ignored_paths,
+                "ignore_git_paths": h._ignore_git_paths,
+                "allow_symlinks": h._allow_symlinks,
+                "max_workers": h._max_workers,
+            }
+        options["ignore_unsigned_files"] = self._ignore_unsigned_files
+        d = _native.verify_model(
+            fspath(model_path), fspath(signature_path), self._verifier, options
+        )
+        return VerificationReport(**d)
+
+    def set_hashing_config(self, hashing_config: HashingConfig) -> "Config":
+        """Sets extra ignore paths, git-path and symlink policy and workers (see the module doc)."""
+        self._hashing_config = hashing_config
+        return self
+
+    def set_ignore_unsigned_files(self, ignore_unsigned_files: bool) -> "Config":
+        """Tolerates files that the signature does not list."""
+        self._ignore_unsigned_files = ignore_unsigned_files
+        return self
+
+    def _use(self, method: str, **kw: Any) -> "Config":
+        spec: Dict[str, Any] = {
+            "method": method,
+            "public_key": None,
+            "certificate_chain": [],
+            "validate_at_signing_time": False,
+            "identity": None,
+            "oidc_issuer": None,
+            "use_staging": False,
+            "trust_config": None,
+        }
+        spec.update(kw)
+        self._verifier = spec
+        return self
+
+    def use_sigstore_verifier(
+        self,
+        *,
+        identity: str,
+        oidc_issuer: str,
+        use_staging: bool = False,
+        trust_config: Optional[pathlib.Path] = None,
+    ) -> "Config":
+        """Verifies a Sigstore keyless signature by ``identity`` from ``oidc_issuer``."""
+        return self._use(
+            "sigstore",
+            identity=identity,
+            oidc_issuer=oidc_issuer,
+            use_staging=use_staging,
+            trust_config=None if trust_config is None else fspath(trust_config),
+        )
+
+    def use_elliptic_key_verifier(self, *, public_key: PathLike) -> "Config":
+        """Verifies a signature made with the EC key whose public half is ``public_key`` (PEM)."""
+        return self._use("key", public_key=fspath(public_key))
+
+    def use_certificate_verifier(
+        self,
+        *,
+        certificate_chain: Iterable[PathLike] = frozenset(),
+        log_fingerprints: bool = False,
+        validate_at_signing_time: bool = False,
+    ) -> "Config":
+        """Verifies a certificate signature against the trust anchors in ``certificate_chain``.
+
+        The chain must be valid now; ``validate_at_signing_time=True`` checks it at the leaf's
+        issuance instead, as the reference does. ``log_fingerprints`` is accepted and ignored.
+        """
+        del log_fingerprints
+        return self._use(
+            "certificate",
+            certificate_chain=[fspath(p) for p in certificate_chain],
+            validate_at_signing_time=validate_at_signing_time,
+        )

@@ -1,0 +1,527 @@
+//! `model_signing_rs._native`: the Rust side of the Python package.
+//!
+//! The binding only converts: Python arguments into the library's configuration, the library's
+//! results into plain Python values (the Python layer in `model_signing_rs/` builds the reference's
+//! classes from them), and the library's errors into the exception classes of
+//! `model_signing_rs.errors`. Every rule (what is hashed, how, what verifies) is the library's.
+//!
+//! Hashing, signing and verifying run with the GIL released: the library's signers and verifiers are
+//! `Send + Sync`, and nothing inside those closures touches a Python object. Hashing never memory-maps
+//! files here (`Engine::mmap` stays off): a file truncated while mapped raises SIGBUS, which would
+//! kill the interpreter, while a read of a truncated file is an ordinary error.
+
+use model_signing::error::chain_text;
+use model_signing::hashing::{
+    Engine, HashAlgorithm, HashingConfig, Serialization, DEFAULT_SHARD_SIZE,
+};
+use model_signing::keys::PrivateKey;
+use model_signing::manifest::Manifest;
+use model_signing::sign::{self, CertificateSigner, KeySigner, Signer};
+use model_signing::verify::{
+    self, BundleVerifier, CertificateVerifier, ChainTime, KeyVerifier, VerifyOptions,
+};
+use model_signing::walk::{self, IgnoreSet};
+use model_signing::x509::{self, Certificate};
+use model_signing::Error;
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::IntoPyObjectExt;
+use pyo3::types::{PyBytes, PyDict, PyList};
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// Which operation failed: the same library error maps to a different class when it happens while
+/// verifying (an untrusted chain is a failed verification, a bad certificate while signing is not).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Hash,
+    Sign,
+    Verify,
+}
+
+/// The `model_signing_rs.errors` class for a library error.
+fn error_class(e: &Error, op: Op) -> &'static str {
+    match e {
+        Error::Io { .. } => "OSError",
+        Error::Symlink { .. } => "SymlinkError",
+        Error::Model(_) => "ModelError",
+        Error::Config(_) => "ConfigError",
+        Error::Bundle(_) | Error::Statement(_) => "InvalidBundleError",
+        Error::Key(_) if op == Op::Verify => "SignatureError",
+        Error::Key(_) => "InvalidKeyError",
+        Error::Chain(_) | Error::ChainValidOnlyAtSigning(_) if op == Op::Verify => {
+            "UntrustedCertificateError"
+        }
+        Error::Chain(_) | Error::ChainValidOnlyAtSigning(_) => "CertificateError",
+        Error::Signature(_) => "SignatureError",
+        Error::Mismatch(_) => "MismatchError",
+        Error::Pkcs11(_) => "Pkcs11Error",
+        Error::Oidc(_) | Error::Keyless(_) => "SigstoreError",
+        Error::Unsupported(_) => "UnsupportedError",
+        // `Error` is non_exhaustive: a variant added later still raises a ValueError subclass.
+        _ => "ModelSigningError",
+    }
+}
+
+/// Converts a library error into the matching exception, with the library's message
+/// ([`chain_text`]); a mismatch also carries its per-file lists.
+fn to_py_err(py: Python<'_>, e: Error, op: Op) -> PyErr {
+    let message = chain_text(&e);
+    match build_py_err(py, &e, &message, op) {
+        Ok(err) => err,
+        // Building the rich exception failed (the Python module is broken): still raise something
+        // that carries the message.
+        Err(_) => PyValueError::new_err(message),
+    }
+}
+
+fn build_py_err(py: Python<'_>, e: &Error, message: &str, op: Op) -> PyResult<PyErr> {
+    if let Error::Io { path, source } = e {
+        // OSError(errno, strerror, filename) picks the subclass (FileNotFoundError, ...) itself.
+        let err = match source.raw_os_error() {
+            Some(errno) => {
+                PyOSError::new_err((errno, source.to_string(), path.clone().into_os_string()))
+            }
+            None => PyOSError::new_err(message.to_string()),
+        };
+        return Ok(err);
+    }
+    let errors = py.import("model_signing_rs.errors")?;
+    let cls = errors.getattr(error_class(e, op))?;
+    let inst = cls.call1((message,))?;
+    if let Error::Mismatch(report) = e {
+        let changed_cls = errors.getattr("ChangedFile")?;
+        let resized_cls = errors.getattr("ResizedFile")?;
+        inst.setattr("missing", report.missing.clone())?;
+        inst.setattr("extra", report.extra.clone())?;
+        let changed = PyList::empty(py);
+        for c in &report.changed {
+            changed.append(changed_cls.call1((&c.name, &c.expected, &c.actual))?)?;
+        }
+        inst.setattr("changed", changed)?;
+        let resized = PyList::empty(py);
+        for r in &report.resized {
+            resized.append(resized_cls.call1((&r.name, r.expected_size, r.actual_size))?)?;
+        }
+        inst.setattr("resized", resized)?;
+    }
+    Ok(PyErr::from_value(inst))
+}
+
+/// Hashing parameters as the Python `hashing.Config` holds them.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct HashSpec {
+    /// `sha256`, `blake2` (the reference's name) or `blake3`.
+    hashing_algorithm: String,
+    /// `None` for files.
+    shard_size: Option<u64>,
+    allow_symlinks: bool,
+    /// Model-relative, or absolute inside the model.
+    ignore_paths: Vec<PathBuf>,
+    ignore_git_paths: bool,
+    max_workers: Option<usize>,
+}
+
+/// Resolves ignore paths the way the reference's `hashing.Config` documents them: relative paths
+/// are relative to the model directory; absolute ones must lie inside it. A path outside the
+/// model is an error (the library's rule, [`walk::resolve_user_path`]) where the reference drops
+/// it silently. A single-file model has nothing to ignore, as in the reference.
+fn resolve_ignores(model: &Path, paths: &[PathBuf]) -> Result<IgnoreSet, Error> {
+    let mut set = IgnoreSet::new();
+    if paths.is_empty() || !model.is_dir() {
+        return Ok(set);
+    }
+    for p in paths {
+        let rel = walk::resolve_user_path(model, model, p)?;
+        set.add(&rel)?;
+    }
+    Ok(set)
+}
+
+fn engine(max_workers: Option<usize>) -> Engine {
+    Engine {
+        max_workers,
+        progress: None,
+        // See the module documentation: no SIGBUS inside an interpreter.
+        mmap: false,
+    }
+}
+
+fn hashing_config(model: &Path, spec: &HashSpec) -> Result<HashingConfig, Error> {
+    let algorithm: HashAlgorithm = spec.hashing_algorithm.parse()?;
+    let serialization = match spec.shard_size {
+        None => Serialization::Files,
+        Some(shard_size) => Serialization::Shards { shard_size },
+    };
+    let mut ignore = resolve_ignores(model, &spec.ignore_paths)?;
+    if spec.ignore_git_paths {
+        ignore.add_git_paths();
+    }
+    Ok(HashingConfig {
+        algorithm,
+        serialization,
+        allow_symlinks: spec.allow_symlinks,
+        ignore,
+        engine: engine(spec.max_workers),
+    }
+    .normalized())
+}
+
+fn check_model_exists(model: &Path) -> Result<(), Error> {
+    match std::fs::symlink_metadata(model) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Error::io(model, e)),
+    }
+}
+
+/// One hashed resource: (identifier, algorithm, raw digest).
+type Item = (String, String, Vec<u8>);
+
+/// What `hash_model` returns: the serialization actually used (after the library's normalisation,
+/// e.g. blake3 never shards), the resources in manifest order and the root digest.
+type Hashed = (String, Option<u64>, Vec<Item>, [u8; 32]);
+
+fn hash_model_inner(
+    model: &Path,
+    spec: &HashSpec,
+    files_to_hash: Option<&[PathBuf]>,
+) -> Result<Hashed, Error> {
+    check_model_exists(model)?;
+    let cfg = hashing_config(model, spec)?;
+    let mut files = cfg.engine.walk(model, &cfg.walk_options())?;
+    if let Some(wanted) = files_to_hash {
+        // The reference takes these relative to the current directory (or absolute), like every
+        // user path that is not an ignore path.
+        let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+        let mut names = HashSet::new();
+        for p in wanted {
+            names.insert(walk::resolve_user_path(model, &cwd, p)?);
+        }
+        files.retain(|f| names.contains(&f.name));
+    }
+    let items = model_signing::hashing::hash_files_with(
+        &files,
+        cfg.algorithm,
+        cfg.serialization,
+        &cfg.engine,
+    )?;
+    let manifest = Manifest::from_hashed(items, cfg.algorithm, cfg.serialization);
+    let root = manifest.root_digest();
+    let shard_size = match cfg.serialization {
+        Serialization::Files => None,
+        Serialization::Shards { shard_size } => Some(shard_size),
+    };
+    let resources = manifest
+        .resources
+        .into_iter()
+        .map(|r| (r.name, r.algorithm, r.digest))
+        .collect();
+    Ok((
+        cfg.algorithm.name().to_string(),
+        shard_size,
+        resources,
+        root,
+    ))
+}
+
+/// Hashes a model; returns `(hash_type, shard_size, [(identifier, algorithm, digest)], root)`.
+#[pyfunction]
+#[pyo3(signature = (model_path, spec, files_to_hash=None))]
+fn hash_model<'py>(
+    py: Python<'py>,
+    model_path: PathBuf,
+    spec: HashSpec,
+    files_to_hash: Option<Vec<PathBuf>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let result =
+        py.allow_threads(|| hash_model_inner(&model_path, &spec, files_to_hash.as_deref()));
+    let (hash_type, shard_size, items, root) = result.map_err(|e| to_py_err(py, e, Op::Hash))?;
+    let list = PyList::empty(py);
+    for (name, alg, digest) in items {
+        list.append((name, alg, PyBytes::new(py, &digest)))?;
+    }
+    (hash_type, shard_size, list, PyBytes::new(py, &root)).into_bound_py_any(py)
+}
+
+/// The model name the library records (the final path component).
+#[pyfunction]
+fn model_name(model_path: PathBuf) -> String {
+    sign::model_name(&model_path)
+}
+
+/// How to sign, as the Python `signing.Config` records it.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct SignerSpec {
+    /// `key`, `certificate`, `pkcs11-key` or `pkcs11-certificate`.
+    method: String,
+    private_key: Option<PathBuf>,
+    password: Option<String>,
+    signing_certificate: Option<PathBuf>,
+    certificate_chain: Vec<PathBuf>,
+    pkcs11_uri: Option<String>,
+    module_paths: Vec<PathBuf>,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+fn required<'a, T>(v: &'a Option<T>, what: &str) -> Result<&'a T, Error> {
+    v.as_ref()
+        .ok_or_else(|| Error::Config(format!("{what} is required for this signing method")))
+}
+
+fn load_certs(paths: &[PathBuf]) -> Result<Vec<Certificate>, Error> {
+    let mut out = Vec::new();
+    for p in paths {
+        out.extend(x509::parse_pem_certificates(&read(p)?)?);
+    }
+    Ok(out)
+}
+
+fn load_leaf(path: &Path) -> Result<Certificate, Error> {
+    load_certs(&[path.to_path_buf()])?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "the signing certificate file '{}' holds no certificate",
+                path.display()
+            ))
+        })
+}
+
+fn load_private_key(spec: &SignerSpec) -> Result<PrivateKey, Error> {
+    let pem = read(required(&spec.private_key, "private_key")?)?;
+    Ok(PrivateKey::from_pem(
+        &pem,
+        spec.password.as_deref().map(str::as_bytes),
+    )?)
+}
+
+/// Opens the PKCS#11 key a URI names. The reference's `module_paths` are the places to look for
+/// the module when the URI names none: the first one that exists is used (a directory together
+/// with the URI's `module-name`). The PIN comes from the URI or `MODEL_SIGNING_PKCS11_PIN`, as in
+/// the CLI; there is no prompt inside Python.
+fn pkcs11_signer(spec: &SignerSpec) -> Result<model_signing::pkcs11::Pkcs11Signer, Error> {
+    use model_signing::pkcs11::{Pkcs11Signer, Pkcs11Uri};
+    let mut uri = Pkcs11Uri::parse(required(&spec.pkcs11_uri, "pkcs11_uri")?)?;
+    if uri.module_path.is_none() {
+        for p in &spec.module_paths {
+            let candidate = match (&uri.module_name, p.is_dir()) {
+                (Some(name), true) => p.join(name),
+                _ => p.clone(),
+            };
+            if candidate.is_file() {
+                uri.module_path = Some(candidate);
+                break;
+            }
+        }
+    }
+    if !uri.has_pin() {
+        if let Some(pin) = std::env::var_os("MODEL_SIGNING_PKCS11_PIN").filter(|v| !v.is_empty()) {
+            let pin = pin
+                .into_string()
+                .map_err(|_| Error::Config("MODEL_SIGNING_PKCS11_PIN is not valid UTF-8".into()))?;
+            uri.pin_value = Some(model_signing::pkcs11::Zeroizing::new(pin));
+        }
+    }
+    Ok(Pkcs11Signer::open(&uri, None)?)
+}
+
+fn build_signer(spec: &SignerSpec) -> Result<Box<dyn Signer>, Error> {
+    Ok(match spec.method.as_str() {
+        "key" => Box::new(KeySigner::new(load_private_key(spec)?)),
+        "certificate" => {
+            let key = load_private_key(spec)?;
+            let leaf = load_leaf(required(&spec.signing_certificate, "signing_certificate")?)?;
+            let chain = load_certs(&spec.certificate_chain)?;
+            Box::new(CertificateSigner::new(key, leaf, chain)?)
+        }
+        "pkcs11-key" => Box::new(pkcs11_signer(spec)?),
+        "pkcs11-certificate" => {
+            let leaf = load_leaf(required(&spec.signing_certificate, "signing_certificate")?)?;
+            let chain = load_certs(&spec.certificate_chain)?;
+            Box::new(model_signing::pkcs11::Pkcs11CertificateSigner::new(
+                pkcs11_signer(spec)?,
+                leaf,
+                chain,
+            )?)
+        }
+        other => return Err(Error::Unsupported(format!("the signing method '{other}'"))),
+    })
+}
+
+fn sign_inner(
+    model: &Path,
+    signature: &Path,
+    hash: &HashSpec,
+    signer: &SignerSpec,
+) -> Result<sign::SignOutcome, Error> {
+    check_model_exists(model)?;
+    sign::check_signature_path(signature)?;
+    let cfg = hashing_config(model, hash)?;
+    let signer = build_signer(signer)?;
+    sign::sign_model(model, &cfg, signer.as_ref(), signature)
+}
+
+/// Signs a model and writes the bundle; returns a dict describing the outcome.
+#[pyfunction]
+fn sign_model<'py>(
+    py: Python<'py>,
+    model_path: PathBuf,
+    signature_path: PathBuf,
+    hash: HashSpec,
+    signer: SignerSpec,
+) -> PyResult<Bound<'py, PyDict>> {
+    let out = py
+        .allow_threads(|| sign_inner(&model_path, &signature_path, &hash, &signer))
+        .map_err(|e| to_py_err(py, e, Op::Sign))?;
+    let d = PyDict::new(py);
+    d.set_item("method", out.method.name())?;
+    d.set_item("root_digest", hex::encode(out.root_digest))?;
+    d.set_item("files", out.files)?;
+    d.set_item("resources", out.resources)?;
+    d.set_item("signature_ignored_as", out.signature_ignored_as)?;
+    d.set_item("warnings", out.warnings)?;
+    Ok(d)
+}
+
+/// How to verify, as the Python `verifying.Config` records it.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct VerifierSpec {
+    /// `key`, `certificate` or `sigstore`.
+    method: String,
+    public_key: Option<PathBuf>,
+    certificate_chain: Vec<PathBuf>,
+    validate_at_signing_time: bool,
+    identity: Option<String>,
+    oidc_issuer: Option<String>,
+    use_staging: bool,
+    trust_config: Option<PathBuf>,
+}
+
+/// Verification options from `set_hashing_config` and `set_ignore_unsigned_files`.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct VerifySpec {
+    ignore_paths: Vec<PathBuf>,
+    /// `None`: the bundle decides (see `VerifyOptions::ignore_git_paths`).
+    ignore_git_paths: Option<bool>,
+    ignore_unsigned_files: bool,
+    allow_symlinks: bool,
+    max_workers: Option<usize>,
+}
+
+fn build_verifier(spec: &VerifierSpec) -> Result<Box<dyn BundleVerifier>, Error> {
+    Ok(match spec.method.as_str() {
+        "key" => Box::new(KeyVerifier::from_pem(&read(required(
+            &spec.public_key,
+            "public_key",
+        )?)?)?),
+        "certificate" => {
+            let time = if spec.validate_at_signing_time {
+                ChainTime::SigningTime
+            } else {
+                ChainTime::Now
+            };
+            Box::new(CertificateVerifier::new(
+                load_certs(&spec.certificate_chain)?,
+                time,
+            )?)
+        }
+        "sigstore" => {
+            use model_signing::sigstore::trust::{self, TrustOptions};
+            use model_signing::sigstore::verify::{IdentityPolicy, SigstoreVerifier};
+            use model_signing::sigstore::Instance;
+            let root = trust::load_trusted_root(&TrustOptions {
+                trust_config: spec.trust_config.clone(),
+                instance: Instance::from_staging_flag(spec.use_staging),
+                ..Default::default()
+            })?;
+            let policy = IdentityPolicy {
+                identity: spec.identity.clone(),
+                identity_regex: None,
+                issuer: required(&spec.oidc_issuer, "oidc_issuer")?.clone(),
+            };
+            Box::new(SigstoreVerifier::new(&root, policy)?)
+        }
+        other => {
+            return Err(Error::Unsupported(format!(
+                "the verification method '{other}'"
+            )))
+        }
+    })
+}
+
+fn verify_inner(
+    model: &Path,
+    signature: &Path,
+    verifier: &VerifierSpec,
+    spec: &VerifySpec,
+) -> Result<verify::VerifyReport, Error> {
+    check_model_exists(model)?;
+    let verifier = build_verifier(verifier)?;
+    let opts = VerifyOptions {
+        ignore: resolve_ignores(model, &spec.ignore_paths)?,
+        ignore_git_paths: spec.ignore_git_paths,
+        ignore_unsigned_files: spec.ignore_unsigned_files,
+        allow_symlinks: spec.allow_symlinks,
+        engine: engine(spec.max_workers),
+    };
+    verify::verify_model(model, signature, verifier.as_ref(), &opts)
+}
+
+/// Verifies a model against its bundle; returns a dict for `verifying.VerificationReport`.
+#[pyfunction]
+fn verify_model<'py>(
+    py: Python<'py>,
+    model_path: PathBuf,
+    signature_path: PathBuf,
+    verifier: VerifierSpec,
+    options: VerifySpec,
+) -> PyResult<Bound<'py, PyDict>> {
+    let r = py
+        .allow_threads(|| verify_inner(&model_path, &signature_path, &verifier, &options))
+        .map_err(|e| to_py_err(py, e, Op::Verify))?;
+    let d = PyDict::new(py);
+    d.set_item("signer", &r.signer.signer)?;
+    d.set_item("method", r.signer.method.name())?;
+    d.set_item("warnings", &r.signer.warnings)?;
+    d.set_item("model_name", &r.model_name)?;
+    d.set_item("root_digest", r.root_digest.map(hex::encode))?;
+    d.set_item("serialization", r.serialization.method())?;
+    d.set_item("hash_type", r.hash_type.name())?;
+    d.set_item("shard_size", r.shard_size)?;
+    d.set_item("signed_ignore_paths", &r.signed_ignore_paths)?;
+    d.set_item("files_checked", r.files_checked)?;
+    d.set_item("resources", r.resources)?;
+    d.set_item("signature_ignored_as", &r.signature_ignored_as)?;
+    Ok(d)
+}
+
+/// Runs the `model-signing` command line (program name first); returns its exit code.
+///
+/// The GIL is released: the CLI may hash for minutes and never calls back into Python.
+#[pyfunction]
+fn run_cli(py: Python<'_>, argv: Vec<OsString>) -> i32 {
+    i32::from(py.allow_threads(|| model_signing_cli::run_cli_code(argv)))
+}
+
+/// The default shard size of the reference (and the library).
+#[pymodule]
+#[pyo3(name = "_native")]
+fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("DEFAULT_SHARD_SIZE", DEFAULT_SHARD_SIZE)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(hash_model, m)?)?;
+    m.add_function(wrap_pyfunction!(model_name, m)?)?;
+    m.add_function(wrap_pyfunction!(sign_model, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_model, m)?)?;
+    m.add_function(wrap_pyfunction!(run_cli, m)?)?;
+    Ok(())
+}
