@@ -14,6 +14,8 @@
 //! (`r || s`), and that is re-encoded as the DER signature the bundle holds, exactly as the Python
 //! reference does.
 
+mod module;
+mod pin;
 mod signer;
 pub mod uri;
 

@@ -34,18 +34,13 @@
 use super::Pkcs11Error;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 use zeroize::Zeroizing;
 
-/// Directories searched for a `module-name`: the two model-signing (Python) uses, Fedora's and
-/// Arch's p11-kit directories, then Debian's multiarch p11-kit directory and SoftHSM's own.
-pub const DEFAULT_MODULE_DIRS: [&str; 4] = [
-    "/usr/lib64/pkcs11",
-    "/usr/lib/pkcs11",
-    "/usr/lib/x86_64-linux-gnu/pkcs11",
-    "/usr/lib/softhsm",
-];
+pub use super::module::{find_module_in, resolve_module, DEFAULT_MODULE_DIRS};
+pub use super::pin::MAX_PIN_FILE_BYTES;
+use super::pin::{pin_source_path, read_pin_file};
 
 /// The `type` path attribute: which class of object the URI names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -496,118 +491,6 @@ impl Pkcs11Uri {
     }
 }
 
-/// The largest `pin-source` file read, in bytes.
-pub const MAX_PIN_FILE_BYTES: u64 = 4096;
-
-/// Reads a `pin-source` file through [`crate::secret_file`]: opened without blocking (a FIFO would
-/// otherwise wait for a writer), a regular file of at most [`MAX_PIN_FILE_BYTES`] checked through
-/// the opened handle, read with the same bound into one zeroized buffer.
-fn read_pin_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Pkcs11Error> {
-    use crate::secret_file::{self, SecretFileError};
-    secret_file::read(path, MAX_PIN_FILE_BYTES).map_err(|e| {
-        Pkcs11Error::Pin(match e {
-            SecretFileError::NotRegular => {
-                "the pin-source is not a regular file (a FIFO, device, socket or directory is not read)"
-                    .into()
-            }
-            SecretFileError::TooBig { len, max } => {
-                format!("the pin-source file is {len} bytes, over the {max}-byte limit for a PIN")
-            }
-            SecretFileError::Io(e) => format!("cannot read the PIN from pin-source: {e}"),
-        })
-    })
-}
-
-/// Resolves the path of a `pin-source`: `file:///p`, `file:/p`, `file:p` or a plain path. Errors
-/// do not show the value (it may be a PIN written as the source).
-fn pin_source_path(source: &str) -> Result<PathBuf, Pkcs11Error> {
-    if let Some(rest) = source.strip_prefix("file:") {
-        // file://HOST/path: only an empty host or localhost make sense for a local file.
-        let path = match rest.strip_prefix("//") {
-            Some(after) => {
-                let (host, path) = match after.find('/') {
-                    Some(i) => after.split_at(i),
-                    None => (after, ""),
-                };
-                if !host.is_empty() && host != "localhost" {
-                    return Err(Pkcs11Error::Pin(
-                        "the pin-source file: URI names a remote host (only file:///path, \
-                         file://localhost/path or a path can be read)"
-                            .into(),
-                    ));
-                }
-                path
-            }
-            None => rest,
-        };
-        if path.is_empty() {
-            return Err(Pkcs11Error::Pin(
-                "the pin-source file: URI names no file".into(),
-            ));
-        }
-        return Ok(PathBuf::from(path));
-    }
-    let scheme = source.split_once(':').map(|(s, _)| s).filter(|s| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-    });
-    if source.starts_with('|') || scheme.is_some_and(|s| s.len() > 1) {
-        return Err(Pkcs11Error::Pin(
-            "the pin-source is neither a file path nor a file: URI (commands and other URI \
-             schemes are not supported)"
-                .into(),
-        ));
-    }
-    if source.is_empty() {
-        return Err(Pkcs11Error::Pin("pin-source is empty".into()));
-    }
-    Ok(PathBuf::from(source))
-}
-
-/// Looks `name` up as `<dir>/<name>`, `<dir>/<name>.so` and then `<dir>/lib<name>.so` in each
-/// directory, in order. The last form lets `module-name=softhsm2` find `libsofthsm2.so`, which the
-/// Python reference (a substring match) accepts too.
-pub fn find_module_in(name: &str, dirs: &[PathBuf]) -> Result<PathBuf, Pkcs11Error> {
-    let mut tried = Vec::new();
-    for dir in dirs {
-        let mut candidates = vec![dir.join(name)];
-        if !name.ends_with(".so") {
-            candidates.push(dir.join(format!("{name}.so")));
-            if !name.starts_with("lib") {
-                candidates.push(dir.join(format!("lib{name}.so")));
-            }
-        }
-        for c in candidates {
-            if c.is_file() {
-                return Ok(c);
-            }
-            tried.push(c.display().to_string());
-        }
-    }
-    Err(Pkcs11Error::ModuleNotFound {
-        what: format!("module-name '{name}'"),
-        detail: format!("looked for {}", tried.join(", ")),
-    })
-}
-
-/// Resolves a module given on a command line: a path (anything with a `/`, or an existing file) is
-/// taken as is; a bare name is searched for in [`DEFAULT_MODULE_DIRS`] like a `module-name`.
-pub fn resolve_module(path_or_name: &str) -> Result<PathBuf, Pkcs11Error> {
-    let p = Path::new(path_or_name);
-    if path_or_name.contains('/') || p.is_file() {
-        if !p.exists() {
-            return Err(Pkcs11Error::ModuleNotFound {
-                what: format!("module '{path_or_name}'"),
-                detail: "no such file".into(),
-            });
-        }
-        return Ok(p.to_path_buf());
-    }
-    let dirs: Vec<PathBuf> = DEFAULT_MODULE_DIRS.iter().map(PathBuf::from).collect();
-    find_module_in(path_or_name, &dirs)
-}
-
 impl FromStr for Pkcs11Uri {
     type Err = Pkcs11Error;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -722,6 +605,7 @@ impl fmt::Display for Pkcs11Uri {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn parse(s: &str) -> Pkcs11Uri {
         Pkcs11Uri::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
