@@ -8,7 +8,7 @@ the package (``UnsupportedError``); use the ``model-signing sign sigstore`` comm
 from __future__ import annotations
 
 import pathlib
-from typing import Any, Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 from . import _native
 from ._paths import PathLike, fspath
@@ -32,7 +32,7 @@ class SignResult:
         self.files: int = d["files"]
         self.resources: int = d["resources"]
         self.signature_ignored_as: Optional[str] = d["signature_ignored_as"]
-        self.warnings: list = list(d["warnings"])
+        self.warnings: List[str] = list(d["warnings"])
 
     def __repr__(self) -> str:
         return (
