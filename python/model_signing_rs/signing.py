@@ -1,8 +1,7 @@
 """Signing a model, as the reference's ``model_signing.signing``.
 
-Key, certificate and PKCS#11 signing run in the Rust engine, with the GIL released. Sigstore
-keyless signing is configured with the reference's keywords but not available in this version of
-the package (``UnsupportedError``); use the ``model-signing sign sigstore`` command meanwhile.
+Key, certificate, PKCS#11 and Sigstore keyless signing run in the Rust engine, with the GIL
+released.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from typing import Any, Dict, Iterable, List, Optional
 
 from . import _native
 from ._paths import PathLike, fspath
-from .errors import UnsupportedError
 from .hashing import Config as HashingConfig
 
 __all__ = ["Config", "SignResult", "sign"]
@@ -32,6 +30,9 @@ class SignResult:
         self.files: int = d["files"]
         self.resources: int = d["resources"]
         self.signature_ignored_as: Optional[str] = d["signature_ignored_as"]
+        # Sigstore only: who the certificate says signed.
+        self.identity: Optional[str] = d["identity"]
+        self.identity_provider: Optional[str] = d["identity_provider"]
         self.warnings: List[str] = list(d["warnings"])
 
     def __repr__(self) -> str:
@@ -56,11 +57,6 @@ class Config:
         if self._signer is None:
             self.use_sigstore_signer()
         assert self._signer is not None
-        if self._signer["method"] == "sigstore":
-            raise UnsupportedError(
-                "Sigstore keyless signing is not available in model_signing_rs yet; "
-                "use the `model-signing sign sigstore` command"
-            )
         out = _native.sign_model(
             fspath(model_path),
             fspath(signature_path),
@@ -83,6 +79,7 @@ class Config:
             "certificate_chain": [],
             "pkcs11_uri": None,
             "module_paths": [],
+            "sigstore": None,
         }
         spec.update(kw)
         self._signer = spec
@@ -100,7 +97,12 @@ class Config:
         client_secret: Optional[str] = None,
         trust_config: Optional[pathlib.Path] = None,
     ) -> "Config":
-        """Sigstore keyless signing (accepted, but signing raises ``UnsupportedError`` for now)."""
+        """Sigstore keyless signing: a Fulcio certificate for an OIDC identity, logged in Rekor.
+
+        The token is ``identity_token``, else ``SIGSTORE_ID_TOKEN``, else ambient credentials
+        (when ``use_ambient_credentials``), else the interactive login on the console. The services
+        come from the signing config of ``trust_config`` (else the public or staging instance's).
+        """
         return self._use(
             "sigstore",
             sigstore={

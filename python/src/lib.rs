@@ -263,6 +263,22 @@ struct SignerSpec {
     certificate_chain: Vec<PathBuf>,
     pkcs11_uri: Option<String>,
     module_paths: Vec<PathBuf>,
+    /// For `sigstore`: the reference's `use_sigstore_signer` keywords.
+    sigstore: Option<SigstoreSpec>,
+}
+
+/// The keywords of the reference's `use_sigstore_signer`.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct SigstoreSpec {
+    oidc_issuer: Option<String>,
+    use_ambient_credentials: bool,
+    use_staging: bool,
+    force_oob: bool,
+    identity_token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    trust_config: Option<PathBuf>,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, Error> {
@@ -332,6 +348,56 @@ fn pkcs11_signer(spec: &SignerSpec) -> Result<model_signing::pkcs11::Pkcs11Signe
     Ok(Pkcs11Signer::open(&uri, None)?)
 }
 
+/// The keyless signer, resolved as the CLI's `sign sigstore` resolves its flags: the services from
+/// the signing config (of `trust_config`, else the cached or embedded one of the instance), the
+/// identity token given, else ambient credentials when asked, else the interactive OAuth flow on
+/// the console; `SIGSTORE_ID_TOKEN` as in the CLI. `oidc_issuer` overrides the signing config's
+/// issuer for the interactive flow, as in the reference.
+fn keyless_signer(
+    spec: &SigstoreSpec,
+) -> Result<model_signing::sigstore::sign::KeylessSigner, Error> {
+    use model_signing::sigstore::oidc::{ConsoleInteraction, OAuthSettings, TokenRequest};
+    use model_signing::sigstore::sign::{KeylessServices, KeylessSigner, ServiceOptions};
+    use model_signing::sigstore::trust::{self, TrustOptions};
+    use model_signing::sigstore::Instance;
+    let trust_opts = TrustOptions {
+        trust_config: spec.trust_config.clone(),
+        instance: Instance::from_staging_flag(spec.use_staging),
+        ..Default::default()
+    };
+    let signing_config = trust::load_signing_config(&trust_opts)?;
+    let services =
+        KeylessServices::from_signing_config_with(&signing_config, &ServiceOptions::default())
+            .map_err(|e| Error::Keyless(Box::new(e)))?;
+    let explicit = spec.identity_token.clone().or_else(|| {
+        std::env::var("SIGSTORE_ID_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+    });
+    let issuer = spec
+        .oidc_issuer
+        .clone()
+        .or_else(|| services.oidc_issuer.clone())
+        .unwrap_or_default();
+    let mut oauth = OAuthSettings::new(issuer).with_force_oob(spec.force_oob);
+    if let Some(id) = &spec.client_id {
+        oauth = oauth.with_client_id(id.clone());
+    }
+    if let Some(secret) = &spec.client_secret {
+        oauth = oauth.with_client_secret(secret.clone());
+    }
+    let tokens = TokenRequest::new(oauth)
+        .with_explicit(explicit)
+        .with_ambient(spec.use_ambient_credentials);
+    let root = trust::load_trusted_root(&trust_opts)?;
+    Ok(KeylessSigner::new(
+        services,
+        tokens,
+        root,
+        Box::new(ConsoleInteraction),
+    ))
+}
+
 fn build_signer(spec: &SignerSpec) -> Result<Box<dyn Signer>, Error> {
     Ok(match spec.method.as_str() {
         "key" => Box::new(KeySigner::new(load_private_key(spec)?)),
@@ -342,6 +408,7 @@ fn build_signer(spec: &SignerSpec) -> Result<Box<dyn Signer>, Error> {
             Box::new(CertificateSigner::new(key, leaf, chain)?)
         }
         "pkcs11-key" => Box::new(pkcs11_signer(spec)?),
+        "sigstore" => Box::new(keyless_signer(required(&spec.sigstore, "sigstore")?)?),
         "pkcs11-certificate" => {
             let leaf = load_leaf(required(&spec.signing_certificate, "signing_certificate")?)?;
             let chain = load_certs(&spec.certificate_chain)?;
@@ -387,6 +454,12 @@ fn sign_model<'py>(
     d.set_item("resources", out.resources)?;
     d.set_item("signature_ignored_as", out.signature_ignored_as)?;
     d.set_item("warnings", out.warnings)?;
+    let (identity, provider) = match out.identity {
+        Some(id) => (Some(id.identity), Some(id.identity_provider)),
+        None => (None, None),
+    };
+    d.set_item("identity", identity)?;
+    d.set_item("identity_provider", provider)?;
     Ok(d)
 }
 

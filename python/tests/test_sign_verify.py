@@ -225,13 +225,6 @@ def test_missing_files(model, tmp_path, keys):
         rs_key_sign(empty, tmp_path / "x.sig", keys)
 
 
-def test_sigstore_signing_not_yet(model, tmp_path):
-    with pytest.raises(errors.UnsupportedError):
-        model_signing_rs.signing.Config().use_sigstore_signer(identity_token="x").sign(
-            model, tmp_path / "x.sig"
-        )
-
-
 def test_blake2_and_float_free_bundle_reference_cannot_guess(model, tmp_path, keys):
     """A blake2 bundle: we read the parameters from it (the reference's guess fails)."""
     sig = tmp_path / "model.sig"
