@@ -8,7 +8,7 @@ that lies outside the model raises ``ConfigError`` instead of being dropped sile
 from __future__ import annotations
 
 import pathlib
-from typing import Any, Dict, Iterable, List, Literal, Optional
+from typing import Any, Callable, Dict, Iterable, List, Literal, Optional
 
 from . import _native
 from ._paths import PathLike, fspath
@@ -23,6 +23,9 @@ from .manifest import (
 )
 
 HashAlgorithm = Literal["sha256", "blake2", "blake3"]
+
+#: ``callback(bytes_hashed, bytes_total)``, see ``Config.set_progress``.
+ProgressCallback = Callable[[int, int], object]
 
 __all__ = ["Config", "Digest", "PathLike", "hash"]
 
@@ -45,6 +48,7 @@ class Config:
         self._ignored_paths: List[str] = []
         # None: the default (True when hashing and signing; when verifying, the bundle decides).
         self._ignore_git_paths: Optional[bool] = None
+        self._progress: Optional[ProgressCallback] = None
 
     def use_file_serialization(
         self,
@@ -109,6 +113,16 @@ class Config:
         self._allow_symlinks = allow_symlinks
         return self
 
+    def set_progress(self, callback: Optional[ProgressCallback]) -> "Config":
+        """Calls ``callback(bytes_hashed, bytes_total)`` while hashing (not in the reference).
+
+        Used by ``hash`` and by signing and verifying with this configuration. It is called from
+        the engine's threads (holding the GIL), about once per percent, at the start and at the
+        end. If it raises, hashing still completes and the exception is raised afterwards.
+        """
+        self._progress = callback
+        return self
+
     def _spec(self, *, default_git: bool = True) -> Dict[str, Any]:
         git = self._ignore_git_paths
         return {
@@ -118,6 +132,7 @@ class Config:
             "ignore_paths": self._serializer_ignores + self._ignored_paths,
             "ignore_git_paths": default_git if git is None else git,
             "max_workers": self._max_workers,
+            "progress": self._progress,
         }
 
     def hash(

@@ -3,7 +3,7 @@
 Every hashing parameter (serialization, hash algorithm, shard size, symlink policy, recorded ignore
 paths) is read from the signature, so ``set_hashing_config`` only contributes what the signer did
 not decide: extra ignore paths, whether to ignore git paths (by default the bundle decides),
-following symlinks, and the number of workers. ``verify`` returns a ``VerificationReport`` (the
+following symlinks, the number of workers and the progress callback. ``verify`` returns a ``VerificationReport`` (the
 reference returns ``None``) and raises a ``VerificationError`` (a ``ValueError``) when the model
 does not verify; a ``MismatchError`` lists the missing, extra and changed files.
 """
@@ -62,6 +62,7 @@ class Config:
                 "ignore_git_paths": None,
                 "allow_symlinks": False,
                 "max_workers": None,
+                "progress": None,
             }
         else:
             options = {
@@ -69,6 +70,7 @@ class Config:
                 "ignore_git_paths": h._ignore_git_paths,
                 "allow_symlinks": h._allow_symlinks,
                 "max_workers": h._max_workers,
+                "progress": h._progress,
             }
         options["ignore_unsigned_files"] = self._ignore_unsigned_files
         d = _native.verify_model(

@@ -12,7 +12,7 @@
 
 use model_signing::error::chain_text;
 use model_signing::hashing::{
-    Engine, HashAlgorithm, HashingConfig, Serialization, DEFAULT_SHARD_SIZE,
+    Engine, HashAlgorithm, HashingConfig, Progress, Serialization, DEFAULT_SHARD_SIZE,
 };
 use model_signing::keys::PrivateKey;
 use model_signing::manifest::Manifest;
@@ -30,6 +30,8 @@ use pyo3::IntoPyObjectExt;
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Which operation failed: the same library error maps to a different class when it happens while
 /// verifying (an untrusted chain is a failed verification, a bad certificate while signing is not).
@@ -122,6 +124,8 @@ struct HashSpec {
     ignore_paths: Vec<PathBuf>,
     ignore_git_paths: bool,
     max_workers: Option<usize>,
+    /// `callback(bytes_hashed, bytes_total)` or `None`.
+    progress: Option<Py<PyAny>>,
 }
 
 /// Resolves ignore paths the way the reference's `hashing.Config` documents them: relative paths
@@ -140,16 +144,113 @@ fn resolve_ignores(model: &Path, paths: &[PathBuf]) -> Result<IgnoreSet, Error> 
     Ok(set)
 }
 
-fn engine(max_workers: Option<usize>) -> Engine {
+/// Forwards the engine's progress to a Python callable `callback(bytes_hashed, bytes_total)`.
+///
+/// The engine calls from its worker threads, so each call takes the GIL: calls are throttled to
+/// about one per percent (and at least 1 MiB apart), plus one at the start and one at the end. An
+/// exception in the callback cannot stop the workers; it is kept and raised when hashing returns,
+/// and the callback is not called again.
+struct PyProgress {
+    callback: Py<PyAny>,
+    total: AtomicU64,
+    done: AtomicU64,
+    reported: AtomicU64,
+    error: Mutex<Option<PyErr>>,
+}
+
+impl PyProgress {
+    fn new(callback: Py<PyAny>) -> Arc<Self> {
+        Arc::new(PyProgress {
+            callback,
+            total: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+            reported: AtomicU64::new(0),
+            error: Mutex::new(None),
+        })
+    }
+
+    fn call(&self, done: u64) {
+        let total = self.total.load(Ordering::Relaxed);
+        Python::with_gil(|py| {
+            let Ok(mut slot) = self.error.lock() else {
+                return;
+            };
+            if slot.is_some() {
+                return;
+            }
+            if let Err(e) = self.callback.call1(py, (done, total)) {
+                *slot = Some(e);
+            }
+        });
+    }
+
+    /// The callback's exception, if it raised.
+    fn take_error(&self) -> Option<PyErr> {
+        self.error.lock().ok().and_then(|mut e| e.take())
+    }
+}
+
+impl Progress for PyProgress {
+    fn begin(&self, _files: u64, bytes: u64) {
+        self.total.store(bytes, Ordering::Relaxed);
+        self.call(0);
+    }
+
+    fn advance(&self, bytes: u64) {
+        let done = self
+            .done
+            .fetch_add(bytes, Ordering::Relaxed)
+            .saturating_add(bytes);
+        let step = (self.total.load(Ordering::Relaxed) / 100).max(1 << 20);
+        let last = self.reported.load(Ordering::Relaxed);
+        // One thread wins the step; the others skip the call rather than queue for the GIL.
+        if done.saturating_sub(last) >= step
+            && self
+                .reported
+                .compare_exchange(last, done, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.call(done);
+        }
+    }
+
+    fn finish(&self) {
+        self.call(self.done.load(Ordering::Relaxed));
+    }
+}
+
+/// Extracts the optional progress callable before the GIL is released.
+fn progress_of(callback: &Option<Py<PyAny>>, py: Python<'_>) -> Option<Arc<PyProgress>> {
+    callback.as_ref().map(|c| PyProgress::new(c.clone_ref(py)))
+}
+
+/// Raises the callback's exception if it raised, else converts the library's result.
+fn finish_progress<T>(
+    py: Python<'_>,
+    progress: Option<&Arc<PyProgress>>,
+    result: Result<T, Error>,
+    op: Op,
+) -> PyResult<T> {
+    if let Some(e) = progress.and_then(|p| p.take_error()) {
+        return Err(e);
+    }
+    result.map_err(|e| to_py_err(py, e, op))
+}
+
+fn engine(max_workers: Option<usize>, progress: Option<&Arc<PyProgress>>) -> Engine {
     Engine {
         max_workers,
-        progress: None,
+        progress: progress.map(|p| Arc::clone(p) as Arc<dyn Progress>),
         // See the module documentation: no SIGBUS inside an interpreter.
         mmap: false,
     }
 }
 
-fn hashing_config(model: &Path, spec: &HashSpec) -> Result<HashingConfig, Error> {
+fn hashing_config(
+    model: &Path,
+    spec: &HashSpec,
+    progress: Option<&Arc<PyProgress>>,
+) -> Result<HashingConfig, Error> {
     let algorithm: HashAlgorithm = spec.hashing_algorithm.parse()?;
     let serialization = match spec.shard_size {
         None => Serialization::Files,
@@ -164,7 +265,7 @@ fn hashing_config(model: &Path, spec: &HashSpec) -> Result<HashingConfig, Error>
         serialization,
         allow_symlinks: spec.allow_symlinks,
         ignore,
-        engine: engine(spec.max_workers),
+        engine: engine(spec.max_workers, progress),
     }
     .normalized())
 }
@@ -187,9 +288,10 @@ fn hash_model_inner(
     model: &Path,
     spec: &HashSpec,
     files_to_hash: Option<&[PathBuf]>,
+    progress: Option<&Arc<PyProgress>>,
 ) -> Result<Hashed, Error> {
     check_model_exists(model)?;
-    let cfg = hashing_config(model, spec)?;
+    let cfg = hashing_config(model, spec, progress)?;
     let mut files = cfg.engine.walk(model, &cfg.walk_options())?;
     if let Some(wanted) = files_to_hash {
         // The reference takes these relative to the current directory (or absolute), like every
@@ -235,9 +337,17 @@ fn hash_model<'py>(
     spec: HashSpec,
     files_to_hash: Option<Vec<PathBuf>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let result =
-        py.allow_threads(|| hash_model_inner(&model_path, &spec, files_to_hash.as_deref()));
-    let (hash_type, shard_size, items, root) = result.map_err(|e| to_py_err(py, e, Op::Hash))?;
+    let progress = progress_of(&spec.progress, py);
+    let result = py.allow_threads(|| {
+        hash_model_inner(
+            &model_path,
+            &spec,
+            files_to_hash.as_deref(),
+            progress.as_ref(),
+        )
+    });
+    let (hash_type, shard_size, items, root) =
+        finish_progress(py, progress.as_ref(), result, Op::Hash)?;
     let list = PyList::empty(py);
     for (name, alg, digest) in items {
         list.append((name, alg, PyBytes::new(py, &digest)))?;
@@ -427,10 +537,11 @@ fn sign_inner(
     signature: &Path,
     hash: &HashSpec,
     signer: &SignerSpec,
+    progress: Option<&Arc<PyProgress>>,
 ) -> Result<sign::SignOutcome, Error> {
     check_model_exists(model)?;
     sign::check_signature_path(signature)?;
-    let cfg = hashing_config(model, hash)?;
+    let cfg = hashing_config(model, hash, progress)?;
     let signer = build_signer(signer)?;
     sign::sign_model(model, &cfg, signer.as_ref(), signature)
 }
@@ -444,9 +555,17 @@ fn sign_model<'py>(
     hash: HashSpec,
     signer: SignerSpec,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let out = py
-        .allow_threads(|| sign_inner(&model_path, &signature_path, &hash, &signer))
-        .map_err(|e| to_py_err(py, e, Op::Sign))?;
+    let progress = progress_of(&hash.progress, py);
+    let result = py.allow_threads(|| {
+        sign_inner(
+            &model_path,
+            &signature_path,
+            &hash,
+            &signer,
+            progress.as_ref(),
+        )
+    });
+    let out = finish_progress(py, progress.as_ref(), result, Op::Sign)?;
     let d = PyDict::new(py);
     d.set_item("method", out.method.name())?;
     d.set_item("root_digest", hex::encode(out.root_digest))?;
@@ -488,6 +607,8 @@ struct VerifySpec {
     ignore_unsigned_files: bool,
     allow_symlinks: bool,
     max_workers: Option<usize>,
+    /// `callback(bytes_hashed, bytes_total)` or `None`.
+    progress: Option<Py<PyAny>>,
 }
 
 fn build_verifier(spec: &VerifierSpec) -> Result<Box<dyn BundleVerifier>, Error> {
@@ -536,6 +657,7 @@ fn verify_inner(
     signature: &Path,
     verifier: &VerifierSpec,
     spec: &VerifySpec,
+    progress: Option<&Arc<PyProgress>>,
 ) -> Result<verify::VerifyReport, Error> {
     check_model_exists(model)?;
     let verifier = build_verifier(verifier)?;
@@ -544,7 +666,7 @@ fn verify_inner(
         ignore_git_paths: spec.ignore_git_paths,
         ignore_unsigned_files: spec.ignore_unsigned_files,
         allow_symlinks: spec.allow_symlinks,
-        engine: engine(spec.max_workers),
+        engine: engine(spec.max_workers, progress),
     };
     verify::verify_model(model, signature, verifier.as_ref(), &opts)
 }
@@ -558,9 +680,17 @@ fn verify_model<'py>(
     verifier: VerifierSpec,
     options: VerifySpec,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let r = py
-        .allow_threads(|| verify_inner(&model_path, &signature_path, &verifier, &options))
-        .map_err(|e| to_py_err(py, e, Op::Verify))?;
+    let progress = progress_of(&options.progress, py);
+    let result = py.allow_threads(|| {
+        verify_inner(
+            &model_path,
+            &signature_path,
+            &verifier,
+            &options,
+            progress.as_ref(),
+        )
+    });
+    let r = finish_progress(py, progress.as_ref(), result, Op::Verify)?;
     let d = PyDict::new(py);
     d.set_item("signer", &r.signer.signer)?;
     d.set_item("method", r.signer.method.name())?;

@@ -133,3 +133,33 @@ def test_truncated_file_raises_not_sigbus(tmp_path):
         pass
     t.join()
     assert stop.is_set()
+
+
+def test_progress_callback(big_model, tmp_path, keys):
+    calls = []
+    cfg = model_signing_rs.hashing.Config().set_progress(lambda done, total: calls.append((done, total)))
+    cfg.hash(big_model)
+    total = 4 * 48 << 20
+    assert calls[0] == (0, total) and calls[-1] == (total, total)
+    assert 3 <= len(calls) <= 110
+    assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))
+
+    def boom(done, total):
+        raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="stop"):
+        model_signing_rs.hashing.Config().set_progress(boom).hash(big_model)
+    # Signing and verifying report through the hashing config too.
+    sig = tmp_path / "big.sig"
+    signed, verified = [], []
+    model_signing_rs.signing.Config().use_elliptic_key_signer(
+        private_key=keys.private
+    ).set_hashing_config(
+        model_signing_rs.hashing.Config().set_progress(lambda d, t: signed.append(d))
+    ).sign(big_model, sig)
+    model_signing_rs.verifying.Config().use_elliptic_key_verifier(
+        public_key=keys.public
+    ).set_hashing_config(
+        model_signing_rs.hashing.Config().set_progress(lambda d, t: verified.append(d))
+    ).verify(big_model, sig)
+    assert signed[-1] == total and verified[-1] == total
