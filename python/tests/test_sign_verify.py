@@ -235,3 +235,34 @@ def test_blake2_and_float_free_bundle_reference_cannot_guess(model, tmp_path, ke
     ).sign(model, sig)
     r = rs_key_verify(model, sig, keys.public)
     assert r.hash_type == "blake2b"
+
+
+def test_ignore_unsigned_files_shards_and_str_paths(model, tmp_path, keys):
+    sig = str(tmp_path / "model.sig")
+    model_signing_rs.signing.Config().use_elliptic_key_signer(
+        private_key=str(keys.private)
+    ).set_hashing_config(
+        model_signing_rs.hashing.Config().use_shard_serialization(shard_size=64)
+    ).sign(str(model), sig)
+    (model / "unsigned.bin").write_bytes(b"u" * 200)
+    with pytest.raises(errors.MismatchError) as e:
+        rs_key_verify(str(model), sig, str(keys.public))
+    assert e.value.extra == ["unsigned.bin"]
+    r = model_signing_rs.verifying.Config().use_elliptic_key_verifier(
+        public_key=str(keys.public)
+    ).set_ignore_unsigned_files(True).verify(str(model), sig)
+    assert r.serialization == "shards" and r.shard_size == 64
+
+
+def test_resized_shard_file(model, tmp_path, keys):
+    sig = tmp_path / "model.sig"
+    model_signing_rs.signing.Config().use_elliptic_key_signer(
+        private_key=keys.private
+    ).set_hashing_config(
+        model_signing_rs.hashing.Config().use_shard_serialization(shard_size=64)
+    ).sign(model, sig)
+    with open(model / "weights.bin", "ab") as f:
+        f.write(b"more")
+    with pytest.raises(errors.MismatchError) as e:
+        rs_key_verify(model, sig, keys.public)
+    assert [r.name for r in e.value.resized] == ["weights.bin"]

@@ -163,3 +163,13 @@ def test_progress_callback(big_model, tmp_path, keys):
         model_signing_rs.hashing.Config().set_progress(lambda d, t: verified.append(d))
     ).verify(big_model, sig)
     assert signed[-1] == total and verified[-1] == total
+
+
+def test_run_cli_in_process_twice(model, capfd):
+    from model_signing_rs import _native
+
+    for _ in range(2):
+        assert _native.run_cli(["model-signing", "digest", str(model)]) == 0
+    out = capfd.readouterr().out.split()
+    assert out == [model_signing_rs.digest(model)] * 2
+    assert _native.run_cli(["model-signing", "--no-such-flag"]) == 2
