@@ -144,8 +144,10 @@ class Config:
         """Hashes the model at ``model_path`` (only ``files_to_hash`` if given)."""
         path = fspath(model_path)
         wanted = None if files_to_hash is None else [fspath(p) for p in files_to_hash]
-        hash_type, shard_size, items, _root = _native.hash_model(path, self._spec(), wanted)
-        return _manifest(path, hash_type, shard_size, self._allow_symlinks, items)
+        hash_type, shard_size, items, _root, ignored = _native.hash_model(
+            path, self._spec(), wanted
+        )
+        return _manifest(path, hash_type, shard_size, self._allow_symlinks, items, ignored)
 
 
 def _manifest(
@@ -154,6 +156,7 @@ def _manifest(
     shard_size: Optional[int],
     allow_symlinks: bool,
     items: List[Any],
+    ignore_paths: List[str],
 ) -> Manifest:
     entries: List[ManifestItem] = []
     if shard_size is None:
@@ -163,7 +166,7 @@ def _manifest(
                     path=pathlib.PurePosixPath(name), digest=Digest(algorithm, digest)
                 )
             )
-        ser: Any = _FileSerialization(hash_type, allow_symlinks)
+        ser: Any = _FileSerialization(hash_type, allow_symlinks, ignore_paths)
     else:
         for name, algorithm, digest in items:
             p, start, end = name.rsplit(":", 2)
@@ -175,11 +178,11 @@ def _manifest(
                     digest=Digest(algorithm, digest),
                 )
             )
-        ser = _ShardSerialization(hash_type, shard_size, allow_symlinks)
+        ser = _ShardSerialization(hash_type, shard_size, allow_symlinks, ignore_paths)
     return Manifest(_native.model_name(path), entries, ser)
 
 
 def _root_digest(model_path: PathLike, config: Optional[Config]) -> bytes:
     cfg = config if config is not None else Config()
-    _t, _s, _items, root = _native.hash_model(fspath(model_path), cfg._spec(), None)
+    _t, _s, _items, root, _ignored = _native.hash_model(fspath(model_path), cfg._spec(), None)
     return bytes(root)

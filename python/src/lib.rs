@@ -281,8 +281,9 @@ fn check_model_exists(model: &Path) -> Result<(), Error> {
 type Item = (String, String, Vec<u8>);
 
 /// What `hash_model` returns: the serialization actually used (after the library's normalisation,
-/// e.g. blake3 never shards), the resources in manifest order and the root digest.
-type Hashed = (String, Option<u64>, Vec<Item>, [u8; 32]);
+/// e.g. blake3 never shards), the resources in manifest order, the root digest and the ignore
+/// paths as a signature would record them.
+type Hashed = (String, Option<u64>, Vec<Item>, [u8; 32], Vec<String>);
 
 fn hash_model_inner(
     model: &Path,
@@ -325,10 +326,12 @@ fn hash_model_inner(
         shard_size,
         resources,
         root,
+        cfg.ignore.to_sorted_vec(),
     ))
 }
 
-/// Hashes a model; returns `(hash_type, shard_size, [(identifier, algorithm, digest)], root)`.
+/// Hashes a model; returns
+/// `(hash_type, shard_size, [(identifier, algorithm, digest)], root, ignore_paths)`.
 #[pyfunction]
 #[pyo3(signature = (model_path, spec, files_to_hash=None))]
 fn hash_model<'py>(
@@ -346,13 +349,20 @@ fn hash_model<'py>(
             progress.as_ref(),
         )
     });
-    let (hash_type, shard_size, items, root) =
+    let (hash_type, shard_size, items, root, ignore_paths) =
         finish_progress(py, progress.as_ref(), result, Op::Hash)?;
     let list = PyList::empty(py);
     for (name, alg, digest) in items {
         list.append((name, alg, PyBytes::new(py, &digest)))?;
     }
-    (hash_type, shard_size, list, PyBytes::new(py, &root)).into_bound_py_any(py)
+    (
+        hash_type,
+        shard_size,
+        list,
+        PyBytes::new(py, &root),
+        ignore_paths,
+    )
+        .into_bound_py_any(py)
 }
 
 /// The model name the library records (the final path component).
