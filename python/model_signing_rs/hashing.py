@@ -14,11 +14,11 @@ from . import _native
 from ._paths import PathLike, fspath
 from .manifest import (
     Digest,
-    FileManifestItem,
     Manifest,
-    ManifestItem,
-    ShardedFileManifestItem,
+    _File,
     _FileSerialization,
+    _ManifestKey,
+    _Shard,
     _ShardSerialization,
 )
 
@@ -158,28 +158,20 @@ def _manifest(
     items: List[Any],
     ignore_paths: List[str],
 ) -> Manifest:
-    entries: List[ManifestItem] = []
+    keys: Dict[_ManifestKey, Digest] = {}
+    ser: Any
     if shard_size is None:
         for name, algorithm, digest in items:
-            entries.append(
-                FileManifestItem(
-                    path=pathlib.PurePosixPath(name), digest=Digest(algorithm, digest)
-                )
-            )
-        ser: Any = _FileSerialization(hash_type, allow_symlinks, ignore_paths)
+            keys[_File(pathlib.PurePosixPath(name))] = Digest(algorithm, digest)
+        ser = _FileSerialization(hash_type, allow_symlinks, ignore_paths)
     else:
         for name, algorithm, digest in items:
             p, start, end = name.rsplit(":", 2)
-            entries.append(
-                ShardedFileManifestItem(
-                    path=pathlib.PurePosixPath(p),
-                    start=int(start),
-                    end=int(end),
-                    digest=Digest(algorithm, digest),
-                )
+            keys[_Shard(pathlib.PurePosixPath(p), int(start), int(end))] = Digest(
+                algorithm, digest
             )
         ser = _ShardSerialization(hash_type, shard_size, allow_symlinks, ignore_paths)
-    return Manifest(_native.model_name(path), entries, ser)
+    return Manifest._from_keys(_native.model_name(path), keys, ser)
 
 
 def _root_digest(model_path: PathLike, config: Optional[Config]) -> bytes:

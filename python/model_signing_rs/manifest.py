@@ -224,6 +224,21 @@ class Manifest:
         self._item_to_digest = {item.key: item.digest for item in items}
         self._serialization_type = serialization_type
 
+    @classmethod
+    def _from_keys(
+        cls,
+        model_name: str,
+        item_to_digest: Dict[_ManifestKey, Digest],
+        serialization_type: SerializationType,
+    ) -> "Manifest":
+        """Builds a manifest from keys and digests directly (no ManifestItem objects): the engine
+        returns tens of thousands of resources, and the items would double the Python work."""
+        m = cls.__new__(cls)
+        m._name = model_name
+        m._item_to_digest = item_to_digest
+        m._serialization_type = serialization_type
+        return m
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Manifest):
             return NotImplemented
