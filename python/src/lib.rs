@@ -155,6 +155,10 @@ struct PyProgress {
     total: AtomicU64,
     done: AtomicU64,
     reported: AtomicU64,
+    /// The last value handed to the callback. Two workers that won successive steps may reach the
+    /// GIL in the other order; the later one's smaller value is then dropped, so the callback sees
+    /// a count that never goes back.
+    delivered: AtomicU64,
     error: Mutex<Option<PyErr>>,
 }
 
@@ -165,6 +169,7 @@ impl PyProgress {
             total: AtomicU64::new(0),
             done: AtomicU64::new(0),
             reported: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
             error: Mutex::new(None),
         })
     }
@@ -175,9 +180,11 @@ impl PyProgress {
             let Ok(mut slot) = self.error.lock() else {
                 return;
             };
-            if slot.is_some() {
+            // The lock is held, so this check and the store below are not interleaved.
+            if slot.is_some() || done < self.delivered.load(Ordering::Relaxed) {
                 return;
             }
+            self.delivered.store(done, Ordering::Relaxed);
             if let Err(e) = self.callback.call1(py, (done, total)) {
                 *slot = Some(e);
             }
@@ -476,46 +483,30 @@ fn pkcs11_signer(spec: &SignerSpec) -> Result<model_signing::pkcs11::Pkcs11Signe
 fn keyless_signer(
     spec: &SigstoreSpec,
 ) -> Result<model_signing::sigstore::sign::KeylessSigner, Error> {
-    use model_signing::sigstore::oidc::{ConsoleInteraction, OAuthSettings, TokenRequest};
-    use model_signing::sigstore::sign::{KeylessServices, KeylessSigner, ServiceOptions};
-    use model_signing::sigstore::trust::{self, TrustOptions};
+    use model_signing::sigstore::oidc::ConsoleInteraction;
+    use model_signing::sigstore::sign::{KeylessOptions, KeylessSigner};
+    use model_signing::sigstore::trust::TrustOptions;
     use model_signing::sigstore::Instance;
-    let trust_opts = TrustOptions {
-        trust_config: spec.trust_config.clone(),
-        instance: Instance::from_staging_flag(spec.use_staging),
-        ..Default::default()
-    };
-    let signing_config = trust::load_signing_config(&trust_opts)?;
-    let services =
-        KeylessServices::from_signing_config_with(&signing_config, &ServiceOptions::default())
-            .map_err(|e| Error::Keyless(Box::new(e)))?;
-    let explicit = spec.identity_token.clone().or_else(|| {
+    let identity_token = spec.identity_token.clone().or_else(|| {
         std::env::var("SIGSTORE_ID_TOKEN")
             .ok()
             .filter(|t| !t.trim().is_empty())
     });
-    let issuer = spec
-        .oidc_issuer
-        .clone()
-        .or_else(|| services.oidc_issuer.clone())
-        .unwrap_or_default();
-    let mut oauth = OAuthSettings::new(issuer).with_force_oob(spec.force_oob);
-    if let Some(id) = &spec.client_id {
-        oauth = oauth.with_client_id(id.clone());
-    }
-    if let Some(secret) = &spec.client_secret {
-        oauth = oauth.with_client_secret(secret.clone());
-    }
-    let tokens = TokenRequest::new(oauth)
-        .with_explicit(explicit)
-        .with_ambient(spec.use_ambient_credentials);
-    let root = trust::load_trusted_root(&trust_opts)?;
-    Ok(KeylessSigner::new(
-        services,
-        tokens,
-        root,
-        Box::new(ConsoleInteraction),
-    ))
+    let opts = KeylessOptions {
+        trust: TrustOptions {
+            trust_config: spec.trust_config.clone(),
+            instance: Instance::from_staging_flag(spec.use_staging),
+            ..Default::default()
+        },
+        allow_insecure_services: false,
+        identity_token,
+        use_ambient_credentials: spec.use_ambient_credentials,
+        oidc_issuer: spec.oidc_issuer.clone(),
+        client_id: spec.client_id.clone(),
+        client_secret: spec.client_secret.clone(),
+        force_oob: spec.force_oob,
+    };
+    KeylessSigner::from_options(&opts, Box::new(ConsoleInteraction))
 }
 
 fn build_signer(spec: &SignerSpec) -> Result<Box<dyn Signer>, Error> {

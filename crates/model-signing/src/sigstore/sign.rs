@@ -17,7 +17,7 @@
 
 use super::oidc::{self, IdentityToken, Interaction, OidcError, TokenRequest};
 use super::self_check::{self, SelfCheck};
-use super::trust::{SigningConfig, TrustRoot};
+use super::trust::{SigningConfig, TrustOptions, TrustRoot};
 use crate::dsse;
 use crate::error::Error;
 use crate::sign::{CertifiedIdentity, Method, ModelSize, SignedBundle};
@@ -313,6 +313,77 @@ impl KeylessSigner {
             root,
             interaction,
         }
+    }
+}
+
+/// What a caller chooses about keyless signing; everything else comes from the signing config.
+/// [`KeylessSigner::from_options`] resolves it the same way for the CLI and the Python package.
+#[derive(Debug, Clone, Default)]
+pub struct KeylessOptions {
+    /// Where the signing config and the trusted root come from.
+    pub trust: TrustOptions,
+    /// Accept plain-http services off loopback.
+    pub allow_insecure_services: bool,
+    /// A token given by the caller: used instead of any other source, and checked before hashing.
+    pub identity_token: Option<String>,
+    /// Try ambient CI / cloud credentials before the interactive flow.
+    pub use_ambient_credentials: bool,
+    /// The OIDC issuer of the interactive flow, instead of the signing config's.
+    pub oidc_issuer: Option<String>,
+    /// The OAuth client id (also the audience every token must have); `sigstore` when `None`.
+    pub client_id: Option<String>,
+    /// The OAuth client secret, if the issuer wants one.
+    pub client_secret: Option<String>,
+    /// Print the URL and read the code back instead of opening a browser.
+    pub force_oob: bool,
+}
+
+impl KeylessSigner {
+    /// The signer `opts` describe: the services from the signing config (the highest Rekor version
+    /// it lists, its TSA), tokens from the given one, else ambient credentials when asked, else the
+    /// interactive flow through `interaction`, and the trusted root of the same trust options for
+    /// the self-check.
+    pub fn from_options(
+        opts: &KeylessOptions,
+        interaction: Box<dyn Interaction + Send + Sync>,
+    ) -> Result<Self, Error> {
+        let signing_config = super::trust::load_signing_config(&opts.trust)?;
+        let services = KeylessServices::from_signing_config_with(
+            &signing_config,
+            &ServiceOptions {
+                allow_insecure_services: opts.allow_insecure_services,
+            },
+        )?;
+        tracing::info!(
+            "signing with Fulcio {}, Rekor v{} {}{}",
+            services.fulcio_url,
+            services.rekor_version,
+            services.rekor_url,
+            services
+                .tsa_url
+                .as_deref()
+                .map(|t| format!(", TSA {t}"))
+                .unwrap_or_default()
+        );
+        let issuer = opts
+            .oidc_issuer
+            .clone()
+            .or_else(|| services.oidc_issuer.clone())
+            .unwrap_or_default();
+        let mut oauth = oidc::OAuthSettings::new(issuer)
+            .with_force_oob(opts.force_oob)
+            .with_allow_insecure_services(opts.allow_insecure_services);
+        if let Some(id) = &opts.client_id {
+            oauth = oauth.with_client_id(id.clone());
+        }
+        if let Some(secret) = &opts.client_secret {
+            oauth = oauth.with_client_secret(secret.clone());
+        }
+        let tokens = TokenRequest::new(oauth)
+            .with_explicit(opts.identity_token.clone())
+            .with_ambient(opts.use_ambient_credentials);
+        let root = super::trust::load_trusted_root(&opts.trust)?;
+        Ok(KeylessSigner::new(services, tokens, root, interaction))
     }
 }
 
