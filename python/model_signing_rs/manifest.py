@@ -177,7 +177,7 @@ class _FileSerialization(SerializationType):
         return FileManifestItem(path=pathlib.PurePosixPath(name), digest=digest)
 
 
-class _ShardSerialization(SerializationType):
+class _ShardSerialization(_FileSerialization):
     method = "shards"
 
     def __init__(
@@ -187,21 +187,18 @@ class _ShardSerialization(SerializationType):
         allow_symlinks: bool = False,
         ignore_paths: Iterable[Union[str, pathlib.PurePath]] = frozenset(),
     ) -> None:
-        self._hash_type = hash_type
+        super().__init__(hash_type, allow_symlinks, ignore_paths)
         self._shard_size = shard_size
-        self._allow_symlinks = allow_symlinks
-        self._ignore_paths = [str(p) for p in ignore_paths]
 
     @property
     def serialization_parameters(self) -> Dict[str, Any]:
+        # The reference's key order: method, hash_type, shard_size, then the files' keys.
         res: Dict[str, Any] = {
             "method": self.method,
             "hash_type": self._hash_type,
             "shard_size": self._shard_size,
-            "allow_symlinks": self._allow_symlinks,
         }
-        if self._ignore_paths:
-            res["ignore_paths"] = self._ignore_paths
+        res.update((k, v) for k, v in super().serialization_parameters.items() if k not in res)
         return res
 
     def new_item(self, name: str, digest: Digest) -> ManifestItem:
