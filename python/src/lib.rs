@@ -465,12 +465,7 @@ fn pkcs11_signer(spec: &SignerSpec) -> Result<model_signing::pkcs11::Pkcs11Signe
         }
     }
     if !uri.has_pin() {
-        if let Some(pin) = std::env::var_os("MODEL_SIGNING_PKCS11_PIN").filter(|v| !v.is_empty()) {
-            let pin = pin
-                .into_string()
-                .map_err(|_| Error::Config("MODEL_SIGNING_PKCS11_PIN is not valid UTF-8".into()))?;
-            uri.pin_value = Some(model_signing::pkcs11::Zeroizing::new(pin));
-        }
+        uri.pin_value = model_signing::pkcs11::env_pin()?;
     }
     Ok(Pkcs11Signer::open(&uri, None)?)
 }
@@ -487,11 +482,7 @@ fn keyless_signer(
     use model_signing::sigstore::sign::{KeylessOptions, KeylessSigner};
     use model_signing::sigstore::trust::TrustOptions;
     use model_signing::sigstore::Instance;
-    let identity_token = spec.identity_token.clone().or_else(|| {
-        std::env::var("SIGSTORE_ID_TOKEN")
-            .ok()
-            .filter(|t| !t.trim().is_empty())
-    });
+    let identity_token = model_signing::sigstore::oidc::token_or_env(spec.identity_token.clone());
     let opts = KeylessOptions {
         trust: TrustOptions {
             trust_config: spec.trust_config.clone(),

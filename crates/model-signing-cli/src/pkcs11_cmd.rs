@@ -16,19 +16,11 @@ use model_signing::x509::Certificate;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-/// The environment variable that holds the user PIN when the URI (or `pkcs11 list`) has none.
-pub const PIN_ENV: &str = "MODEL_SIGNING_PKCS11_PIN";
+use model_signing::pkcs11::PIN_ENV;
 
 /// The PIN from [`PIN_ENV`], `None` when it is unset or empty.
 fn env_pin() -> Result<Option<Zeroizing<String>>> {
-    match std::env::var_os(PIN_ENV) {
-        None => Ok(None),
-        Some(v) if v.is_empty() => Ok(None),
-        Some(v) => match v.into_string() {
-            Ok(pin) => Ok(Some(Zeroizing::new(pin))),
-            Err(_) => Err(anyhow::anyhow!("{PIN_ENV} is not valid UTF-8")),
-        },
-    }
+    Ok(pkcs11::env_pin()?)
 }
 
 /// Asks for the token's PIN on the terminal; without a terminal, fails with a message that says how

@@ -5,25 +5,17 @@
 
 use crate::args::SignSigstoreArgs;
 use anyhow::Result;
-use model_signing::sigstore::oidc::ConsoleInteraction;
+use model_signing::sigstore::oidc::{self, ConsoleInteraction};
 use model_signing::sigstore::sign::{KeylessOptions, KeylessSigner};
 use model_signing::sigstore::trust::TrustOptions;
 use model_signing::sigstore::Instance;
-
-/// The environment variable holding an identity token when `--identity-token` is not given (the
-/// convention of cosign and sigstore-go; handy in CI where a flag would land in the process list).
-pub const TOKEN_ENV: &str = "SIGSTORE_ID_TOKEN";
 
 /// The keyless signer for `sign sigstore`: the services from the signing config, the token
 /// sources from the flags, the trusted root the new bundle is checked against. The order of work
 /// (token checked before hashing, fetched after, self-check before writing) is the library's
 /// ([`KeylessSigner`]).
 pub fn signer(a: SignSigstoreArgs) -> Result<KeylessSigner> {
-    let identity_token = a.identity_token.or_else(|| {
-        std::env::var(TOKEN_ENV)
-            .ok()
-            .filter(|t| !t.trim().is_empty())
-    });
+    let identity_token = oidc::token_or_env(a.identity_token);
     let opts = KeylessOptions {
         trust: TrustOptions {
             trust_config: a.trust_config,

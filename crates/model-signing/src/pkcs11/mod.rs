@@ -91,6 +91,22 @@ pub enum Pkcs11Error {
     },
 }
 
+/// The environment variable that holds the user PIN when the URI has none.
+pub const PIN_ENV: &str = "MODEL_SIGNING_PKCS11_PIN";
+
+/// The PIN in [`PIN_ENV`], `None` when it is unset or empty. The library reads the environment
+/// only when a caller asks it to through this function.
+pub fn env_pin() -> crate::Result<Option<Zeroizing<String>>> {
+    match std::env::var_os(PIN_ENV) {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) => v
+            .into_string()
+            .map(|pin| Some(Zeroizing::new(pin)))
+            .map_err(|_| crate::Error::Config(format!("{PIN_ENV} is not valid UTF-8"))),
+    }
+}
+
 /// Asks for the user PIN of a token when the URI carries none. It gets a description of the token
 /// (`token 'HSM' (slot 3)`) and returns the PIN, or an error to give up with
 /// (typically [`Pkcs11Error::Pin`]).

@@ -261,6 +261,20 @@ async fn read_body(what: &'static str, url: &str, mut resp: reqwest::Response) -
 // Putting it together
 // ---------------------------------------------------------------------------------------------
 
+/// The environment variable that holds an identity token when none is given (the convention of
+/// cosign and sigstore-go; handy in CI, where a flag would land in the process list).
+pub const TOKEN_ENV: &str = "SIGSTORE_ID_TOKEN";
+
+/// `explicit`, else a non-blank [`TOKEN_ENV`]. The library reads the environment only when a
+/// caller asks it to through this function.
+pub fn token_or_env(explicit: Option<String>) -> Option<String> {
+    explicit.or_else(|| {
+        std::env::var(TOKEN_ENV)
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+    })
+}
+
 /// Where [`obtain_token`] may get a token from.
 #[derive(Debug, Clone)]
 pub struct TokenRequest {
