@@ -149,22 +149,31 @@ ms_find_softhsm_module() {
     return 1
 }
 
+# ms_apt_install WHAT PKG...: `apt-get install -y PKG...`, with an `apt-get update` and a retry
+# if that install fails (a stale package index); WHAT names the tool in the error when there is
+# no apt-get.
+ms_apt_install() {
+    local what=$1
+    shift
+    if ! command -v apt-get >/dev/null 2>&1; then
+        ms_log "error: $what is missing and there is no apt-get to install it"
+        return 1
+    fi
+    local -a install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@")
+    ms_log "$*: ${install[*]:1}"
+    if ! "${install[@]}" >&2; then
+        ms_log "$*: install failed; running apt-get update and retrying"
+        apt-get update -qq >&2 || return 1
+        "${install[@]}" >&2 || return 1
+    fi
+}
+
 ms_setup_softhsm() {
     local module
     if command -v softhsm2-util >/dev/null 2>&1 && module=$(ms_find_softhsm_module); then
         ms_log "softhsm2: already installed ($module)"
     else
-        if ! command -v apt-get >/dev/null 2>&1; then
-            ms_log "error: SoftHSM2 (softhsm2-util, libsofthsm2.so) is missing and there is no apt-get to install it"
-            return 1
-        fi
-        local -a install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2)
-        ms_log "softhsm2: ${install[*]:1}"
-        if ! "${install[@]}" >&2; then
-            ms_log "softhsm2: install failed; running apt-get update and retrying"
-            apt-get update -qq >&2 || return 1
-            "${install[@]}" >&2 || return 1
-        fi
+        ms_apt_install "SoftHSM2 (softhsm2-util, libsofthsm2.so)" softhsm2 || return 1
         if ! command -v softhsm2-util >/dev/null 2>&1; then
             ms_log "error: softhsm2-util is still missing after installing softhsm2"
             return 1
@@ -177,4 +186,51 @@ ms_setup_softhsm() {
     fi
     MS_SOFTHSM_MODULE=$module
     export MS_SOFTHSM_MODULE
+}
+
+# ---------------------------------------------------------------------------
+# ms_setup_faketime: make sure libfaketime is installed (`apt-get install -y faketime`, which
+# brings libfaketime, when its preload library is missing). The RFC 3161 timestamp tests
+# (crates/model-signing-cli/tests/timestamps.rs) run our binary, openssl and the Sigstore mock
+# with a shifted clock by preloading libfaketimeMT.so.1 themselves (they find it on the usual
+# multiarch paths or through `dpkg -L libfaketime`; MS_FAKETIME_LIB overrides), so nothing is
+# exported. Idempotent: nothing is installed when the library is there.
+
+# ms_find_faketime_lib: print the path of libfaketimeMT.so.1 (MS_FAKETIME_LIB first when it is
+# set), or fail.
+ms_find_faketime_lib() {
+    local m
+    for m in ${MS_FAKETIME_LIB:+"$MS_FAKETIME_LIB"} \
+        /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 \
+        /usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1 \
+        /usr/lib/faketime/libfaketimeMT.so.1 \
+        /usr/lib64/faketime/libfaketimeMT.so.1 \
+        /usr/local/lib/faketime/libfaketimeMT.so.1; do
+        if [[ -f $m ]]; then
+            printf '%s\n' "$m"
+            return 0
+        fi
+    done
+    if command -v dpkg >/dev/null 2>&1; then
+        m=$(dpkg -L libfaketime 2>/dev/null | grep -m1 '/libfaketimeMT\.so\.1$') || true
+        if [[ -n $m && -f $m ]]; then
+            printf '%s\n' "$m"
+            return 0
+        fi
+    fi
+    return 1
+}
+
+ms_setup_faketime() {
+    local lib
+    if lib=$(ms_find_faketime_lib); then
+        ms_log "faketime: already installed ($lib)"
+        return 0
+    fi
+    ms_apt_install "libfaketime (libfaketimeMT.so.1)" faketime || return 1
+    lib=$(ms_find_faketime_lib) || {
+        ms_log "error: libfaketimeMT.so.1 not found after installing faketime"
+        return 1
+    }
+    ms_log "faketime: installed ($lib)"
 }

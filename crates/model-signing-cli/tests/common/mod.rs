@@ -945,6 +945,10 @@ pub struct MockOptions {
     pub oauth_email: Option<String>,
     /// The Rekor v1 shim logs the payload hash of other bytes (a misbehaving log).
     pub rekor_wrong_payload: bool,
+    /// Run the server with its clock shifted by this libfaketime spec (e.g. `"-7d"`, see
+    /// [`faketime_env`]): its certificates (TSA, Fulcio CA), trust files and timestamps then
+    /// date from that time. `None`: the real clock.
+    pub faketime: Option<String>,
 }
 
 /// A running `tests/mock-sigstore/server.js` on 127.0.0.1 (random port) with
@@ -1025,6 +1029,9 @@ impl MockSigstore {
         if let Some(e) = &opts.oauth_email {
             cmd.env("OAUTH_EMAIL", e);
         }
+        if let Some(spec) = &opts.faketime {
+            faketime_env(&mut cmd, spec);
+        }
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start node (is Node.js installed?): {e}"));
@@ -1071,6 +1078,46 @@ impl MockSigstore {
     /// A scratch directory that lives as long as the mock.
     pub fn scratch(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The URL of the mock's RFC 3161 TSA, for `--tsa-url`.
+    pub fn tsa_url(&self) -> String {
+        format!("{}/api/v1/timestamp", self.url)
+    }
+
+    /// The DER certificates of the mock's TSA as its `trusted_root.json` lists them
+    /// (`timestampAuthorities[0].certChain.certificates`): the TSA signing certificate first, its
+    /// root last.
+    pub fn tsa_chain_der(&self) -> Vec<Vec<u8>> {
+        use base64::Engine;
+        let root: serde_json::Value = serde_json::from_slice(
+            &fs::read(&self.trusted_root).expect("read the mock's trusted_root.json"),
+        )
+        .expect("trusted_root.json is JSON");
+        root["timestampAuthorities"][0]["certChain"]["certificates"]
+            .as_array()
+            .unwrap_or_else(|| panic!("trusted_root.json lists no TSA chain: {root}"))
+            .iter()
+            .map(|c| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(c["rawBytes"].as_str().expect("rawBytes is a string"))
+                    .expect("rawBytes is base64")
+            })
+            .collect()
+    }
+
+    /// Writes the mock TSA's chain (see [`Self::tsa_chain_der`]) as one PEM file, TSA signing
+    /// certificate first, root last (the form `--tsa-certificate-chain` takes), into the mock's
+    /// scratch directory, and returns its path.
+    pub fn tsa_chain_pem(&self) -> PathBuf {
+        let path = self.scratch().join("tsa-chain.pem");
+        let pem: String = self
+            .tsa_chain_der()
+            .iter()
+            .map(|der| pem_encode("CERTIFICATE", der))
+            .collect();
+        fs::write(&path, pem).expect("write the TSA chain PEM");
+        path
     }
 
     /// Stops the server now (later requests fail to connect).
@@ -1263,4 +1310,200 @@ pub fn oob_sign(
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: reader.join().expect("stderr reader"),
     }
+}
+
+// ===========================================================================
+// libfaketime (Debian `faketime`): run a program with its wall clock shifted
+// (added for the RFC 3161 timestamp tests, crates/model-signing-cli/tests/timestamps.rs)
+// ===========================================================================
+
+/// `-----BEGIN LABEL-----` PEM of `der` (64-column base64, LF line ends).
+pub fn pem_encode(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// Path of libfaketime's multi-threaded preload library (`libfaketimeMT.so.1`, from the Debian
+/// package `libfaketime`, which `faketime` depends on; `scripts/test` installs it), or `None`.
+/// `MS_FAKETIME_LIB` overrides the search.
+pub fn faketime_lib() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("MS_FAKETIME_LIB").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let candidates = [
+        "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+        "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1",
+        "/usr/lib/faketime/libfaketimeMT.so.1",
+        "/usr/lib64/faketime/libfaketimeMT.so.1",
+        "/usr/local/lib/faketime/libfaketimeMT.so.1",
+    ];
+    if let Some(p) = candidates.iter().map(PathBuf::from).find(|p| p.is_file()) {
+        return Some(p);
+    }
+    let out = Command::new("dpkg")
+        .args(["-L", "libfaketime"])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.ends_with("/libfaketimeMT.so.1"))
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+}
+
+/// True when libfaketime is installed. Otherwise prints a note and returns false (the caller
+/// skips), or panics when `MS_REQUIRE_PEERS=1` (`scripts/test` installs it).
+#[track_caller]
+pub fn faketime_available() -> bool {
+    if faketime_lib().is_some() {
+        return true;
+    }
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("this test")
+        .to_string();
+    if env_flag("MS_REQUIRE_PEERS") {
+        panic!(
+            "libfaketime is not installed but MS_REQUIRE_PEERS=1: run the tests through \
+             scripts/test, which installs it (apt faketime)"
+        );
+    }
+    eprintln!("note: libfaketime not installed; skipping {test} (apt-get install faketime)");
+    false
+}
+
+/// Makes `cmd` run with its wall clock shifted by the libfaketime spec `spec` (relative, such as
+/// `"-7d"` or `"+2h"`, or absolute `"@2025-01-01 00:00:00"`; see faketime(1)). The library is
+/// preloaded directly (`LD_PRELOAD`) rather than through the `faketime` wrapper, which forks
+/// and would leave the real program running when the wrapper is killed. Monotonic clocks are
+/// left alone (`FAKETIME_DONT_FAKE_MONOTONIC=1`): timers and `Instant` keep working. Works for
+/// node (its `Date`), our binary and openssl; not for statically linked programs. Panics when
+/// libfaketime is missing (check [`faketime_available`] first).
+pub fn faketime_env<'a>(cmd: &'a mut Command, spec: &str) -> &'a mut Command {
+    let lib = faketime_lib().expect("libfaketime is not installed (apt-get install faketime)");
+    let mut preload = OsString::from(&lib);
+    if let Some(old) = std::env::var_os("LD_PRELOAD").filter(|v| !v.is_empty()) {
+        preload.push(":");
+        preload.push(old);
+    }
+    cmd.env("LD_PRELOAD", preload)
+        .env("FAKETIME", spec)
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        // No `.faketimerc` or `FAKETIME_TIMESTAMP_FILE` of the user can change the spec.
+        .env_remove("FAKETIME_TIMESTAMP_FILE")
+        .env("FAKETIME_NO_CACHE", "1")
+}
+
+/// A [`Command`] for our `model-signing` binary with its clock shifted by `spec`
+/// (see [`faketime_env`]).
+pub fn model_signing_at(spec: &str) -> Command {
+    let mut cmd = model_signing();
+    faketime_env(&mut cmd, spec);
+    cmd
+}
+
+/// Runs our `model-signing` binary with `args` and its clock shifted by `spec`.
+pub fn ms_at<I, S>(spec: &str, args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    run(model_signing_at(spec).args(args))
+}
+
+/// Runs `openssl ARGS` in `dir` with its clock shifted by `spec` (certificates it issues then
+/// start at the shifted time); panics if it fails.
+pub fn openssl_at<I, S>(spec: &str, dir: &Path, args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new("openssl");
+    faketime_env(&mut cmd, spec).current_dir(dir).args(args);
+    let r = run(&mut cmd);
+    if !r.success() {
+        panic!("openssl (under faketime {spec}) failed\n{r}");
+    }
+    r
+}
+
+/// A self-signed root CA like [`gen_root_ca`] (10 years) whose validity starts at the shifted
+/// time `spec` (e.g. `"-30d"`: valid from 30 days ago), for certificates that must have been
+/// valid in the past.
+pub fn gen_root_ca_at(spec: &str, dir: &Path, name: &str, curve: Curve) -> Ca {
+    let cert = dir.join(format!("{name}-cert.pem"));
+    let key = dir.join(format!("{name}-key.pem"));
+    openssl_at(
+        spec,
+        dir,
+        args![
+            "req",
+            "-x509",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            format!("ec_paramgen_curve:{}", curve.openssl_name()),
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &cert,
+            "-days",
+            "3650",
+            "-subj",
+            format!("/CN=Test Root CA {name}"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-addext",
+            "subjectKeyIdentifier=hash"
+        ],
+    );
+    Ca { cert, key }
+}
+
+/// Parses an RFC 3339 / ISO 8601 UTC time (`2025-10-10T02:12:20Z`, `2025-10-10T02:12:20.123Z`,
+/// `2025-10-10 02:12:20Z`, or with `+00:00`) into Unix seconds; `None` for anything else.
+pub fn parse_utc(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let rest = s
+        .strip_suffix('Z')
+        .or_else(|| s.strip_suffix("+00:00"))
+        .or_else(|| s.strip_suffix('z'))?;
+    let (date, time) = rest.split_once(['T', 't', ' '])?;
+    let mut d = date.split('-');
+    let (y, m, day): (i64, i64, i64) = (
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+    );
+    let time = time.split('.').next()?;
+    let mut t = time.split(':');
+    let (hh, mm, ss): (i64, i64, i64) = (
+        t.next()?.parse().ok()?,
+        t.next()?.parse().ok()?,
+        t.next()?.parse().ok()?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
 }
