@@ -162,14 +162,12 @@ def _manifest(
     ser: Any
     if shard_size is None:
         for name, algorithm, digest in items:
-            keys[_File(pathlib.PurePosixPath(name))] = Digest(algorithm, digest)
+            keys[_File._normalised(name)] = Digest(algorithm, digest)
         ser = _FileSerialization(hash_type, allow_symlinks, ignore_paths)
     else:
         for name, algorithm, digest in items:
             p, start, end = name.rsplit(":", 2)
-            keys[_Shard(pathlib.PurePosixPath(p), int(start), int(end))] = Digest(
-                algorithm, digest
-            )
+            keys[_Shard._normalised(p, int(start), int(end))] = Digest(algorithm, digest)
         ser = _ShardSerialization(hash_type, shard_size, allow_symlinks, ignore_paths)
     return Manifest._from_keys(_native.model_name(path), keys, ser)
 

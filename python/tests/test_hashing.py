@@ -137,3 +137,24 @@ def test_errors_on_hash(tmp_path):
         model_signing_rs.hashing.Config().set_ignored_paths(paths=["../x"]).hash(
             write_tree(tmp_path / "m", {"a": b"a"})
         )
+
+
+@pytest.mark.parametrize("serialization", ["files", "shards"])
+def test_manifest_built_from_items_equals_hashed(model, serialization):
+    # The engine's keys are built on a fast path (normalised strings); a manifest built through the
+    # public constructors from the same resources must be equal to it, sort the same, and differ
+    # once one digest does.
+    from model_signing_rs import manifest as mf
+
+    hashed = configs(model_signing_rs, serialization, "sha256").hash(model)
+    ser = mf.SerializationType.from_args(hashed.serialization_type)
+    items = [
+        ser.new_item("./" + d.identifier if serialization == "files" else d.identifier, d.digest)
+        for d in hashed.resource_descriptors()
+    ]
+    rebuilt = mf.Manifest(hashed.model_name, reversed(items), ser)
+    assert rebuilt == hashed
+    assert descriptors(rebuilt) == descriptors(hashed)
+    first = items[0]
+    items[0] = ser.new_item(str(first.key), mf.Digest(first.digest.algorithm, b"\0" * 32))
+    assert mf.Manifest(hashed.model_name, items, ser) != hashed

@@ -37,3 +37,15 @@ def test_stubtest_native(tmp_path):
         env={**os.environ, "MYPY_CACHE_DIR": str(tmp_path)},
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_python_39_compatible():
+    # The wheel is abi3 for CPython >= 3.9, and this machine has only 3.11 (mypy 2.4 no longer
+    # accepts --python-version 3.9): vermin checks the sources' syntax and standard-library use
+    # against 3.9, annotations included.
+    vermin = pathlib.Path(sys.executable).with_name("vermin")
+    out = subprocess.run(
+        [str(vermin), "--no-tips", "-t=3.9-", "--eval-annotations", "--violations", str(PKG)],
+        capture_output=True, text=True,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -19,6 +19,7 @@ Python; a chart (SVG) shows ours, Python and the limit per workload.
 """
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -176,6 +177,46 @@ def r_note(rows):
            "except the cold row."
 
 
+def inprocess_table(a, workloads, only, data, key, pub, runs, cli_rows):
+    """The Python API rows: python/benchmarks/inprocess.py in one interpreter with both packages,
+    on the models generated above, each as a share of the same limit as the CLI rows."""
+    models, limits = [], {}
+    for w in [w for w in workloads if w in only]:
+        ds, flags, pymode, limit, limit_name, cold = workloads[w]
+        if cold:
+            continue
+        ser, h, n = pymode or ("files", "sha256", None)
+        models.append(dict(name=w, path=data[ds], serialization=ser, hash=h, shard_size=n,
+                           size=model_bytes(data[ds])))
+        limits[w] = (limit, limit_name)
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+        json.dump(models, f)
+        f.flush()
+        print("in-process (Python API)...", flush=True)
+        out = subprocess.run([a.inprocess_python, os.path.join(os.environ.get("MS_ROOT", "."), "python",
+                                                                 "benchmarks", "inprocess.py"),
+                              "--json", "--models", f.name, "--key", key, "--pub", pub, "--runs", str(runs)]
+                             + (["--no-warmup"] if a.quick else []),
+                             check=True, stdout=subprocess.PIPE).stdout
+    res = json.loads(out)
+    cli = {(r["w"], r["op"]): r["med"]["ours"] for r in cli_rows}
+    print("\nIn process: `hashing.Config.hash`, `signing.Config.sign` and `verifying.Config.verify` of "
+          "model_signing_rs against model_signing 1.1.1 in one interpreter (python/benchmarks/inprocess.py)")
+    print()
+    print("| workload | op | model_signing_rs (s) | GB/s | share of limit | model_signing 1.1.1 (s) | speed-up | "
+          "our CLI (s) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in res["rows"]:
+        limit, _ = limits[r["w"]]
+        rate = r["size"] / r["ours"]
+        share = f"{100 * rate / limit:.0f}%" if limit else "-"
+        c = cli.get((r["w"], r["op"]))
+        print(f"| {r['w']} | {r['op']} | {r['ours']:.3f} | {rate / 1e9:.2f} | {share} | {r['python']:.3f} | "
+              f"{r['python'] / r['ours']:.2f}x | {f'{c:.3f}' if c else '-'} |")
+    i = res["imports"]
+    print(f"| import | - | {i['ours']:.3f} | - | - | {i['python']:.3f} | {i['python'] / i['ours']:.1f}x | - |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ours", required=True)
@@ -188,6 +229,8 @@ def main():
     ap.add_argument("--only")
     ap.add_argument("--chart", help="where to write the SVG chart (default target/bench/bench.svg)")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--inprocess-python",
+                    help="a python with model_signing_rs and model_signing 1.1.1: adds the in-process rows")
     a = ap.parse_args()
     runs = a.runs or (1 if a.quick else 3)
     cores = os.cpu_count() or 1
@@ -323,6 +366,8 @@ def main():
             if r["limit"]:
                 chart.append(dict(label=f"{r['w']} {r['op']}", ours=ours_rate,
                                   python=r["size"] / py if py else None, limit=r["limit"], share=share))
+        if a.inprocess_python:
+            inprocess_table(a, workloads, only, data, key, pub, runs, rows)
         for e in extra:
             print(f"\n{e}")
         print(f"\nmedian of {runs} run(s) each, ours and Python alternating; page cache warm except "
