@@ -10,6 +10,7 @@ __all__ = [
     "sign_model",
     "verify_model",
     "run_cli",
+    "bundle_certificates",
 ]
 
 DEFAULT_SHARD_SIZE: int
@@ -29,3 +30,4 @@ def verify_model(
     options: Dict[str, Any],
 ) -> Dict[str, Any]: ...
 def run_cli(argv: List[str]) -> int: ...
+def bundle_certificates(signature_path: str) -> Optional[List[bytes]]: ...

@@ -50,6 +50,11 @@ class UnsupportedError(ModelSigningError):
     """Something recognised but not implemented (yet)."""
 
 
+class TimestampServiceError(ModelSigningError):
+    """Signing failed because a time-stamping authority (``tsa_url``) did not answer usefully;
+    no signature was written."""
+
+
 class VerificationError(ModelSigningError):
     """The model did not verify."""
 
@@ -60,6 +65,11 @@ class SignatureError(VerificationError):
 
 class UntrustedCertificateError(VerificationError, CertificateError):
     """The certificate chain in the bundle does not lead to a trusted anchor (or is not valid)."""
+
+
+class TimestampError(VerificationError):
+    """An RFC 3161 timestamp in the bundle does not verify (tampered, issued for another
+    signature, or by an untrusted authority), or one was required and none verified."""
 
 
 class ChangedFile(NamedTuple):
@@ -104,7 +114,9 @@ __all__ = [
     "Pkcs11Error",
     "SigstoreError",
     "UnsupportedError",
+    "TimestampServiceError",
     "VerificationError",
+    "TimestampError",
     "SignatureError",
     "UntrustedCertificateError",
     "ChangedFile",

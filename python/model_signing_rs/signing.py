@@ -7,11 +7,14 @@ released.
 from __future__ import annotations
 
 import pathlib
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Union
 
 from . import _native
 from ._paths import PathLike, fspath
 from .hashing import Config as HashingConfig
+
+#: One RFC 3161 TSA URL, several, or ``None``.
+TsaUrls = Union[str, Iterable[str], None]
 
 __all__ = ["Config", "SignResult", "sign"]
 
@@ -79,6 +82,7 @@ class Config:
             "certificate_chain": [],
             "pkcs11_uri": None,
             "module_paths": [],
+            "tsa_urls": [],
             "sigstore": None,
         }
         spec.update(kw)
@@ -118,10 +122,20 @@ class Config:
         )
 
     def use_elliptic_key_signer(
-        self, *, private_key: PathLike, password: Optional[str] = None
+        self,
+        *,
+        private_key: PathLike,
+        password: Optional[str] = None,
+        tsa_url: TsaUrls = None,
     ) -> "Config":
-        """Signs with an EC private key (PEM, optionally encrypted with ``password``)."""
-        return self._use("key", private_key=fspath(private_key), password=password)
+        """Signs with an EC private key (PEM, optionally encrypted with ``password``).
+
+        ``tsa_url`` (not in the reference): one RFC 3161 time-stamping authority URL, or several,
+        each asked for a timestamp over the signature (see the package README).
+        """
+        return self._use(
+            "key", private_key=fspath(private_key), password=password, tsa_urls=_urls(tsa_url)
+        )
 
     def use_certificate_signer(
         self,
@@ -129,23 +143,32 @@ class Config:
         private_key: PathLike,
         signing_certificate: PathLike,
         certificate_chain: Iterable[PathLike],
+        tsa_url: TsaUrls = None,
     ) -> "Config":
-        """Signs with an EC private key, its certificate and the intermediates."""
+        """Signs with an EC private key, its certificate and the intermediates; ``tsa_url`` as in
+        ``use_elliptic_key_signer`` (a verified timestamp lets the signature outlive the
+        certificate)."""
         return self._use(
             "certificate",
             private_key=fspath(private_key),
             signing_certificate=fspath(signing_certificate),
             certificate_chain=[fspath(p) for p in certificate_chain],
+            tsa_urls=_urls(tsa_url),
         )
 
     def use_pkcs11_signer(
-        self, *, pkcs11_uri: str, module_paths: Iterable[str] = frozenset()
+        self,
+        *,
+        pkcs11_uri: str,
+        module_paths: Iterable[str] = frozenset(),
+        tsa_url: TsaUrls = None,
     ) -> "Config":
         """Signs with a key on a PKCS#11 token (PIN in the URI or ``MODEL_SIGNING_PKCS11_PIN``)."""
         return self._use(
             "pkcs11-key",
             pkcs11_uri=pkcs11_uri,
             module_paths=[fspath(p) for p in module_paths],
+            tsa_urls=_urls(tsa_url),
         )
 
     def use_pkcs11_certificate_signer(
@@ -155,6 +178,7 @@ class Config:
         signing_certificate: pathlib.Path,
         certificate_chain: Iterable[pathlib.Path],
         module_paths: Iterable[str] = frozenset(),
+        tsa_url: TsaUrls = None,
     ) -> "Config":
         """Signs with a key on a PKCS#11 token, its certificate and the intermediates."""
         return self._use(
@@ -163,4 +187,13 @@ class Config:
             signing_certificate=fspath(signing_certificate),
             certificate_chain=[fspath(p) for p in certificate_chain],
             module_paths=[fspath(p) for p in module_paths],
+            tsa_urls=_urls(tsa_url),
         )
+
+
+def _urls(tsa_url: TsaUrls) -> List[str]:
+    if tsa_url is None:
+        return []
+    if isinstance(tsa_url, str):
+        return [tsa_url]
+    return [str(u) for u in tsa_url]

@@ -10,8 +10,12 @@ does not verify; a ``MismatchError`` lists the missing, extra and changed files.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
+import logging
 import pathlib
+import re
 from typing import Any, Dict, Iterable, List, Optional
 
 from . import _native
@@ -19,7 +23,27 @@ from ._paths import PathLike, fspath
 from .errors import ConfigError
 from .hashing import Config as HashingConfig
 
-__all__ = ["Config", "VerificationReport"]
+__all__ = ["Config", "Timestamp", "VerificationReport"]
+
+_logger = logging.getLogger(__name__)
+
+_PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.S)
+
+
+def _log_fingerprint(where: str, der: bytes) -> None:
+    """The reference's fingerprint log line for one DER certificate."""
+    fp = hashlib.sha256(der).digest()
+    _logger.info("[%s] sha256 Fingerprint: %s", f"{where:^8}", ":".join(f"{b:02X}" for b in fp))
+
+
+@dataclasses.dataclass(frozen=True)
+class Timestamp:
+    """An RFC 3161 timestamp of the bundle, as verification found it."""
+
+    time: Optional[str]
+    tsa: Optional[str]
+    verified: bool
+    error: Optional[str]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +62,7 @@ class VerificationReport:
     resources: int
     signature_ignored_as: Optional[str]
     warnings: List[str]
+    timestamps: List[Timestamp] = dataclasses.field(default_factory=list)
 
 
 class Config:
@@ -45,6 +70,7 @@ class Config:
 
     def __init__(self) -> None:
         self._verifier: Optional[Dict[str, Any]] = None
+        self._log_fingerprints = False
         self._hashing_config: Optional[HashingConfig] = None
         self._ignore_unsigned_files = False
 
@@ -73,9 +99,13 @@ class Config:
                 "progress": h._progress,
             }
         options["ignore_unsigned_files"] = self._ignore_unsigned_files
+        if self._log_fingerprints and self._verifier.get("method") == "certificate":
+            for der in _native.bundle_certificates(fspath(signature_path)) or []:
+                _log_fingerprint("verify", der)
         d = _native.verify_model(
             fspath(model_path), fspath(signature_path), self._verifier, options
         )
+        d["timestamps"] = [Timestamp(**t) for t in d.get("timestamps", [])]
         return VerificationReport(**d)
 
     def set_hashing_config(self, hashing_config: HashingConfig) -> "Config":
@@ -98,6 +128,8 @@ class Config:
             "oidc_issuer": None,
             "use_staging": False,
             "trust_config": None,
+            "tsa_certificate_chain": [],
+            "require_timestamp": False,
         }
         spec.update(kw)
         self._verifier = spec
@@ -120,9 +152,26 @@ class Config:
             trust_config=None if trust_config is None else fspath(trust_config),
         )
 
-    def use_elliptic_key_verifier(self, *, public_key: PathLike) -> "Config":
-        """Verifies a signature made with the EC key whose public half is ``public_key`` (PEM)."""
-        return self._use("key", public_key=fspath(public_key))
+    def use_elliptic_key_verifier(
+        self,
+        *,
+        public_key: PathLike,
+        tsa_certificate_chain: Iterable[PathLike] = (),
+        require_timestamp: bool = False,
+    ) -> "Config":
+        """Verifies a signature made with the EC key whose public half is ``public_key`` (PEM).
+
+        Not in the reference: the bundle's RFC 3161 timestamps are verified against the TSAs of
+        ``tsa_certificate_chain`` (PEM files, one per TSA: its certificate first, its root last),
+        else those of the Sigstore production root, and listed in the report;
+        ``require_timestamp`` fails unless one verifies.
+        """
+        return self._use(
+            "key",
+            public_key=fspath(public_key),
+            tsa_certificate_chain=[fspath(p) for p in tsa_certificate_chain],
+            require_timestamp=require_timestamp,
+        )
 
     def use_certificate_verifier(
         self,
@@ -130,15 +179,32 @@ class Config:
         certificate_chain: Iterable[PathLike] = frozenset(),
         log_fingerprints: bool = False,
         validate_at_signing_time: bool = False,
+        tsa_certificate_chain: Iterable[PathLike] = (),
+        require_timestamp: bool = False,
     ) -> "Config":
         """Verifies a certificate signature against the trust anchors in ``certificate_chain``.
 
         The chain must be valid now; ``validate_at_signing_time=True`` checks it at the leaf's
-        issuance instead, as the reference does. ``log_fingerprints`` is accepted and ignored.
+        issuance instead, as the reference does. With a timestamp verified against
+        ``tsa_certificate_chain`` (as in ``use_elliptic_key_verifier``), the chain must be valid at
+        the earliest verified timestamp instead: a certificate that expired since still verifies. ``log_fingerprints=True`` logs (INFO,
+        logger ``model_signing_rs.verifying``) the SHA-256 fingerprint of every certificate in the
+        bundle's chain, in the reference's format, before verifying.
         """
-        del log_fingerprints
+        self._log_fingerprints = log_fingerprints
+        anchors = [fspath(p) for p in certificate_chain]
+        if log_fingerprints:
+            # As the reference logs its trust anchors when the verifier is built. The engine
+            # parses the anchors again when verifying; this reads them only for the log.
+            for path in anchors:
+                with open(path, "rb") as f:
+                    pem = f.read(1 << 20)
+                for b64 in _PEM_CERT.findall(pem):
+                    _log_fingerprint("init", base64.b64decode(b64))
         return self._use(
             "certificate",
-            certificate_chain=[fspath(p) for p in certificate_chain],
+            certificate_chain=anchors,
             validate_at_signing_time=validate_at_signing_time,
+            tsa_certificate_chain=[fspath(p) for p in tsa_certificate_chain],
+            require_timestamp=require_timestamp,
         )

@@ -61,6 +61,8 @@ fn error_class(e: &Error, op: Op) -> &'static str {
         Error::Pkcs11(_) => "Pkcs11Error",
         Error::Oidc(_) | Error::Keyless(_) => "SigstoreError",
         Error::Unsupported(_) => "UnsupportedError",
+        Error::Timestamp(_) if op == Op::Verify => "TimestampError",
+        Error::Timestamp(_) => "TimestampServiceError",
         // `Error` is non_exhaustive: a variant added later still raises a ValueError subclass.
         _ => "ModelSigningError",
     }
@@ -390,6 +392,8 @@ struct SignerSpec {
     certificate_chain: Vec<PathBuf>,
     pkcs11_uri: Option<String>,
     module_paths: Vec<PathBuf>,
+    /// RFC 3161 TSAs to timestamp the signature (key, certificate and PKCS#11 methods).
+    tsa_urls: Vec<String>,
     /// For `sigstore`: the reference's `use_sigstore_signer` keywords.
     sigstore: Option<SigstoreSpec>,
 }
@@ -501,6 +505,32 @@ fn keyless_signer(
 }
 
 fn build_signer(spec: &SignerSpec) -> Result<Box<dyn Signer>, Error> {
+    if spec.method == "sigstore" {
+        if !spec.tsa_urls.is_empty() {
+            return Err(Error::Config(
+                "tsa_url applies to key, certificate and PKCS#11 signing; Sigstore signing \
+                 takes its TSA from the signing config"
+                    .into(),
+            ));
+        }
+        return Ok(Box::new(keyless_signer(required(
+            &spec.sigstore,
+            "sigstore",
+        )?)?));
+    }
+    let raw = build_raw_signer(spec)?;
+    if spec.tsa_urls.is_empty() {
+        return Ok(Box::new(raw));
+    }
+    let client = model_signing::timestamp::client::TsaClient::new(
+        &spec.tsa_urls,
+        model_signing::timestamp::client::DEFAULT_TIMEOUT,
+        false,
+    )?;
+    Ok(Box::new(sign::TimestampingSigner::new(raw, client)))
+}
+
+fn build_raw_signer(spec: &SignerSpec) -> Result<Box<dyn sign::RawSigner>, Error> {
     Ok(match spec.method.as_str() {
         "key" => Box::new(KeySigner::new(load_private_key(spec)?)),
         "certificate" => {
@@ -510,7 +540,6 @@ fn build_signer(spec: &SignerSpec) -> Result<Box<dyn Signer>, Error> {
             Box::new(CertificateSigner::new(key, leaf, chain)?)
         }
         "pkcs11-key" => Box::new(pkcs11_signer(spec)?),
-        "sigstore" => Box::new(keyless_signer(required(&spec.sigstore, "sigstore")?)?),
         "pkcs11-certificate" => {
             let leaf = load_leaf(required(&spec.signing_certificate, "signing_certificate")?)?;
             let chain = load_certs(&spec.certificate_chain)?;
@@ -587,6 +616,10 @@ struct VerifierSpec {
     oidc_issuer: Option<String>,
     use_staging: bool,
     trust_config: Option<PathBuf>,
+    /// Key and certificate methods: TSA chains to trust (else the production root's TSAs).
+    tsa_certificate_chain: Vec<PathBuf>,
+    /// Fail unless a timestamp verifies.
+    require_timestamp: bool,
 }
 
 /// Verification options from `set_hashing_config` and `set_ignore_unsigned_files`.
@@ -603,22 +636,37 @@ struct VerifySpec {
     progress: Option<Py<PyAny>>,
 }
 
+/// The TSA trust of the key and certificate verifiers: the given chains, else the Sigstore
+/// production root's timestamp authorities (as the CLI).
+fn timestamp_policy(
+    spec: &VerifierSpec,
+) -> Result<model_signing::timestamp::TimestampPolicy, Error> {
+    use model_signing::timestamp::{TimestampPolicy, TsaTrust};
+    Ok(TimestampPolicy {
+        trust: Some(TsaTrust::load(
+            &spec.tsa_certificate_chain,
+            &model_signing::sigstore::trust::TrustOptions::default(),
+        )?),
+        require: spec.require_timestamp,
+    })
+}
+
 fn build_verifier(spec: &VerifierSpec) -> Result<Box<dyn BundleVerifier>, Error> {
     Ok(match spec.method.as_str() {
-        "key" => Box::new(KeyVerifier::from_pem(&read(required(
-            &spec.public_key,
-            "public_key",
-        )?)?)?),
+        "key" => Box::new(
+            KeyVerifier::from_pem(&read(required(&spec.public_key, "public_key")?)?)?
+                .with_timestamps(timestamp_policy(spec)?),
+        ),
         "certificate" => {
             let time = if spec.validate_at_signing_time {
                 ChainTime::SigningTime
             } else {
                 ChainTime::Now
             };
-            Box::new(CertificateVerifier::new(
-                load_certs(&spec.certificate_chain)?,
-                time,
-            )?)
+            Box::new(
+                CertificateVerifier::new(load_certs(&spec.certificate_chain)?, time)?
+                    .with_timestamps(timestamp_policy(spec)?),
+            )
         }
         "sigstore" => {
             use model_signing::sigstore::trust::{self, TrustOptions};
@@ -696,6 +744,16 @@ fn verify_model<'py>(
     d.set_item("files_checked", r.files_checked)?;
     d.set_item("resources", r.resources)?;
     d.set_item("signature_ignored_as", &r.signature_ignored_as)?;
+    let timestamps = PyList::empty(py);
+    for t in r.signer.timestamps.iter().flatten() {
+        let td = PyDict::new(py);
+        td.set_item("time", &t.time)?;
+        td.set_item("tsa", &t.tsa)?;
+        td.set_item("verified", t.verified)?;
+        td.set_item("error", &t.error)?;
+        timestamps.append(td)?;
+    }
+    d.set_item("timestamps", timestamps)?;
     Ok(d)
 }
 
@@ -705,6 +763,25 @@ fn verify_model<'py>(
 #[pyfunction]
 fn run_cli(py: Python<'_>, argv: Vec<OsString>) -> i32 {
     i32::from(py.allow_threads(|| model_signing_cli::run_cli_code(argv)))
+}
+
+/// The DER certificates a bundle carries (leaf first; none for the key method), read by the
+/// library's own bounded parser, so what is logged is what the verifier sees. `None` when the
+/// bundle does not parse: the verification that follows reports why.
+#[pyfunction]
+fn bundle_certificates<'py>(
+    py: Python<'py>,
+    signature_path: PathBuf,
+) -> PyResult<Option<Vec<Bound<'py, PyBytes>>>> {
+    let parsed = py.allow_threads(|| model_signing::bundle::read(&signature_path));
+    Ok(parsed.ok().map(|b| {
+        let ders = match b.material {
+            model_signing::bundle::VerificationMaterial::CertificateChain(c) => c,
+            model_signing::bundle::VerificationMaterial::Certificate(c) => vec![c],
+            model_signing::bundle::VerificationMaterial::PublicKey { .. } => Vec::new(),
+        };
+        ders.iter().map(|d| PyBytes::new(py, d)).collect()
+    }))
 }
 
 /// The default shard size of the reference (and the library).
@@ -718,5 +795,6 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sign_model, m)?)?;
     m.add_function(wrap_pyfunction!(verify_model, m)?)?;
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;
+    m.add_function(wrap_pyfunction!(bundle_certificates, m)?)?;
     Ok(())
 }

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import datetime
+import os
 import pathlib
+import subprocess
 from typing import Dict
 
 import pytest
@@ -140,3 +142,36 @@ class Keys:
 @pytest.fixture(scope="session")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
     return Keys(tmp_path_factory.mktemp("keys"))
+
+
+# The loopback mock Sigstore stack (tests/mock-sigstore), as the CLI tests start it: keyless
+# signing (test_sigstore.py) and its TSA (test_timestamps.py).
+def _mock_dir():
+    d = os.environ.get("MS_MOCK_SIGSTORE_DIR")
+    if not d:
+        if os.environ.get("MS_REQUIRE_PEERS") == "1":
+            pytest.fail("MS_MOCK_SIGSTORE_DIR is not set but MS_REQUIRE_PEERS=1")
+        pytest.skip("MS_MOCK_SIGSTORE_DIR not set (scripts/test sets it)")
+    return pathlib.Path(d)
+
+
+@pytest.fixture(scope="module")
+def mock(tmp_path_factory):
+    d = _mock_dir()
+    out = tmp_path_factory.mktemp("mock")
+    log = open(out / "server.log", "wb")
+    proc = subprocess.Popen(
+        ["node", str(d / "server.js")],
+        env={**os.environ, "OUTDIR": str(out / "trust"), "PORT": "0", "REKOR_V2": "0",
+             "WITH_TSA": "0", "REKOR_WRONG_PAYLOAD": "0", "STDIN_WATCH": "1"},
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode().strip()
+        assert line.startswith("PORT="), (line, (out / "server.log").read_text())
+        yield out / "trust" / "trust_config.json"
+    finally:
+        proc.kill()
+        proc.wait()
+        log.close()

@@ -106,6 +106,46 @@ def test_certificate_rs_signs_reference_verifies(model, tmp_path, keys):
     assert r.method == "certificate" and "test-leaf" in r.signer
 
 
+def test_log_fingerprints_as_the_reference(model, tmp_path, keys, caplog):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    sig = tmp_path / "model.sig"
+    model_signing_rs.signing.Config().use_certificate_signer(
+        private_key=keys.leaf_key,
+        signing_certificate=keys.leaf_cert,
+        certificate_chain=[keys.int_cert],
+    ).sign(model, sig)
+
+    def lines(lib):
+        caplog.clear()
+        with caplog.at_level("INFO"):
+            lib.verifying.Config().use_certificate_verifier(
+                certificate_chain=[keys.ca_cert], log_fingerprints=True
+            ).verify(model, sig)
+        return sorted(r.getMessage() for r in caplog.records if "Fingerprint" in r.getMessage())
+
+    ours = lines(model_signing_rs)
+    want = sorted(
+        ":".join(f"{b:02X}" for b in x509.load_pem_x509_certificate(p.read_bytes()).fingerprint(
+            hashes.SHA256()))
+        for p in (keys.leaf_cert, keys.int_cert)
+    )
+    got = [line.rsplit(" ", 1)[1] for line in ours if "[ verify ]" in line]
+    assert sorted(got) == want
+    ca = x509.load_pem_x509_certificate(keys.ca_cert.read_bytes()).fingerprint(hashes.SHA256())
+    assert [line for line in ours if "[  init  ]" in line] == [
+        "[  init  ] sha256 Fingerprint: " + ":".join(f"{b:02X}" for b in ca)
+    ]
+    assert ours == lines(model_signing)
+    caplog.clear()
+    with caplog.at_level("INFO"):
+        model_signing_rs.verifying.Config().use_certificate_verifier(
+            certificate_chain=[keys.ca_cert]
+        ).verify(model, sig)
+    assert not [r for r in caplog.records if "Fingerprint" in r.getMessage()]
+
+
 def test_certificate_reference_signs_rs_verifies(model, tmp_path, keys):
     sig = tmp_path / "model.sig"
     model_signing.signing.Config().use_certificate_signer(

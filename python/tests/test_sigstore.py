@@ -23,37 +23,6 @@ ISSUER = "https://oidc.mock.test"
 EMAIL = "signer@example.com"
 
 
-def _mock_dir():
-    d = os.environ.get("MS_MOCK_SIGSTORE_DIR")
-    if not d:
-        if os.environ.get("MS_REQUIRE_PEERS") == "1":
-            pytest.fail("MS_MOCK_SIGSTORE_DIR is not set but MS_REQUIRE_PEERS=1")
-        pytest.skip("MS_MOCK_SIGSTORE_DIR not set (scripts/test sets it)")
-    return pathlib.Path(d)
-
-
-@pytest.fixture(scope="module")
-def mock(tmp_path_factory):
-    d = _mock_dir()
-    out = tmp_path_factory.mktemp("mock")
-    log = open(out / "server.log", "wb")
-    proc = subprocess.Popen(
-        ["node", str(d / "server.js")],
-        env={**os.environ, "OUTDIR": str(out / "trust"), "PORT": "0", "REKOR_V2": "0",
-             "WITH_TSA": "0", "REKOR_WRONG_PAYLOAD": "0", "STDIN_WATCH": "1"},
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().decode().strip()
-        assert line.startswith("PORT="), (line, (out / "server.log").read_text())
-        yield out / "trust" / "trust_config.json"
-    finally:
-        proc.kill()
-        proc.wait()
-        log.close()
-
-
 def _b64(b: bytes) -> str:
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 

@@ -362,6 +362,44 @@ pub struct PasswordArgs {
     pub password_file: Option<PathBuf>,
 }
 
+/// RFC 3161 timestamps over a key, certificate or PKCS#11 signature.
+#[derive(Debug, Args)]
+pub struct TsaSignArgs {
+    /// Ask this RFC 3161 time-stamping authority for a timestamp over the signature (repeatable:
+    /// one timestamp per TSA, stored in the bundle). A TSA that fails fails the signing, and no
+    /// signature is written.
+    #[arg(long, value_name = "URL", action = clap::ArgAction::Append)]
+    pub tsa_url: Vec<String>,
+    /// Seconds one TSA request may take; a failed request is retried once.
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub tsa_timeout: u64,
+    /// Accept plain-http TSA URLs on hosts other than loopback (private test stacks only).
+    #[arg(long)]
+    pub allow_insecure_services: bool,
+}
+
+/// Which RFC 3161 time-stamping authorities `verify key` and `verify certificate` trust, in this
+/// order: --tsa-certificate-chain, else the timestampAuthorities of --trusted-root or
+/// --trust-config, else those of the Sigstore production root (cached by `trust-root update`, or
+/// embedded).
+#[derive(Debug, Args)]
+pub struct TsaVerifyArgs {
+    /// A time-stamping authority to trust (PEM: the TSA's certificate first, its root last;
+    /// repeatable, one file per TSA). Replaces the trusted root's timestamp authorities.
+    #[arg(long, value_name = "PATH", action = clap::ArgAction::Append)]
+    pub tsa_certificate_chain: Vec<PathBuf>,
+    /// A TrustedRoot JSON file whose timestampAuthorities are trusted; takes precedence over
+    /// --trust-config.
+    #[arg(long, value_name = "PATH")]
+    pub trusted_root: Option<PathBuf>,
+    /// A ClientTrustConfig JSON file whose trustedRoot's timestampAuthorities are trusted.
+    #[arg(long, value_name = "PATH")]
+    pub trust_config: Option<PathBuf>,
+    /// Fail unless at least one timestamp in the signature verifies.
+    #[arg(long)]
+    pub require_timestamp: bool,
+}
+
 /// `sign key`.
 #[derive(Debug, Args)]
 pub struct SignKeyArgs {
@@ -373,6 +411,9 @@ pub struct SignKeyArgs {
     /// The key's password, if it is encrypted.
     #[command(flatten)]
     pub password: PasswordArgs,
+    /// Trusted timestamps.
+    #[command(flatten)]
+    pub tsa: TsaSignArgs,
 }
 
 /// `sign certificate`.
@@ -392,6 +433,9 @@ pub struct SignCertificateArgs {
     /// Intermediate certificates to embed after the leaf (repeatable; a file may hold several).
     #[arg(long, value_name = "CERTIFICATE_PATH", action = clap::ArgAction::Append)]
     pub certificate_chain: Vec<PathBuf>,
+    /// Trusted timestamps.
+    #[command(flatten)]
+    pub tsa: TsaSignArgs,
 }
 
 /// `sign pkcs11-key`.
@@ -408,6 +452,9 @@ pub struct SignPkcs11KeyArgs {
     /// 'pkcs11:token=HSM;object=model-key?module-name=libsofthsm2&pin-source=/run/pin'.
     #[arg(long, value_name = "PKCS11_URI", required = true)]
     pub pkcs11_uri: String,
+    /// Trusted timestamps.
+    #[command(flatten)]
+    pub tsa: TsaSignArgs,
 }
 
 /// `sign pkcs11-certificate`: like `sign pkcs11-key`, with the key's certificate chain in the
@@ -425,6 +472,9 @@ pub struct SignPkcs11CertificateArgs {
     /// Intermediate certificates to embed after the leaf.
     #[arg(long, value_name = "CERTIFICATE_PATH", action = clap::ArgAction::Append)]
     pub certificate_chain: Vec<PathBuf>,
+    /// Trusted timestamps.
+    #[command(flatten)]
+    pub tsa: TsaSignArgs,
 }
 
 /// Output format of `verify`.
@@ -539,6 +589,9 @@ pub struct VerifyKeyArgs {
     /// The EC public key (PEM).
     #[arg(long, value_name = "PUBLIC_KEY", required = true)]
     pub public_key: PathBuf,
+    /// Trust for RFC 3161 timestamps (verified and reported; a key has no validity to extend).
+    #[command(flatten)]
+    pub tsa: TsaVerifyArgs,
 }
 
 /// `verify certificate`.
@@ -550,12 +603,16 @@ pub struct VerifyCertificateArgs {
     #[arg(long, value_name = "CERTIFICATE_PATH", action = clap::ArgAction::Append, required = true)]
     pub certificate_chain: Vec<PathBuf>,
     /// Check the chain at the leaf's notBefore instead of now (model-signing 1.x behaviour; accepts
-    /// expired certificates).
+    /// expired certificates on the signer's word). A verified timestamp takes precedence.
     #[arg(long)]
     pub validate_at_signing_time: bool,
     /// Log the SHA-256 fingerprints of the anchors and the chain.
     #[arg(long)]
     pub log_fingerprints: bool,
+    /// Trust for RFC 3161 timestamps: with one verified, the chain must be valid at the earliest
+    /// verified time instead of now.
+    #[command(flatten)]
+    pub tsa: TsaVerifyArgs,
 }
 
 /// `digest`.

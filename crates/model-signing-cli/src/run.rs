@@ -2,13 +2,17 @@
 //! `Signing succeeded` / `Verification succeeded` on stdout, `... failed with error: ...` on stderr.
 
 use crate::args::{
-    Command, LogLevel, OutputFormat, PasswordArgs, SignMethod, VerifyMethod, PASSWORD_ENV,
+    Command, LogLevel, OutputFormat, PasswordArgs, SignMethod, TsaSignArgs, TsaVerifyArgs,
+    VerifyMethod, PASSWORD_ENV,
 };
 use crate::config;
 use anyhow::{bail, Context, Result};
 use model_signing::keys::{KeyError, PrivateKey};
 use model_signing::pkcs11::Zeroizing;
-use model_signing::sign::{self, CertificateSigner, KeySigner, Signer};
+use model_signing::sign::{self, CertificateSigner, KeySigner, RawSigner, Signer};
+use model_signing::sigstore::trust::TrustOptions;
+use model_signing::timestamp::client::TsaClient;
+use model_signing::timestamp::{TimestampPolicy, TsaTrust};
 use model_signing::verify::{self, BundleVerifier, CertificateVerifier, ChainTime, KeyVerifier};
 use model_signing::x509;
 use model_signing::Error as LibError;
@@ -120,7 +124,13 @@ fn render(e: &anyhow::Error) -> String {
 fn flag_hint(e: &LibError) -> Option<&'static str> {
     match e {
         LibError::Symlink { .. } => Some(" (use --allow-symlinks to follow symlinks)"),
-        LibError::ChainValidOnlyAtSigning(_) => Some(" (--validate-at-signing-time accepts that)"),
+        LibError::ChainValidOnlyAtSigning(_) => Some(
+            " (--validate-at-signing-time accepts that on the signer's word; a trusted timestamp, \
+             from signing with --tsa-url, proves it)",
+        ),
+        LibError::Timestamp(m) if m.contains("trusted time-stamping authority") => {
+            Some(" (give that TSA's certificate chain with --tsa-certificate-chain)")
+        }
         LibError::Mismatch(m) if !m.extra.is_empty() => {
             Some("\n  (extra files are not signed; use --ignore-unsigned-files to allow them)")
         }
@@ -202,12 +212,39 @@ pub struct SignReport {
     pub outcome: sign::SignOutcome,
 }
 
+/// `raw` as a [`Signer`], timestamped by the TSAs of `t` when it names any.
+fn with_tsa(raw: Box<dyn RawSigner>, t: &TsaSignArgs) -> Result<Box<dyn Signer>> {
+    if t.tsa_url.is_empty() {
+        return Ok(Box::new(raw));
+    }
+    let client = TsaClient::new(
+        &t.tsa_url,
+        std::time::Duration::from_secs(t.tsa_timeout),
+        t.allow_insecure_services,
+    )?;
+    Ok(Box::new(sign::TimestampingSigner::new(raw, client)))
+}
+
+/// The timestamp policy of `verify key` and `verify certificate` (trust order: see
+/// [`TsaVerifyArgs`]).
+fn timestamp_policy(t: &TsaVerifyArgs) -> Result<TimestampPolicy> {
+    let opts = TrustOptions {
+        trusted_root: t.trusted_root.clone(),
+        trust_config: t.trust_config.clone(),
+        ..Default::default()
+    };
+    Ok(TimestampPolicy {
+        trust: Some(TsaTrust::load(&t.tsa_certificate_chain, &opts)?),
+        require: t.require_timestamp,
+    })
+}
+
 fn sign_cmd(method: SignMethod) -> Result<SignReport> {
     let (common, signer): (_, Box<dyn Signer>) = match method {
         SignMethod::Key(a) => {
             let c = config::sign(&a.common)?;
             let key = load_private_key(&a.private_key, &a.password)?;
-            (c, Box::new(KeySigner::new(key)))
+            (c, with_tsa(Box::new(KeySigner::new(key)), &a.tsa)?)
         }
         SignMethod::Certificate(a) => {
             let c = config::sign(&a.common)?;
@@ -217,7 +254,10 @@ fn sign_cmd(method: SignMethod) -> Result<SignReport> {
                 .next()
                 .context("the signing certificate file holds no certificate")?;
             let chain = load_certs(&a.certificate_chain)?;
-            (c, Box::new(CertificateSigner::new(key, leaf, chain)?))
+            (
+                c,
+                with_tsa(Box::new(CertificateSigner::new(key, leaf, chain)?), &a.tsa)?,
+            )
         }
         SignMethod::Sigstore(mut a) => {
             let c = config::sign(&a.common)?;
@@ -227,7 +267,8 @@ fn sign_cmd(method: SignMethod) -> Result<SignReport> {
         }
         SignMethod::Pkcs11Key(a) => {
             let c = config::sign(&a.common)?;
-            (c, Box::new(crate::pkcs11_cmd::key_signer(&a.pkcs11_uri)?))
+            let signer = crate::pkcs11_cmd::key_signer(&a.pkcs11_uri)?;
+            (c, with_tsa(Box::new(signer), &a.tsa)?)
         }
         SignMethod::Pkcs11Certificate(a) => {
             let c = config::sign(&a.common)?;
@@ -237,7 +278,7 @@ fn sign_cmd(method: SignMethod) -> Result<SignReport> {
                 .context("the signing certificate file holds no certificate")?;
             let chain = load_certs(&a.certificate_chain)?;
             let signer = crate::pkcs11_cmd::certificate_signer(&a.pkcs11_uri, leaf, chain)?;
-            (c, Box::new(signer))
+            (c, with_tsa(Box::new(signer), &a.tsa)?)
         }
     };
     let out = sign::sign_model(
@@ -284,9 +325,11 @@ fn verify_cmd(method: VerifyMethod) -> ExitCode {
             a.common.output,
             (|| {
                 let c = config::verify(&a.common)?;
-                let v = KeyVerifier::from_pem(&read(&a.public_key, "public key")?).with_context(
-                    || format!("cannot load public key '{}'", a.public_key.display()),
-                )?;
+                let v = KeyVerifier::from_pem(&read(&a.public_key, "public key")?)
+                    .with_context(|| {
+                        format!("cannot load public key '{}'", a.public_key.display())
+                    })?
+                    .with_timestamps(timestamp_policy(&a.tsa)?);
                 run_verify(&c, &v)
             })(),
         ),
@@ -309,7 +352,8 @@ fn verify_cmd(method: VerifyMethod) -> ExitCode {
                 } else {
                     ChainTime::Now
                 };
-                let v = CertificateVerifier::new(anchors, time)?;
+                let v = CertificateVerifier::new(anchors, time)?
+                    .with_timestamps(timestamp_policy(&a.tsa)?);
                 run_verify(&c, &v)
             })(),
         ),
@@ -355,6 +399,18 @@ fn verify_cmd(method: VerifyMethod) -> ExitCode {
 /// Verifies with `v` and logs a summary; shared by every verify method.
 fn run_verify(c: &config::VerifyConfig, v: &dyn BundleVerifier) -> Result<verify::VerifyReport> {
     let report = verify::verify_model(&c.model, &c.signature, v, &c.options)?;
+    for (i, t) in report.signer.timestamps.iter().flatten().enumerate() {
+        match (&t.time, &t.tsa) {
+            (Some(time), Some(tsa)) if t.verified => {
+                tracing::info!("timestamp {}: {time}, by {tsa} (verified)", i + 1)
+            }
+            _ => tracing::warn!(
+                "timestamp {}: not verified ({}), not used",
+                i + 1,
+                t.error.as_deref().unwrap_or("unknown reason")
+            ),
+        }
+    }
     tracing::info!(
         "verified {} files ({} {} resources, {}) signed by {}",
         report.files_checked,

@@ -79,6 +79,10 @@ pub enum Error {
     /// A feature that is recognised but not implemented yet.
     #[error("{0} is not supported yet")]
     Unsupported(String),
+    /// An RFC 3161 timestamp could not be obtained (signing) or does not verify (verifying), or
+    /// one was required and none verified.
+    #[error("{0}")]
+    Timestamp(String),
 }
 
 impl Error {

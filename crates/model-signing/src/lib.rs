@@ -12,7 +12,8 @@
 //! [`sign`] and [`verify`] drive that pipeline for every signing method: one [`sign::Signer`] trait
 //! (key, certificate, PKCS#11 and Sigstore keyless all implement it) and one
 //! [`verify::BundleVerifier`] trait. [`keys`] and [`x509`] hold the key loading and certificate
-//! path validation they share; [`report`] the typed results (serialisable with serde).
+//! path validation they share; [`report`] the typed results (serialisable with serde);
+//! [`timestamp`] the RFC 3161 timestamps that key, certificate and PKCS#11 signatures may carry.
 //!
 //! The library never prints; warnings go through `tracing`, errors are one typed tree ([`Error`])
 //! whose messages name no command-line flag.
@@ -21,6 +22,8 @@
 //!
 //! * `sigstore` (default): keyless signing and verification ([`sigstore`]): Fulcio, Rekor, TSA,
 //!   OIDC, the trusted root. Pulls in tokio, reqwest, rustls, TUF and the sigstore-* crates.
+//!   Also requesting and verifying RFC 3161 timestamps ([`timestamp`]); without the feature a
+//!   bundle's timestamps are reported as unverified and never used.
 //! * `pkcs11` (default): keys on PKCS#11 tokens ([`pkcs11`]), through cryptoki.
 //!
 //! With `default-features = false`, key and certificate signing and verification, hashing and the
@@ -76,6 +79,7 @@ pub mod sign;
 #[cfg(feature = "sigstore")]
 pub mod sigstore;
 pub mod statement;
+pub mod timestamp;
 pub mod verify;
 pub mod walk;
 pub mod x509;

@@ -58,6 +58,9 @@ pub struct Bundle {
     pub payload_type: String,
     /// The decoded signature (DER ECDSA).
     pub signature: Vec<u8>,
+    /// The decoded RFC 3161 timestamps (`timestampVerificationData.rfc3161Timestamps[]
+    /// .signedTimestamp`, DER TimeStampResp), in bundle order.
+    pub timestamps: Vec<Vec<u8>>,
     /// The schema-checked document everything above was read from.
     tree: Message,
 }
@@ -93,7 +96,20 @@ pub fn encode(
     payload: &[u8],
     signature: &[u8],
 ) -> Result<Vec<u8>> {
-    let vm = match material {
+    encode_with_timestamps(material, payload_type, payload, signature, &[])
+}
+
+/// [`encode`], with RFC 3161 timestamps (DER TimeStampResp each) over `signature` in
+/// `verificationMaterial.timestampVerificationData.rfc3161Timestamps`, where Sigstore bundles,
+/// the Go port and the Python reference's timestamp support put them.
+pub fn encode_with_timestamps(
+    material: &VerificationMaterial,
+    payload_type: &str,
+    payload: &[u8],
+    signature: &[u8],
+    timestamps: &[Vec<u8>],
+) -> Result<Vec<u8>> {
+    let mut vm = match material {
         VerificationMaterial::PublicKey { hint, .. } => serde_json::json!({
             "publicKey": { "hint": hint.clone().unwrap_or_default() },
             "tlogEntries": [],
@@ -110,6 +126,17 @@ pub fn encode(
             ))
         }
     };
+    if !timestamps.is_empty() {
+        let tvd = serde_json::json!({
+            "rfc3161Timestamps": timestamps
+                .iter()
+                .map(|t| serde_json::json!({"signedTimestamp": STANDARD.encode(t)}))
+                .collect::<Vec<_>>()
+        });
+        if let Some(o) = vm.as_object_mut() {
+            o.insert("timestampVerificationData".into(), tvd);
+        }
+    }
     let b = OutBundle {
         media_type: MEDIA_TYPE_V03,
         verification_material: vm,
@@ -267,6 +294,33 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle> {
     if signature.is_empty() {
         return Err(bad("signatures[0].sig is empty"));
     }
+    let mut timestamps = Vec::new();
+    if let Some(tvd) = msg(vm, "timestampVerificationData") {
+        for (i, t) in list(tvd, "rfc3161Timestamps").iter().enumerate() {
+            let ctx = format!("rfc3161Timestamps[{i}]");
+            let t = t
+                .as_msg()
+                .ok_or_else(|| bad(format!("{ctx} is not an object")))?;
+            let raw = string(t, "signedTimestamp")
+                .ok_or_else(|| bad(format!("{ctx} has no 'signedTimestamp'")))?;
+            let limit = crate::timestamp::MAX_TIMESTAMP_BYTES;
+            if raw.len() / 4 * 3 > limit + 3 {
+                return Err(bad(format!(
+                    "{ctx} is over the {limit} byte limit for a timestamp"
+                )));
+            }
+            let der = b64(raw, &format!("{ctx}.signedTimestamp"))?;
+            if der.len() > limit {
+                return Err(bad(format!(
+                    "{ctx} is over the {limit} byte limit for a timestamp"
+                )));
+            }
+            if der.is_empty() {
+                return Err(bad(format!("{ctx}.signedTimestamp is empty")));
+            }
+            timestamps.push(der);
+        }
+    }
     Ok(Bundle {
         media_type,
         material,
@@ -274,6 +328,7 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle> {
         payload,
         payload_type,
         signature,
+        timestamps,
         tree,
     })
 }
@@ -344,6 +399,48 @@ pub fn read(path: &std::path::Path) -> Result<Bundle> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_round_trip_and_are_bounded() {
+        let m = VerificationMaterial::PublicKey {
+            hint: Some("ab".into()),
+            legacy_raw_bytes: false,
+        };
+        let ts = vec![b"\x30\x03\x02\x01\x00".to_vec(), b"second".to_vec()];
+        let b = encode_with_timestamps(&m, "t", b"{}", b"\x30\x00", &ts).unwrap();
+        let v: Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!(
+            v["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]
+                ["signedTimestamp"],
+            "MAMCAQA="
+        );
+        assert_eq!(parse(&b).unwrap().timestamps, ts);
+        // No timestamps: the field is absent, as before.
+        let plain = encode(&m, "t", b"{}", b"\x30\x00").unwrap();
+        assert!(!String::from_utf8(plain.clone())
+            .unwrap()
+            .contains("timestamp"));
+        assert!(parse(&plain).unwrap().timestamps.is_empty());
+        // Oversized, empty or malformed tokens are refused while parsing, with the field named.
+        let big = vec![vec![0u8; crate::timestamp::MAX_TIMESTAMP_BYTES + 1]];
+        let b = encode_with_timestamps(&m, "t", b"{}", b"\x30\x00", &big).unwrap();
+        assert!(parse(&b)
+            .unwrap_err()
+            .to_string()
+            .contains("byte limit for a timestamp"));
+        let b = encode_with_timestamps(&m, "t", b"{}", b"\x30\x00", &[Vec::new()]).unwrap();
+        assert!(parse(&b)
+            .unwrap_err()
+            .to_string()
+            .contains("signedTimestamp is empty"));
+        let mut v: Value = serde_json::from_slice(&plain).unwrap();
+        v["verificationMaterial"]["timestampVerificationData"] =
+            serde_json::json!({"rfc3161Timestamps": [{"signedTimestamp": "not base64!"}]});
+        let e = parse(&serde_json::to_vec(&v).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("rfc3161Timestamps[0].signedTimestamp"), "{e}");
+    }
 
     #[test]
     fn encode_key_bundle_shape() {

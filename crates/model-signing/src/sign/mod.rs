@@ -10,6 +10,8 @@
 
 pub mod certificate;
 pub mod key;
+#[cfg(feature = "sigstore")]
+pub mod timestamped;
 
 use crate::bundle::{self, VerificationMaterial};
 use crate::dsse;
@@ -26,6 +28,8 @@ use std::path::{Component, Path};
 
 pub use certificate::CertificateSigner;
 pub use key::KeySigner;
+#[cfg(feature = "sigstore")]
+pub use timestamped::TimestampingSigner;
 
 /// A signing method: turns a model's prepared statement into a signature bundle.
 ///
@@ -75,6 +79,20 @@ impl<T: RawSigner> Signer for T {
             identity: None,
             warnings: Vec::new(),
         })
+    }
+}
+
+/// A boxed raw signer is one too, so that a caller choosing the method at run time can still
+/// wrap it (in `TimestampingSigner`, say) or use it as a [`Signer`].
+impl RawSigner for Box<dyn RawSigner> {
+    fn method(&self) -> Method {
+        (**self).method()
+    }
+    fn material(&self) -> Result<VerificationMaterial> {
+        (**self).material()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        (**self).sign(message)
     }
 }
 

@@ -397,7 +397,9 @@ pub fn load_trusted_root(opts: &TrustOptions) -> Result<TrustRoot> {
     Ok(root)
 }
 
-fn load_trusted_root_quiet(opts: &TrustOptions) -> Result<TrustRoot> {
+/// [`load_trusted_root`] without the log line (for TSA trust, loaded on every key or certificate
+/// verification).
+pub(crate) fn load_trusted_root_quiet(opts: &TrustOptions) -> Result<TrustRoot> {
     if let Some(p) = &opts.trusted_root {
         if opts.trust_config.is_some() {
             tracing::warn!(

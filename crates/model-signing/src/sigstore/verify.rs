@@ -322,6 +322,7 @@ impl BundleVerifier for SigstoreVerifier {
             method: crate::report::Method::Sigstore,
             signer: format!("{san} (issuer {issuer})"),
             warnings,
+            timestamps: None,
         })
     }
 }

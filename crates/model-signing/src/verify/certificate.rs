@@ -1,13 +1,18 @@
 //! Verifying certificate-method bundles against user-supplied trust anchors.
 //!
 //! The bundle carries the leaf and intermediates; the user supplies the anchors. By default the chain
-//! must be valid *now* (the OMS spec's rule). [`ChainTime::SigningTime`] restores the Python 1.x
-//! behaviour of checking the chain at the leaf's notBefore, which accepts expired certificates.
+//! must be valid *now* (the OMS spec's rule). With at least one verified RFC 3161 timestamp (TSA
+//! trust configured with [`CertificateVerifier::with_timestamps`]) it must be valid at the
+//! earliest verified genTime instead: a trusted authority saw the signature then, so a leaf that
+//! has expired since still verifies. [`ChainTime::SigningTime`] restores the Python 1.x behaviour
+//! of checking the chain at the leaf's notBefore (the signer's own claim), which accepts expired
+//! certificates; a verified timestamp takes precedence over it.
 
 use super::{require_v03, verify_dsse, BundleVerifier, SignerInfo};
 use crate::bundle::{Bundle, VerificationMaterial};
 use crate::error::{Error, Result};
 use crate::keys::SigHash;
+use crate::timestamp::TimestampPolicy;
 use crate::x509::{self, Certificate, ChainError};
 use std::time::{Instant, SystemTime};
 
@@ -18,7 +23,7 @@ pub enum ChainTime {
     Now,
     /// At the leaf's notBefore (Python model-signing 1.x behaviour).
     SigningTime,
-    /// At a fixed instant.
+    /// At a fixed instant (timestamps are still verified, but do not move it).
     At(SystemTime),
 }
 
@@ -26,6 +31,7 @@ pub enum ChainTime {
 pub struct CertificateVerifier {
     anchors: Vec<Certificate>,
     time: ChainTime,
+    timestamps: TimestampPolicy,
 }
 
 impl CertificateVerifier {
@@ -44,7 +50,18 @@ impl CertificateVerifier {
                 x509::MAX_TRUST_ANCHORS
             )));
         }
-        Ok(CertificateVerifier { anchors, time })
+        Ok(CertificateVerifier {
+            anchors,
+            time,
+            timestamps: TimestampPolicy::default(),
+        })
+    }
+
+    /// How the bundle's RFC 3161 timestamps are checked and used (see the module documentation).
+    /// Without it, timestamps are reported as unverified and the chain time is [`ChainTime`]'s.
+    pub fn with_timestamps(mut self, policy: TimestampPolicy) -> Self {
+        self.timestamps = policy;
+        self
     }
 }
 
@@ -76,10 +93,17 @@ impl BundleVerifier for CertificateVerifier {
         let (leaf, intermediates) = certs
             .split_first()
             .ok_or_else(|| Error::Bundle("the certificate chain is empty".into()))?;
-        let at = match self.time {
-            ChainTime::Now => SystemTime::now(),
-            ChainTime::SigningTime => leaf.validity().0,
-            ChainTime::At(t) => t,
+        // Timestamps first: they decide when the chain must be valid. Each is bounded (count and
+        // size) and checked against the TSA trust only, so this work is bounded before the
+        // signature is.
+        let checked = self
+            .timestamps
+            .check(&bundle.timestamps, &bundle.signature)?;
+        let at = match (self.time, checked.earliest) {
+            (ChainTime::At(t), _) => t,
+            (_, Some(t)) => t,
+            (ChainTime::Now, None) => SystemTime::now(),
+            (ChainTime::SigningTime, None) => leaf.validity().0,
         };
         // One path-building time budget for both searches below, so that the hint costs no more
         // than the check itself.
@@ -88,6 +112,7 @@ impl BundleVerifier for CertificateVerifier {
         {
             // A chain refused for exceeding a bound is not retried.
             if self.time == ChainTime::Now
+                && checked.earliest.is_none()
                 && !matches!(e, ChainError::Limit(_))
                 && x509::validate_chain_until(
                     leaf,
@@ -129,6 +154,7 @@ impl BundleVerifier for CertificateVerifier {
                     method: crate::report::Method::Certificate,
                     signer: leaf.subject(),
                     warnings,
+                    timestamps: Some(checked.reports),
                 })
             }
         }

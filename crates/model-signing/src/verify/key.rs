@@ -4,23 +4,34 @@ use super::{require_v03, verify_dsse, BundleVerifier, SignerInfo};
 use crate::bundle::{Bundle, VerificationMaterial};
 use crate::error::{Error, Result};
 use crate::keys::PublicKey;
+use crate::timestamp::TimestampPolicy;
 
 /// Verifies bundles signed with the private half of `key`.
 pub struct KeyVerifier {
     key: PublicKey,
+    timestamps: TimestampPolicy,
 }
 
 impl KeyVerifier {
-    /// Wraps a loaded public key.
+    /// Wraps a loaded public key. Timestamps are reported as unverified until
+    /// [`Self::with_timestamps`] configures TSA trust.
     pub fn new(key: PublicKey) -> Self {
-        KeyVerifier { key }
+        KeyVerifier {
+            key,
+            timestamps: TimestampPolicy::default(),
+        }
     }
 
     /// Loads a PEM public key.
     pub fn from_pem(pem: &[u8]) -> Result<Self> {
-        Ok(KeyVerifier {
-            key: PublicKey::from_pem(pem)?,
-        })
+        Ok(Self::new(PublicKey::from_pem(pem)?))
+    }
+
+    /// How the bundle's RFC 3161 timestamps are checked: with the key method they are verified
+    /// and reported (and may be required); a key has no validity period for them to extend.
+    pub fn with_timestamps(mut self, policy: TimestampPolicy) -> Self {
+        self.timestamps = policy;
+        self
     }
 }
 
@@ -74,10 +85,14 @@ impl BundleVerifier for KeyVerifier {
                 for w in &warnings {
                     tracing::warn!("{w}");
                 }
+                let checked = self
+                    .timestamps
+                    .check(&bundle.timestamps, &bundle.signature)?;
                 Ok(SignerInfo {
                     method: crate::report::Method::Key,
                     signer: format!("public key {}", self.key.hint()),
                     warnings,
+                    timestamps: Some(checked.reports),
                 })
             }
         }

@@ -36,6 +36,11 @@ pub struct SignerInfo {
     pub signer: String,
     /// Non-fatal findings (old bundle formats and the like).
     pub warnings: Vec<String>,
+    /// Key and certificate methods: the bundle's RFC 3161 timestamps, each verified or not
+    /// (see [`crate::timestamp`]). `None` for Sigstore bundles, whose timestamps the Sigstore
+    /// verifier checks as part of the bundle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamps: Option<Vec<crate::timestamp::TimestampReport>>,
 }
 
 /// Checks a bundle's signature and signer for one verification method. `Send + Sync`, so one
