@@ -315,6 +315,115 @@ fn pkcs11_certificate_chain_verifies_with_ours_and_python() {
     }
 }
 
+/// `--tsa-url` on both PKCS#11 methods: the token's signature is timestamped by the mock TSA, the
+/// timestamp verifies against the mock's TSA chain, and Python 1.1.1 still verifies the bundle.
+#[test]
+fn pkcs11_signatures_carry_trusted_timestamps() {
+    let Some(tok) = Token::new("ms-tsa") else {
+        return;
+    };
+    let Some(mock) = MockSigstore::start(&MockOptions::default()) else {
+        return;
+    };
+    let peer = PyPeer::from_env(PEER_PY_1_1_1);
+    let model = make_small_model(tok.path(), "model");
+    let tsa_chain = mock.tsa_chain_pem();
+    let root = gen_root_ca(tok.path(), "root", Curve::P256);
+    let key = tok.ec_key("tsa-key", "51", Curve::P256);
+    let cert = gen_leaf_cert(tok.path(), "tsa-leaf", &key, &root, &LeafOptions::default());
+    let key_sig = tok.path().join("key.sig");
+    let cert_sig = tok.path().join("cert.sig");
+    tok.ms(args![
+        "sign",
+        "pkcs11-key",
+        "--pkcs11-uri",
+        tok.uri("tsa-key"),
+        "--tsa-url",
+        mock.tsa_url(),
+        "--signature",
+        &key_sig,
+        &model
+    ])
+    .assert_success();
+    tok.ms(args![
+        "sign",
+        "pkcs11-certificate",
+        "--pkcs11-uri",
+        tok.uri("tsa-key"),
+        "--signing-certificate",
+        &cert,
+        "--tsa-url",
+        mock.tsa_url(),
+        "--signature",
+        &cert_sig,
+        &model
+    ])
+    .assert_success();
+    let verified = |r: Run| {
+        let r = r.assert_success();
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("a JSON report");
+        let ts = v["timestamps"].as_array().expect("a timestamps list");
+        assert_eq!(ts.len(), 1, "{v}");
+        assert_eq!(ts[0]["verified"], true, "{v}");
+    };
+    verified(tok.ms(args![
+        "verify",
+        "key",
+        "--public-key",
+        &key.public_key,
+        "--tsa-certificate-chain",
+        &tsa_chain,
+        "--require-timestamp",
+        "--output",
+        "json",
+        "--signature",
+        &key_sig,
+        &model
+    ]));
+    verified(tok.ms(args![
+        "verify",
+        "certificate",
+        "--certificate-chain",
+        &root.cert,
+        "--tsa-certificate-chain",
+        &tsa_chain,
+        "--require-timestamp",
+        "--output",
+        "json",
+        "--signature",
+        &cert_sig,
+        &model
+    ]));
+    if let Some(peer) = &peer {
+        py_verify(
+            peer,
+            tok.path(),
+            args![
+                "verify",
+                "key",
+                "--public_key",
+                &key.public_key,
+                "--signature",
+                &key_sig,
+                &model
+            ],
+        );
+        py_verify(
+            peer,
+            tok.path(),
+            args![
+                "verify",
+                "certificate",
+                "--certificate_chain",
+                &root.cert,
+                "--signature",
+                &cert_sig,
+                &model
+            ],
+        );
+    }
+}
+
 /// Runs a failing sign and checks: exit 1, one line on stderr naming the problem, no bundle.
 #[track_caller]
 fn assert_sign_fails(tok: &Token, a: Vec<OsString>, needle: &str) {
