@@ -280,6 +280,7 @@ fn hashing_config(
 }
 
 fn check_model_exists(model: &Path) -> Result<(), Error> {
+    walk::refuse_unsupported_reference(model)?;
     match std::fs::symlink_metadata(model) {
         Ok(_) => Ok(()),
         Err(e) => Err(Error::io(model, e)),

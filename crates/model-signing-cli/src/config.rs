@@ -44,6 +44,7 @@ fn cwd() -> Result<PathBuf> {
 }
 
 fn check_model_exists(model: &Path) -> Result<()> {
+    model_signing::walk::refuse_unsupported_reference(model)?;
     if std::fs::symlink_metadata(model).is_err() {
         bail!("the model path '{}' does not exist", model.display());
     }

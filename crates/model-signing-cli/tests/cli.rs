@@ -1052,3 +1052,40 @@ fn digest_options() {
         "does not exist",
     );
 }
+
+/// OCI registry references are not implemented yet: they fail saying so, instead of being taken
+/// for a local directory that does not exist.
+#[test]
+fn oci_references_fail_as_not_supported_yet() {
+    let dir = tempdir();
+    let key = gen_ec_key(dir.path(), "k", Curve::P256);
+    let sig = dir.path().join("m.sig");
+    for args in [
+        args![
+            "sign",
+            "key",
+            "--private-key",
+            &key.private_key,
+            "--signature",
+            &sig,
+            "oci://localhost:5000/m:v1"
+        ],
+        args![
+            "verify",
+            "key",
+            "--public-key",
+            &key.public_key,
+            "--signature",
+            &sig,
+            "OCI://r/m@sha256:00"
+        ],
+        args!["digest", "oci://localhost:5000/m:v1"],
+    ] {
+        let r = ms(args);
+        r.assert_exit(1)
+            .assert_stderr_contains("models in OCI registries")
+            .assert_stderr_contains("is not supported yet");
+        assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    }
+    assert!(!sig.exists());
+}

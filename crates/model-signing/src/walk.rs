@@ -297,12 +297,26 @@ pub struct WalkOptions {
     pub ignore: IgnoreSet,
 }
 
+/// Refuses model references this version cannot use yet, before they are taken for local paths
+/// (an `oci://registry/repo:tag` would otherwise be "a directory that does not exist").
+pub fn refuse_unsupported_reference(model: &Path) -> Result<()> {
+    let s = model.to_string_lossy();
+    if s.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("oci://")) {
+        return Err(Error::Unsupported(format!(
+            "models in OCI registries ('{}')",
+            s.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
 /// Lists the files of the model at `root`, sorted by name (byte order; the manifest re-sorts).
 ///
 /// Directories are listed in parallel on the current rayon pool: rayon's global one (a thread per
 /// core) unless called inside [`rayon::ThreadPool::install`]. [`crate::hashing::Engine::walk`]
 /// runs it on the engine's `max_workers` threads.
 pub fn walk(root: &Path, opts: &WalkOptions) -> Result<Vec<FileEntry>> {
+    refuse_unsupported_reference(root)?;
     let meta = fs::symlink_metadata(root)
         .map_err(|e| Error::Model(format!("cannot use model path '{}': {e}", root.display())))?;
     if meta.file_type().is_symlink() && !opts.allow_symlinks {
