@@ -353,6 +353,16 @@ impl KeySetup {
     fn sig(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
+
+    /// `verify key` of the model against `sig`, trusting the TSA chain `chain`.
+    fn verify_trusting(&self, sig: &Path, chain: &str) -> Run {
+        verify_key(
+            &self.model,
+            &self.key,
+            sig,
+            &["--tsa-certificate-chain", chain],
+        )
+    }
 }
 
 fn start_mock() -> Option<MockSigstore> {
@@ -662,7 +672,7 @@ fn key_sign_with_tsa_url_embeds_a_timestamp_that_verifies() {
     );
 
     let chain = chain.to_str().unwrap().to_string();
-    verify_key(&s.model, &s.key, &sig, &["--tsa-certificate-chain", &chain])
+    s.verify_trusting(&sig, &chain)
         .assert_success()
         .assert_stdout_contains("Verification succeeded");
     let r = verify_key(
@@ -933,7 +943,7 @@ fn tampered_timestamp_fails() {
         return;
     };
     let (s, sig, chain) = stamped_key_bundle(&mock);
-    verify_key(&s.model, &s.key, &sig, &["--tsa-certificate-chain", &chain]).assert_success();
+    s.verify_trusting(&sig, &chain).assert_success();
     let b = read_json(&sig);
     let der = timestamps(&b).remove(0);
     let imprint = Sha256::digest(dsse_signature(&b)).to_vec();
@@ -964,12 +974,7 @@ fn tampered_timestamp_fails() {
         set_timestamps(&mut tb, &[bad]);
         let tsig = s.sig("tampered.sig");
         write_json(&tsig, &tb);
-        let r = verify_key(
-            &s.model,
-            &s.key,
-            &tsig,
-            &["--tsa-certificate-chain", &chain],
-        );
+        let r = s.verify_trusting(&tsig, &chain);
         assert_fails_with(&r, &["timestamp"]);
         eprintln!("tampered {what}: {}", error_line(&r));
     }
@@ -978,12 +983,7 @@ fn tampered_timestamp_fails() {
     set_timestamps(&mut tb, &[b"not a timestamp".to_vec()]);
     let tsig = s.sig("garbage.sig");
     write_json(&tsig, &tb);
-    let r = verify_key(
-        &s.model,
-        &s.key,
-        &tsig,
-        &["--tsa-certificate-chain", &chain],
-    );
+    let r = s.verify_trusting(&tsig, &chain);
     assert_fails_with(&r, &["timestamp"]);
 }
 
@@ -995,13 +995,7 @@ fn timestamp_copied_from_another_signature_fails() {
     let (s, sig_a, chain) = stamped_key_bundle(&mock);
     let sig_b = s.sig("b.sig");
     sign_key(&s.model, &s.key, &sig_b, &["--tsa-url", &mock.tsa_url()]).assert_success();
-    verify_key(
-        &s.model,
-        &s.key,
-        &sig_b,
-        &["--tsa-certificate-chain", &chain],
-    )
-    .assert_success();
+    s.verify_trusting(&sig_b, &chain).assert_success();
     let a = read_json(&sig_a);
     let mut b = read_json(&sig_b);
     assert_ne!(
@@ -1012,12 +1006,7 @@ fn timestamp_copied_from_another_signature_fails() {
     b["verificationMaterial"]["timestampVerificationData"] =
         a["verificationMaterial"]["timestampVerificationData"].clone();
     write_json(&sig_b, &b);
-    let r = verify_key(
-        &s.model,
-        &s.key,
-        &sig_b,
-        &["--tsa-certificate-chain", &chain],
-    );
+    let r = s.verify_trusting(&sig_b, &chain);
     assert_fails_with(&r, &["timestamp"]);
     // Added after a bundle's own, valid timestamp it still fails: every timestamp must verify.
     let sig_c = s.sig("c.sig");
@@ -1027,12 +1016,7 @@ fn timestamp_copied_from_another_signature_fails() {
     stamps.extend(timestamps(&a));
     set_timestamps(&mut c, &stamps);
     write_json(&sig_c, &c);
-    let r = verify_key(
-        &s.model,
-        &s.key,
-        &sig_c,
-        &["--tsa-certificate-chain", &chain],
-    );
+    let r = s.verify_trusting(&sig_c, &chain);
     assert_fails_with(&r, &["timestamp"]);
 }
 

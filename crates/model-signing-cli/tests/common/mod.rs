@@ -367,36 +367,40 @@ pub struct Ca {
 /// Self-signed root CA `DIR/NAME-cert.pem` + `DIR/NAME-key.pem`
 /// (CN "Test Root CA NAME", CA:TRUE, keyCertSign+cRLSign, 10 years).
 pub fn gen_root_ca(dir: &Path, name: &str, curve: Curve) -> Ca {
+    let (ca, request) = root_ca_request(dir, name, curve);
+    openssl(dir, request);
+    ca
+}
+
+/// The `openssl req` arguments of [`gen_root_ca`] and [`gen_root_ca_at`], and where they write.
+fn root_ca_request(dir: &Path, name: &str, curve: Curve) -> (Ca, Vec<OsString>) {
     let cert = dir.join(format!("{name}-cert.pem"));
     let key = dir.join(format!("{name}-key.pem"));
-    openssl(
-        dir,
-        args![
-            "req",
-            "-x509",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            format!("ec_paramgen_curve:{}", curve.openssl_name()),
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &cert,
-            "-days",
-            "3650",
-            "-subj",
-            format!("/CN=Test Root CA {name}"),
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-            "-addext",
-            "subjectKeyIdentifier=hash"
-        ],
-    );
-    Ca { cert, key }
+    let request = args![
+        "req",
+        "-x509",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        format!("ec_paramgen_curve:{}", curve.openssl_name()),
+        "-nodes",
+        "-keyout",
+        &key,
+        "-out",
+        &cert,
+        "-days",
+        "3650",
+        "-subj",
+        format!("/CN=Test Root CA {name}"),
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-addext",
+        "subjectKeyIdentifier=hash"
+    ];
+    (Ca { cert, key }, request)
 }
 
 /// Intermediate CA signed by `issuer` (CA:TRUE pathlen:0, 5 years).
@@ -1439,37 +1443,9 @@ where
 /// time `spec` (e.g. `"-30d"`: valid from 30 days ago), for certificates that must have been
 /// valid in the past.
 pub fn gen_root_ca_at(spec: &str, dir: &Path, name: &str, curve: Curve) -> Ca {
-    let cert = dir.join(format!("{name}-cert.pem"));
-    let key = dir.join(format!("{name}-key.pem"));
-    openssl_at(
-        spec,
-        dir,
-        args![
-            "req",
-            "-x509",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            format!("ec_paramgen_curve:{}", curve.openssl_name()),
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &cert,
-            "-days",
-            "3650",
-            "-subj",
-            format!("/CN=Test Root CA {name}"),
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-            "-addext",
-            "subjectKeyIdentifier=hash"
-        ],
-    );
-    Ca { cert, key }
+    let (ca, request) = root_ca_request(dir, name, curve);
+    openssl_at(spec, dir, request);
+    ca
 }
 
 /// Parses an RFC 3339 / ISO 8601 UTC time (`2025-10-10T02:12:20Z`, `2025-10-10T02:12:20.123Z`,
