@@ -21,13 +21,18 @@ def hash_model(
 ) -> Tuple[str, Optional[int], List[Tuple[str, str, bytes]], bytes, List[str]]: ...
 def model_name(model_path: str) -> str: ...
 def sign_model(
-    model_path: str, signature_path: str, hash: Dict[str, Any], signer: Dict[str, Any]
+    model_path: str,
+    signature_path: str,
+    hash: Dict[str, Any],
+    signer: Dict[str, Any],
+    oci: Optional[Dict[str, Any]] = None,
 ) -> Dict[str, Any]: ...
 def verify_model(
     model_path: str,
     signature_path: str,
     verifier: Dict[str, Any],
     options: Dict[str, Any],
+    oci: Optional[Dict[str, Any]] = None,
 ) -> Dict[str, Any]: ...
 def run_cli(argv: List[str]) -> int: ...
 def bundle_certificates(signature_path: str) -> Optional[List[bytes]]: ...

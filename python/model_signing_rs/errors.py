@@ -50,6 +50,10 @@ class UnsupportedError(ModelSigningError):
     """Something recognised but not implemented (yet)."""
 
 
+class RegistryError(ModelSigningError):
+    """An OCI registry could not be reached, refused access, or served an unusable manifest."""
+
+
 class TimestampServiceError(ModelSigningError):
     """Signing failed because a time-stamping authority (``tsa_url``) did not answer usefully;
     no signature was written."""
@@ -115,6 +119,7 @@ __all__ = [
     "SigstoreError",
     "UnsupportedError",
     "TimestampServiceError",
+    "RegistryError",
     "VerificationError",
     "TimestampError",
     "SignatureError",

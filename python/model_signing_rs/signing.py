@@ -52,10 +52,20 @@ class Config:
         self._hashing_config = HashingConfig()
         self._signer: Optional[Dict[str, Any]] = None
 
-    def sign(self, model_path: PathLike, signature_path: PathLike) -> SignResult:
+    def sign(
+        self,
+        model_path: PathLike,
+        signature_path: PathLike,
+        *,
+        plain_http: bool = False,
+        platform: Optional[str] = None,
+    ) -> SignResult:
         """Signs the model at ``model_path`` and writes the bundle to ``signature_path``.
 
-        A signature path inside the model is left out of what is signed.
+        A signature path inside the model is left out of what is signed. ``model_path`` may also
+        be an OCI image (not in the reference): ``oci://REGISTRY/REPO:TAG`` or ``@sha256:...``
+        (only its manifest is fetched; ``plain_http`` for a local registry, ``platform`` such as
+        ``linux/amd64`` for an image index), or a local manifest file (``*.json``).
         """
         if self._signer is None:
             self.use_sigstore_signer()
@@ -65,6 +75,7 @@ class Config:
             fspath(signature_path),
             self._hashing_config._spec(),
             self._signer,
+            {"plain_http": plain_http, "platform": platform},
         )
         return SignResult(out)
 

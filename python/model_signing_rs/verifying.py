@@ -74,8 +74,20 @@ class Config:
         self._hashing_config: Optional[HashingConfig] = None
         self._ignore_unsigned_files = False
 
-    def verify(self, model_path: PathLike, signature_path: PathLike) -> VerificationReport:
-        """Verifies the model at ``model_path`` against the bundle at ``signature_path``."""
+    def verify(
+        self,
+        model_path: PathLike,
+        signature_path: PathLike,
+        *,
+        plain_http: bool = False,
+        platform: Optional[str] = None,
+    ) -> VerificationReport:
+        """Verifies the model at ``model_path`` against the bundle at ``signature_path``.
+
+        ``model_path`` may be an OCI image or a local manifest file, as in
+        ``signing.Config.sign``: the manifest fetched now must list exactly the signed layers
+        and config.
+        """
         if self._verifier is None:
             raise ConfigError(
                 "no verifier configured: call use_elliptic_key_verifier, "
@@ -103,7 +115,11 @@ class Config:
             for der in _native.bundle_certificates(fspath(signature_path)) or []:
                 _log_fingerprint("verify", der)
         d = _native.verify_model(
-            fspath(model_path), fspath(signature_path), self._verifier, options
+            fspath(model_path),
+            fspath(signature_path),
+            self._verifier,
+            options,
+            {"plain_http": plain_http, "platform": platform},
         )
         d["timestamps"] = [Timestamp(**t) for t in d.get("timestamps", [])]
         return VerificationReport(**d)

@@ -306,12 +306,3 @@ def test_resized_shard_file(model, tmp_path, keys):
     with pytest.raises(errors.MismatchError) as e:
         rs_key_verify(model, sig, keys.public)
     assert [r.name for r in e.value.resized] == ["weights.bin"]
-
-
-def test_oci_references_are_not_supported_yet(tmp_path, keys):
-    ref = "oci://localhost:5000/model:v1"
-    with pytest.raises(errors.UnsupportedError, match="OCI registries"):
-        model_signing_rs.hashing.Config().hash(ref)
-    with pytest.raises(errors.UnsupportedError, match="OCI registries"):
-        rs_key_sign(ref, tmp_path / "m.sig", keys)
-    assert not (tmp_path / "m.sig").exists()

@@ -234,3 +234,34 @@ ms_setup_faketime() {
     }
     ms_log "faketime: installed ($lib)"
 }
+
+# ---------------------------------------------------------------------------
+# ms_setup_registry: a real OCI registry and a client to fill it, for the OCI tests
+# (crates/model-signing-cli/tests/oci.rs): Debian's docker-registry (Distribution 2.8; each test
+# starts its own on 127.0.0.1 with a config of its own, never the packaged service), htpasswd
+# (apache2-utils) for the authenticated registry, and the `oras` client from PyPI in its own venv
+# .test-env/oras. Exports MS_DOCKER_REGISTRY, MS_HTPASSWD and MS_ORAS_PY.
+MS_ORAS_REQS=("oras==0.2.43")
+
+ms_setup_registry() {
+    command -v docker-registry >/dev/null 2>&1 ||
+        ms_apt_install "an OCI registry (docker-registry)" docker-registry || return 1
+    command -v htpasswd >/dev/null 2>&1 ||
+        ms_apt_install "htpasswd (apache2-utils)" apache2-utils || return 1
+    local venv=$MS_TEST_ENV/oras reqs="${MS_ORAS_REQS[*]}"
+    if [[ -x $venv/bin/python && -f $venv/.ms-requirements && "$(cat "$venv/.ms-requirements")" == "$reqs" ]] &&
+        "$venv/bin/python" -c 'import oras.provider' 2>/dev/null; then
+        ms_log "oras: already installed ($venv)"
+    else
+        ms_log "oras: installing into $venv"
+        rm -rf "$venv"
+        mkdir -p "$MS_TEST_ENV"
+        "$MS_PYTHON" -m venv "$venv" >&2 || return 1
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${MS_ORAS_REQS[@]}" >&2 || return 1
+        printf '%s' "$reqs" >"$venv/.ms-requirements"
+    fi
+    MS_DOCKER_REGISTRY=$(command -v docker-registry)
+    MS_HTPASSWD=$(command -v htpasswd)
+    MS_ORAS_PY=$venv/bin/python
+    export MS_DOCKER_REGISTRY MS_HTPASSWD MS_ORAS_PY
+}

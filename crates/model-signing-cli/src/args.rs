@@ -227,6 +227,25 @@ pub struct CommonSign {
     /// identity provider a verifier must pass).
     #[arg(long, value_enum, default_value = "text")]
     pub output: OutputFormat,
+
+    /// Where an OCI image is (oci:// model paths).
+    #[command(flatten)]
+    pub oci: OciArgs,
+
+    /// Also push the signature to the registry of an oci:// model (not implemented yet).
+    #[arg(long)]
+    pub attach: bool,
+}
+
+/// Options for `oci://` model paths and local manifest files.
+#[derive(Debug, Args)]
+pub struct OciArgs {
+    /// Talk plain http to the registry of an oci:// model (local registries; ORAS's flag).
+    #[arg(long)]
+    pub plain_http: bool,
+    /// For an oci:// image index: the platform whose manifest is meant (os/arch[/variant]).
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
 }
 
 /// Options deciding which files are hashed and how (sign and digest).
@@ -529,6 +548,10 @@ pub struct CommonVerify {
     /// Hashing threads (default: one per available core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(usize))]
     pub max_workers: Option<usize>,
+
+    /// Where an OCI image is (oci:// model paths).
+    #[command(flatten)]
+    pub oci: OciArgs,
 }
 
 /// `verify sigstore`.

@@ -10,9 +10,13 @@
 //! Secrets (a key password, an OAuth client secret) come from, in order: the flag, the `...-file`
 //! flag, the environment variable, and (for a password) a prompt on the terminal; see [`Secret`].
 
-use crate::args::{CommonSign, CommonVerify, DigestArgs, HashArgs, Secret, SignSigstoreArgs};
+use crate::args::{
+    CommonSign, CommonVerify, DigestArgs, HashArgs, OciArgs, Secret, SignSigstoreArgs,
+};
 use anyhow::{bail, Context, Result};
 use model_signing::hashing::{HashAlgorithm, HashingConfig, Serialization, DEFAULT_SHARD_SIZE};
+use model_signing::oci::registry::RegistryOptions;
+use model_signing::oci::{ModelSource, OciOptions};
 use model_signing::verify::VerifyOptions;
 use model_signing::walk::{self, IgnoreSet};
 use std::path::{Path, PathBuf};
@@ -88,8 +92,76 @@ fn hashing(model: &Path, h: &HashArgs) -> Result<HashingConfig> {
     .normalized())
 }
 
+/// What a sign or verify command works on.
+pub enum Target<T> {
+    /// Files, hashed (a directory or a single file).
+    Files(T),
+    /// An OCI image: a registry reference or a local manifest file.
+    Oci {
+        /// The reference or manifest file.
+        source: Box<ModelSource>,
+        /// How to reach it.
+        opts: OciOptions,
+        /// The bundle's path.
+        signature: PathBuf,
+    },
+}
+
+/// The OCI source `model` names, if it names one, with its options.
+fn oci_target(model: &Path, o: &OciArgs) -> Result<Option<(ModelSource, OciOptions)>> {
+    let source = model_signing::oci::detect(model)?;
+    if matches!(source, ModelSource::Files(_)) {
+        if o.plain_http || o.platform.is_some() {
+            bail!("--plain-http and --platform apply only to oci:// models and manifest files");
+        }
+        return Ok(None);
+    }
+    let opts = OciOptions {
+        platform: o.platform.clone(),
+        registry: RegistryOptions {
+            plain_http: o.plain_http,
+            ..Default::default()
+        },
+    };
+    Ok(Some((source, opts)))
+}
+
 /// Resolves the options shared by every sign method.
-pub fn sign(c: &CommonSign) -> Result<SignConfig> {
+pub fn sign(c: &CommonSign) -> Result<Target<SignConfig>> {
+    if let Some((source, opts)) = oci_target(&c.model_path, &c.oci)? {
+        let h = &c.hash;
+        if !h.ignore_paths.is_empty()
+            || h.shard_size.is_some()
+            || h.shards
+            || h.allow_symlinks
+            || !h.hash_algorithm.eq_ignore_ascii_case("sha256")
+        {
+            bail!(
+                "--ignore-paths, --hash-algorithm, --shard-size, --shards and --allow-symlinks do \
+                 not apply to an OCI image: its signature records the registry's sha256 digests \
+                 of every layer and the config"
+            );
+        }
+        if c.attach {
+            bail!(
+                "attaching the signature to the registry (--attach) is not supported yet; the \
+                 signature is written to --signature only"
+            );
+        }
+        model_signing::sign::check_signature_path(&c.signature)?;
+        return Ok(Target::Oci {
+            source: Box::new(source),
+            opts,
+            signature: c.signature.clone(),
+        });
+    }
+    if c.attach {
+        bail!("--attach applies only to oci:// models");
+    }
+    Ok(Target::Files(sign_files(c)?))
+}
+
+fn sign_files(c: &CommonSign) -> Result<SignConfig> {
     check_model_exists(&c.model_path)?;
     model_signing::sign::check_signature_path(&c.signature)?;
     let h = hashing(&c.model_path, &c.hash)?;
@@ -101,7 +173,24 @@ pub fn sign(c: &CommonSign) -> Result<SignConfig> {
 }
 
 /// Resolves the options shared by every verify method.
-pub fn verify(c: &CommonVerify) -> Result<VerifyConfig> {
+pub fn verify(c: &CommonVerify) -> Result<Target<VerifyConfig>> {
+    if let Some((source, opts)) = oci_target(&c.model_path, &c.oci)? {
+        if !c.ignore_paths.is_empty() || c.allow_symlinks {
+            bail!(
+                "--ignore-paths and --allow-symlinks do not apply to an OCI image (verify a pulled \
+                 copy of it to leave files out)"
+            );
+        }
+        return Ok(Target::Oci {
+            source: Box::new(source),
+            opts,
+            signature: c.signature.clone(),
+        });
+    }
+    Ok(Target::Files(verify_files(c)?))
+}
+
+fn verify_files(c: &CommonVerify) -> Result<VerifyConfig> {
     check_model_exists(&c.model_path)?;
     let ignore = user_ignores(&c.model_path, &c.ignore_paths)?;
     Ok(VerifyConfig {

@@ -207,6 +207,9 @@ pub struct SignReport {
     pub signed: bool,
     /// Where the bundle was written.
     pub signature: std::path::PathBuf,
+    /// For an OCI image: the digest of the manifest that was signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oci_manifest: Option<String>,
     /// What was signed, how and by whom.
     #[serde(flatten)]
     pub outcome: sign::SignOutcome,
@@ -281,12 +284,30 @@ fn sign_cmd(method: SignMethod) -> Result<SignReport> {
             (c, with_tsa(Box::new(signer), &a.tsa)?)
         }
     };
-    let out = sign::sign_model(
-        &common.model,
-        &common.hashing,
-        signer.as_ref(),
-        &common.signature,
-    )?;
+    let (out, signature, oci_manifest) = match common {
+        config::Target::Files(c) => {
+            let out = sign::sign_model(&c.model, &c.hashing, signer.as_ref(), &c.signature)?;
+            (out, c.signature, None)
+        }
+        config::Target::Oci {
+            source,
+            opts,
+            signature,
+        } => {
+            let (out, img) =
+                model_signing::oci::sign_model(&source, &opts, signer.as_ref(), &signature)?;
+            tracing::info!(
+                "signed the OCI image {} (manifest sha256:{})",
+                img.source,
+                hex::encode(img.manifest_digest)
+            );
+            (
+                out,
+                signature,
+                Some(format!("sha256:{}", hex::encode(img.manifest_digest))),
+            )
+        }
+    };
     for w in &out.warnings {
         if out.method == sign::Method::Sigstore {
             tracing::warn!(
@@ -301,7 +322,7 @@ fn sign_cmd(method: SignMethod) -> Result<SignReport> {
         out.files,
         out.resources,
         hex::encode(out.root_digest),
-        common.signature.display()
+        signature.display()
     );
     if let Some(id) = &out.identity {
         tracing::info!(
@@ -314,7 +335,8 @@ fn sign_cmd(method: SignMethod) -> Result<SignReport> {
     }
     Ok(SignReport {
         signed: true,
-        signature: common.signature,
+        signature,
+        oci_manifest,
         outcome: out,
     })
 }
@@ -330,7 +352,7 @@ fn verify_cmd(method: VerifyMethod) -> ExitCode {
                         format!("cannot load public key '{}'", a.public_key.display())
                     })?
                     .with_timestamps(timestamp_policy(&a.tsa)?);
-                run_verify(&c, &v)
+                run_verify(&c, a.common.ignore_unsigned_files, &v)
             })(),
         ),
         VerifyMethod::Certificate(a) => (
@@ -354,7 +376,7 @@ fn verify_cmd(method: VerifyMethod) -> ExitCode {
                 };
                 let v = CertificateVerifier::new(anchors, time)?
                     .with_timestamps(timestamp_policy(&a.tsa)?);
-                run_verify(&c, &v)
+                run_verify(&c, a.common.ignore_unsigned_files, &v)
             })(),
         ),
         VerifyMethod::Sigstore(a) => (
@@ -362,7 +384,7 @@ fn verify_cmd(method: VerifyMethod) -> ExitCode {
             (|| {
                 let c = config::verify(&a.common)?;
                 let (v, root) = crate::sigstore_verify::verifier(&a)?;
-                let mut report = run_verify(&c, &v)?;
+                let mut report = run_verify(&c, a.common.ignore_unsigned_files, &v)?;
                 // Which root decided: `--output json` shows it as `trust_root`.
                 report.trust_root = Some(root);
                 Ok(report)
@@ -397,8 +419,28 @@ fn verify_cmd(method: VerifyMethod) -> ExitCode {
 }
 
 /// Verifies with `v` and logs a summary; shared by every verify method.
-fn run_verify(c: &config::VerifyConfig, v: &dyn BundleVerifier) -> Result<verify::VerifyReport> {
-    let report = verify::verify_model(&c.model, &c.signature, v, &c.options)?;
+fn run_verify(
+    c: &config::Target<config::VerifyConfig>,
+    ignore_unsigned: bool,
+    v: &dyn BundleVerifier,
+) -> Result<verify::VerifyReport> {
+    let report = match c {
+        config::Target::Files(c) => verify::verify_model(&c.model, &c.signature, v, &c.options)?,
+        config::Target::Oci {
+            source,
+            opts,
+            signature,
+        } => {
+            let (report, img) =
+                model_signing::oci::verify_model(source, opts, signature, v, ignore_unsigned)?;
+            tracing::info!(
+                "the OCI image {} (manifest sha256:{}) matches the signature",
+                img.source,
+                hex::encode(img.manifest_digest)
+            );
+            report
+        }
+    };
     for (i, t) in report.signer.timestamps.iter().flatten().enumerate() {
         match (&t.time, &t.tsa) {
             (Some(time), Some(tsa)) if t.verified => {

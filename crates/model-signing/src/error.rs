@@ -83,6 +83,9 @@ pub enum Error {
     /// one was required and none verified.
     #[error("{0}")]
     Timestamp(String),
+    /// An OCI registry could not be reached, refused access, or served something unusable.
+    #[error("{0}")]
+    Registry(String),
 }
 
 impl Error {

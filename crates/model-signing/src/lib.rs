@@ -71,6 +71,7 @@ pub mod error;
 pub mod hashing;
 pub mod keys;
 pub mod manifest;
+pub mod oci;
 #[cfg(feature = "pkcs11")]
 pub mod pkcs11;
 pub mod report;

@@ -159,7 +159,7 @@ pub fn verify_bundle(
 }
 
 /// Checks the signature and signer, then decodes the statement it covers.
-fn verify_signed(
+pub(crate) fn verify_signed(
     bundle: &Bundle,
     verifier: &dyn BundleVerifier,
 ) -> Result<(SignerInfo, Statement)> {
