@@ -63,6 +63,7 @@ class VerificationReport:
     signature_ignored_as: Optional[str]
     warnings: List[str]
     timestamps: List[Timestamp] = dataclasses.field(default_factory=list)
+    signature_source: Optional[str] = None
 
 
 class Config:

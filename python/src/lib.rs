@@ -817,6 +817,7 @@ fn verify_model<'py>(
     d.set_item("files_checked", r.files_checked)?;
     d.set_item("resources", r.resources)?;
     d.set_item("signature_ignored_as", &r.signature_ignored_as)?;
+    d.set_item("signature_source", &r.signature_source)?;
     let timestamps = PyList::empty(py);
     for t in r.signer.timestamps.iter().flatten() {
         let td = PyDict::new(py);

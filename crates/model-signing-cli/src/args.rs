@@ -232,7 +232,8 @@ pub struct CommonSign {
     #[command(flatten)]
     pub oci: OciArgs,
 
-    /// Also push the signature to the registry of an oci:// model (not implemented yet).
+    /// Also push the signature to the registry of an oci:// model, beside the image (a referrer
+    /// where the registry has the referrers API, else the tag sha256-<manifest hex>.sig).
     #[arg(long)]
     pub attach: bool,
 }
@@ -512,9 +513,10 @@ pub struct CommonVerify {
     #[arg(value_name = "MODEL_PATH")]
     pub model_path: PathBuf,
 
-    /// The signature bundle to check.
-    #[arg(long, value_name = "SIGNATURE_PATH", required = true)]
-    pub signature: PathBuf,
+    /// The signature bundle to check (required, except for an oci:// model: without it, the
+    /// signatures attached to the image in its registry are tried).
+    #[arg(long, value_name = "SIGNATURE_PATH")]
+    pub signature: Option<PathBuf>,
 
     /// More paths to leave out, on top of those the signer recorded (repeatable).
     #[arg(long = "ignore-paths", value_name = "PATH", action = clap::ArgAction::Append)]

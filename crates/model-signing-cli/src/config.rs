@@ -102,8 +102,10 @@ pub enum Target<T> {
         source: Box<ModelSource>,
         /// How to reach it.
         opts: OciOptions,
-        /// The bundle's path.
-        signature: PathBuf,
+        /// The bundle's path (`None`: verify with the signatures attached in the registry).
+        signature: Option<PathBuf>,
+        /// Sign only: also push the bundle to the registry.
+        attach: bool,
     },
 }
 
@@ -142,17 +144,15 @@ pub fn sign(c: &CommonSign) -> Result<Target<SignConfig>> {
                  of every layer and the config"
             );
         }
-        if c.attach {
-            bail!(
-                "attaching the signature to the registry (--attach) is not supported yet; the \
-                 signature is written to --signature only"
-            );
+        if c.attach && !matches!(source, ModelSource::Registry(_)) {
+            bail!("--attach needs an oci:// model: a manifest file has no registry to attach to");
         }
         model_signing::sign::check_signature_path(&c.signature)?;
         return Ok(Target::Oci {
             source: Box::new(source),
             opts,
-            signature: c.signature.clone(),
+            signature: Some(c.signature.clone()),
+            attach: c.attach,
         });
     }
     if c.attach {
@@ -181,10 +181,14 @@ pub fn verify(c: &CommonVerify) -> Result<Target<VerifyConfig>> {
                  copy of it to leave files out)"
             );
         }
+        if c.signature.is_none() && !matches!(source, ModelSource::Registry(_)) {
+            bail!("--signature is required for a manifest file");
+        }
         return Ok(Target::Oci {
             source: Box::new(source),
             opts,
             signature: c.signature.clone(),
+            attach: false,
         });
     }
     Ok(Target::Files(verify_files(c)?))
@@ -192,10 +196,13 @@ pub fn verify(c: &CommonVerify) -> Result<Target<VerifyConfig>> {
 
 fn verify_files(c: &CommonVerify) -> Result<VerifyConfig> {
     check_model_exists(&c.model_path)?;
+    let Some(signature) = c.signature.clone() else {
+        bail!("--signature is required (only an oci:// model can be verified with the signatures attached to it)");
+    };
     let ignore = user_ignores(&c.model_path, &c.ignore_paths)?;
     Ok(VerifyConfig {
         model: c.model_path.clone(),
-        signature: c.signature.clone(),
+        signature,
         options: VerifyOptions {
             ignore,
             // Neither flag: the bundle decides (see `VerifyOptions::ignore_git_paths`).

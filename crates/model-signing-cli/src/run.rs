@@ -293,7 +293,9 @@ fn sign_cmd(method: SignMethod) -> Result<SignReport> {
             source,
             opts,
             signature,
+            attach,
         } => {
+            let signature = signature.context("internal: no signature path")?;
             let (out, img) =
                 model_signing::oci::sign_model(&source, &opts, signer.as_ref(), &signature)?;
             tracing::info!(
@@ -301,6 +303,18 @@ fn sign_cmd(method: SignMethod) -> Result<SignReport> {
                 img.source,
                 hex::encode(img.manifest_digest)
             );
+            if attach {
+                let bytes = read(&signature, "signature")?;
+                let at = model_signing::oci::attach(&source, &img, &bytes, &opts).with_context(
+                    || {
+                        format!(
+                            "the signature was written to '{}' but could not be attached",
+                            signature.display()
+                        )
+                    },
+                )?;
+                tracing::info!("attached the signature to {} as {at}", img.source);
+            }
             (
                 out,
                 signature,
@@ -429,7 +443,23 @@ fn run_verify(
         config::Target::Oci {
             source,
             opts,
-            signature,
+            signature: None,
+            ..
+        } => {
+            let (report, img, at) =
+                model_signing::oci::verify_attached(source, opts, v, ignore_unsigned)?;
+            tracing::info!(
+                "the OCI image {} (manifest sha256:{}) matches the signature attached as {at}",
+                img.source,
+                hex::encode(img.manifest_digest)
+            );
+            report
+        }
+        config::Target::Oci {
+            source,
+            opts,
+            signature: Some(signature),
+            ..
         } => {
             let (report, img) =
                 model_signing::oci::verify_model(source, opts, signature, v, ignore_unsigned)?;

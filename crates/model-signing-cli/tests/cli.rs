@@ -986,7 +986,6 @@ fn usage_errors_exit_2_and_runtime_errors_exit_1() {
     for a in [
         args![],
         args!["sign", "key", &model],
-        args!["verify", "key", "--public-key", "x.pem", &model],
         args!["sign", "key", "--private-key", "k", "--bogus", &model],
         args!["verify", "certificate", "--signature", "s", &model],
         args![
@@ -1003,6 +1002,11 @@ fn usage_errors_exit_2_and_runtime_errors_exit_1() {
         let r = ms(a);
         r.assert_exit(2);
     }
+    // --signature is optional for an oci:// model (the registry may hold it), so its absence for
+    // a local model is a runtime error naming the flag, not a usage error.
+    ms(args!["verify", "key", "--public-key", "x.pem", &model])
+        .assert_exit(1)
+        .assert_stderr_contains("--signature is required");
     ms(args!["--help"]).assert_success();
     ms(args!["--version"])
         .assert_success()

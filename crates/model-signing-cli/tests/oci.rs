@@ -560,7 +560,6 @@ fn unreachable_registries_and_options_that_do_not_apply() {
     assert_one_line_failure(&sign_key_oci(&key, &sig, &target, &[]), &["https://"]);
     assert!(!sig.exists());
     for (extra, want) in [
-        (vec!["--attach", "--plain-http"], "not supported yet"),
         (
             vec!["--hash-algorithm", "blake3"],
             "do not apply to an OCI image",
@@ -580,8 +579,411 @@ fn unreachable_registries_and_options_that_do_not_apply() {
     let local = make_small_model(dir.path(), "local");
     let r = sign_key_oci(&key, &sig, local.to_str().unwrap(), &["--plain-http"]);
     assert_one_line_failure(&r, &["apply only to oci://"]);
+    // --attach needs a registry; --signature is required unless an image's registry holds it.
+    let manifest = write_file(
+        dir.path(),
+        "m.json",
+        format!(
+            r#"{{"schemaVersion":2,"config":{{"mediaType":"x","digest":"sha256:{0}","size":1}},"layers":[{{"mediaType":"x","digest":"sha256:{0}","size":1,"annotations":{{"org.opencontainers.image.title":"w"}}}}]}}"#,
+            "0".repeat(64)
+        ),
+    );
+    let r = sign_key_oci(&key, &sig, manifest.to_str().unwrap(), &["--attach"]);
+    assert_one_line_failure(&r, &["--attach needs an oci:// model"]);
+    let r = ms(args![
+        "verify",
+        "key",
+        "--public-key",
+        &key.public_key,
+        &manifest
+    ]);
+    assert_one_line_failure(&r, &["--signature is required"]);
+    let r = ms(args![
+        "verify",
+        "key",
+        "--public-key",
+        &key.public_key,
+        &local
+    ]);
+    assert_one_line_failure(&r, &["--signature is required"]);
     // `digest` takes local models only.
     let r = ms(args!["digest", &target]);
     r.assert_exit(1)
         .assert_stderr_contains("OCI registry reference");
+}
+
+/// `tests/oci/fake_registry.py` on 127.0.0.1 (the referrers API, the bearer flow, hostile
+/// answers); killed on drop. Skips with the other registry tools.
+struct Fake {
+    child: Child,
+    port: u16,
+    oras_py: PathBuf,
+}
+
+impl Fake {
+    fn start(args: &[&str]) -> Option<Fake> {
+        let tools = tools()?;
+        let mut child = Command::new(&tools.oras_py)
+            .arg(repo_root().join("tests/oci/fake_registry.py"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the fake registry");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("read PORT=");
+        let port = line
+            .trim()
+            .strip_prefix("PORT=")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the fake registry printed {line:?}"));
+        Some(Fake {
+            child,
+            port,
+            oras_py: tools.oras_py,
+        })
+    }
+
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn oci(&self, repo_tag: &str) -> String {
+        format!("oci://{}/{repo_tag}", self.host())
+    }
+
+    /// Pushes through the distribution API (`push.py rawpush`), with `user:password` for the
+    /// bearer flow.
+    fn push(&self, repo_tag: &str, config: &Path, files: &[&Path], creds: (&str, &str)) {
+        let mut cmd = Command::new(&self.oras_py);
+        cmd.arg(repo_root().join("tests/oci/push.py"))
+            .args(["rawpush", &self.host(), repo_tag])
+            .arg(config)
+            .args(files)
+            .args(["--user", creds.0, "--password", creds.1]);
+        run(&mut cmd).assert_success();
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn with_docker_config(dir: &Path, host: &str, user: &str, password: &str) -> PathBuf {
+    use base64::Engine;
+    let d = dir.join(format!("docker-{user}-{password}"));
+    std::fs::create_dir_all(&d).expect("mkdir");
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    std::fs::write(
+        d.join("config.json"),
+        format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#),
+    )
+    .expect("write the Docker config");
+    d
+}
+
+fn ms_env(docker_config: &Path, a: Vec<std::ffi::OsString>) -> Run {
+    let mut cmd = model_signing();
+    cmd.env("DOCKER_CONFIG", docker_config).args(a);
+    run(&mut cmd)
+}
+
+#[test]
+fn attach_and_discover_with_the_tag_fallback() {
+    // Distribution 2.8 has no referrers API: the bundles go under sha256-<hex>.sig, newest first.
+    let Some(reg) = Registry::start(false) else {
+        return;
+    };
+    let dir = tempdir();
+    let m = model(dir.path());
+    reg.push("models/att:v1", &m.config_blob, &[&m.weights]);
+    let target = reg.oci("models/att:v1");
+    let k1 = gen_ec_key(dir.path(), "k1", Curve::P256);
+    let k2 = gen_ec_key(dir.path(), "k2", Curve::P256);
+    let k3 = gen_ec_key(dir.path(), "k3", Curve::P256);
+    // Nothing attached yet: verifying without --signature says so.
+    let r = ms(args![
+        "verify",
+        "key",
+        "--public-key",
+        &k1.public_key,
+        "--plain-http",
+        &target
+    ]);
+    assert_one_line_failure(&r, &["no signature is attached", ".sig"]);
+
+    let s1 = dir.path().join("1.sig");
+    let r = sign_key_oci(
+        &k1,
+        &s1,
+        &target,
+        &["--plain-http", "--attach", "--output", "json"],
+    );
+    r.assert_success();
+    let digest = serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap()["oci_manifest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let tag = format!("sha256-{digest}.sig");
+    let tag_manifest = dir.path().join("tag.json");
+    reg.manifest(&format!("models/att:{tag}"), &tag_manifest);
+    let tm: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&tag_manifest).unwrap()).unwrap();
+    assert_eq!(
+        tm["annotations"]["dev.sigstore.model-signing.artifact-type"],
+        "application/vnd.model-signing.signature.v0.1"
+    );
+    assert_eq!(
+        tm["layers"][0]["digest"],
+        format!("sha256:{}", sha256_hex(&std::fs::read(&s1).unwrap()))
+    );
+
+    // A second signer attaches too; its bundle comes first, the first one is kept.
+    let s2 = dir.path().join("2.sig");
+    sign_key_oci(&k2, &s2, &target, &["--plain-http", "--attach"]).assert_success();
+    reg.manifest(&format!("models/att:{tag}"), &tag_manifest);
+    let tm: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&tag_manifest).unwrap()).unwrap();
+    assert_eq!(tm["layers"].as_array().map(Vec::len), Some(2));
+
+    // Each key finds its own, and the report says where.
+    for (key, want) in [(&k2, "layer 0"), (&k1, "layer 1")] {
+        let r = ms(args![
+            "verify",
+            "key",
+            "--public-key",
+            &key.public_key,
+            "--plain-http",
+            "--output",
+            "json",
+            &target
+        ]);
+        r.assert_success();
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        let src = v["signature_source"].as_str().unwrap_or_default();
+        assert!(src.contains(want) && src.contains(&tag), "{src}");
+    }
+    // A key that signed nothing: every candidate's reason, one line.
+    let r = ms(args![
+        "verify",
+        "key",
+        "--public-key",
+        &k3.public_key,
+        "--plain-http",
+        &target
+    ]);
+    assert_one_line_failure(&r, &["2 signature(s) are attached", "none verifies"]);
+
+    // A `.sig` tag written by another tool (cosign uses the same name) is left untouched; the
+    // signature file is still written.
+    reg.push("models/other:v1", &m.config_blob, &[&m.tokenizer]);
+    let other = reg.oci("models/other:v1");
+    let s3 = dir.path().join("3.sig");
+    let r = sign_key_oci(&k1, &s3, &other, &["--plain-http", "--output", "json"]);
+    let od = serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap()["oci_manifest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    reg.push(
+        &format!("models/other:sha256-{od}.sig"),
+        &m.config_blob,
+        &[&m.weights],
+    );
+    std::fs::remove_file(&s3).unwrap();
+    let r = sign_key_oci(&k1, &s3, &other, &["--plain-http", "--attach"]);
+    assert_one_line_failure(
+        &r,
+        &["could not be attached", "not written by model-signing"],
+    );
+    assert!(
+        s3.exists(),
+        "the signature file is written before attaching"
+    );
+}
+
+#[test]
+fn attach_and_discover_through_the_referrers_api() {
+    // Recorded-response style: a registry that serves the OCI 1.1 referrers API.
+    let Some(fake) = Fake::start(&["--referrers"]) else {
+        return;
+    };
+    let dir = tempdir();
+    let m = model(dir.path());
+    fake.push(
+        "models/ref:v1",
+        &m.config_blob,
+        &[&m.weights, &m.tokenizer],
+        ("u", "p"),
+    );
+    let target = fake.oci("models/ref:v1");
+    let key = gen_ec_key(dir.path(), "k", Curve::P256);
+    let sig = dir.path().join("ref.sig");
+    sign_key_oci(&key, &sig, &target, &["--plain-http", "--attach"])
+        .assert_success()
+        .assert_stderr_contains("as the referrer sha256:");
+    let r = ms(args![
+        "verify",
+        "key",
+        "--public-key",
+        &key.public_key,
+        "--plain-http",
+        "--output",
+        "json",
+        &target
+    ]);
+    r.assert_success();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(
+        v["signature_source"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("the referrer sha256:"),
+        "{v}"
+    );
+}
+
+#[test]
+fn the_bearer_token_flow_with_docker_config_credentials() {
+    let Some(fake) = Fake::start(&["--bearer", "tok-user:tok-pass"]) else {
+        return;
+    };
+    let dir = tempdir();
+    let m = model(dir.path());
+    fake.push(
+        "private/b:v1",
+        &m.config_blob,
+        &[&m.weights],
+        ("tok-user", "tok-pass"),
+    );
+    let target = fake.oci("private/b:v1");
+    let key = gen_ec_key(dir.path(), "k", Curve::P256);
+    let sig = dir.path().join("b.sig");
+    let sign = |cfg: &Path, extra: &[&str]| {
+        let mut a = args![
+            "sign",
+            "key",
+            "--private-key",
+            &key.private_key,
+            "--signature",
+            &sig
+        ];
+        a.extend(extra.iter().map(std::ffi::OsString::from));
+        a.extend(args!["--plain-http", &target]);
+        ms_env(cfg, a)
+    };
+    let wrong = with_docker_config(dir.path(), &fake.host(), "tok-user", "nope");
+    assert_one_line_failure(&sign(&wrong, &[]), &["token service refused"]);
+    assert!(!sig.exists());
+    let right = with_docker_config(dir.path(), &fake.host(), "tok-user", "tok-pass");
+    // Pull scope to sign, push scope to attach, pull again to discover.
+    sign(&right, &["--attach"]).assert_success();
+    ms_env(
+        &right,
+        args![
+            "verify",
+            "key",
+            "--public-key",
+            &key.public_key,
+            "--plain-http",
+            &target
+        ],
+    )
+    .assert_success();
+}
+
+#[test]
+fn hostile_registry_answers_fail_on_one_line() {
+    let Some(fake) = Fake::start(&[]) else {
+        return;
+    };
+    let dir = tempdir();
+    let key = gen_ec_key(dir.path(), "k", Curve::P256);
+    let sig = dir.path().join("h.sig");
+    let lie = format!("hostile/lie@sha256:{}", "ab".repeat(32));
+    for (repo, want) in [
+        ("hostile/big:v1", "byte limit"),
+        ("hostile/stream:v1", "byte limit"),
+        ("hostile/junk:v1", "not a JSON manifest"),
+        (lie.as_str(), "hashes to"),
+        ("hostile/redirect:v1", "307"),
+        ("hostile/missing:v1", "no manifest"),
+    ] {
+        let r = sign_key_oci(&key, &sig, &fake.oci(repo), &["--plain-http"]);
+        assert_one_line_failure(&r, &[want]);
+        assert!(!sig.exists(), "{repo}");
+    }
+}
+
+#[test]
+fn keyless_by_reference_against_the_mock_sigstore_stack() {
+    let Some(reg) = Registry::start(false) else {
+        return;
+    };
+    let Some(mock) = MockSigstore::start(&MockOptions::default()) else {
+        return;
+    };
+    let dir = tempdir();
+    let m = model(dir.path());
+    reg.push("models/keyless:v1", &m.config_blob, &[&m.weights]);
+    let target = reg.oci("models/keyless:v1");
+    let sig = dir.path().join("keyless.sig");
+    let (issuer, email) = ("https://oidc.mock.test", "signer@example.test");
+    let token = identity_token(issuer, email, "sigstore", 600);
+    let mut cmd = model_signing();
+    for v in AMBIENT_VARS {
+        cmd.env_remove(v);
+    }
+    cmd.args(args![
+        "sign",
+        "sigstore",
+        "--trust-config",
+        &mock.trust_config,
+        "--identity-token",
+        &token,
+        "--signature",
+        &sig,
+        "--plain-http",
+        "--attach",
+        &target
+    ]);
+    run(&mut cmd).assert_success();
+    for signature in [Some(&sig), None] {
+        let mut a = args![
+            "verify",
+            "sigstore",
+            "--trust-config",
+            &mock.trust_config,
+            "--identity",
+            email,
+            "--identity-provider",
+            issuer,
+            "--plain-http"
+        ];
+        if let Some(s) = signature {
+            a.extend(args!["--signature", s]);
+        }
+        a.push(target.clone().into());
+        ms(a).assert_success();
+    }
+    let r = ms(args![
+        "verify",
+        "sigstore",
+        "--trust-config",
+        &mock.trust_config,
+        "--identity",
+        "someone-else@example.test",
+        "--identity-provider",
+        issuer,
+        "--plain-http",
+        &target
+    ]);
+    assert_one_line_failure(&r, &["none verifies"]);
 }

@@ -13,7 +13,8 @@
 //! (key, certificate, PKCS#11 and Sigstore keyless all implement it) and one
 //! [`verify::BundleVerifier`] trait. [`keys`] and [`x509`] hold the key loading and certificate
 //! path validation they share; [`report`] the typed results (serialisable with serde);
-//! [`timestamp`] the RFC 3161 timestamps that key, certificate and PKCS#11 signatures may carry.
+//! [`timestamp`] the RFC 3161 timestamps that key, certificate and PKCS#11 signatures may carry;
+//! [`oci`] models that are OCI images (a registry reference or a manifest file).
 //!
 //! The library never prints; warnings go through `tracing`, errors are one typed tree ([`Error`])
 //! whose messages name no command-line flag.
@@ -25,6 +26,8 @@
 //!   Also requesting and verifying RFC 3161 timestamps ([`timestamp`]); without the feature a
 //!   bundle's timestamps are reported as unverified and never used.
 //! * `pkcs11` (default): keys on PKCS#11 tokens ([`pkcs11`]), through cryptoki.
+//! * `oci` (default, implies `sigstore`): fetching manifests from OCI registries ([`oci`]); local
+//!   manifest files work without it.
 //!
 //! With `default-features = false`, key and certificate signing and verification, hashing and the
 //! bundle format work with none of those dependencies.

@@ -50,6 +50,8 @@ pub struct Descriptor {
 /// A validated image manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageManifest {
+    /// The manifest's media type (the OCI one when the document names none).
+    pub media_type: String,
     /// The config blob.
     pub config: Descriptor,
     /// The layers, in manifest order.
@@ -230,7 +232,11 @@ pub fn parse(raw: &[u8]) -> Result<Parsed> {
     for (i, d) in raw_layers.into_iter().enumerate() {
         layers.push(descriptor(d, &format!("layer {i}"))?);
     }
-    Ok(Parsed::Image(ImageManifest { config, layers }))
+    Ok(Parsed::Image(ImageManifest {
+        media_type: mt.unwrap_or(OCI_MANIFEST).to_string(),
+        config,
+        layers,
+    }))
 }
 
 /// The image manifest of `parsed`, refusing an index with its platforms listed.

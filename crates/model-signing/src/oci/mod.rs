@@ -102,6 +102,8 @@ pub struct LoadedImage {
     pub image: ImageManifest,
     /// SHA-256 of the manifest's bytes (the image's content address).
     pub manifest_digest: [u8; 32],
+    /// The manifest's size in bytes.
+    pub manifest_size: u64,
     /// The statement's subject name.
     pub subject_name: String,
     /// Where it came from, for messages.
@@ -145,6 +147,7 @@ pub fn load(source: &ModelSource, opts: &OciOptions) -> Result<LoadedImage> {
             Ok(LoadedImage {
                 image,
                 manifest_digest: sha256(&raw),
+                manifest_size: raw.len() as u64,
                 subject_name: stem,
                 source: shown,
             })
@@ -178,6 +181,7 @@ fn load_registry(r: &OciRef, opts: &OciOptions) -> Result<LoadedImage> {
     Ok(LoadedImage {
         image,
         manifest_digest: sha256(&raw),
+        manifest_size: raw.len() as u64,
         subject_name: r.subject_name(),
         source: shown,
     })
@@ -262,7 +266,17 @@ pub fn verify_model(
     ignore_unsigned: bool,
 ) -> Result<(VerifyReport, LoadedImage)> {
     let bundle = crate::bundle::read(signature)?;
-    let (signer, st) = crate::verify::verify_signed(&bundle, verifier)?;
+    let (signer, st) = signed_statement(&bundle, verifier)?;
+    let img = load(source, opts)?;
+    Ok((compare_image(signer, &st, &img, ignore_unsigned)?, img))
+}
+
+/// The signature and signer of `bundle`, and its statement, which must be one an image can have.
+fn signed_statement(
+    bundle: &crate::bundle::Bundle,
+    verifier: &dyn BundleVerifier,
+) -> Result<(crate::verify::SignerInfo, crate::statement::Statement)> {
+    let (signer, st) = crate::verify::verify_signed(bundle, verifier)?;
     let info = &st.serialization;
     if info.serialization != Serialization::Files || info.hash_type != HashAlgorithm::Sha256 {
         return Err(Error::Model(format!(
@@ -273,7 +287,15 @@ pub fn verify_model(
         )));
     }
     crate::manifest::validate_signed(&st.manifest, info.hash_type, info.serialization)?;
-    let img = load(source, opts)?;
+    Ok((signer, st))
+}
+
+fn compare_image(
+    signer: crate::verify::SignerInfo,
+    st: &crate::statement::Statement,
+    img: &LoadedImage,
+    ignore_unsigned: bool,
+) -> Result<VerifyReport> {
     let actual = image::resources(&img.image)?;
     let mut report = crate::verify::compare(&st.manifest, &actual);
     if ignore_unsigned {
@@ -282,21 +304,99 @@ pub fn verify_model(
     if !report.is_empty() {
         return Err(Error::Mismatch(Box::new(report)));
     }
-    Ok((
-        VerifyReport {
-            signer,
-            model_name: st.model_name.clone(),
-            root_digest: st.root_digest,
-            serialization: Serialization::Files,
-            hash_type: HashAlgorithm::Sha256,
-            shard_size: None,
-            signed_ignore_paths: info.ignore_paths.clone(),
-            files_checked: actual.resources.len(),
-            resources: st.manifest.resources.len(),
-            #[cfg(feature = "sigstore")]
-            trust_root: None,
-            signature_ignored_as: None,
+    Ok(VerifyReport {
+        signer,
+        model_name: st.model_name.clone(),
+        root_digest: st.root_digest,
+        serialization: Serialization::Files,
+        hash_type: HashAlgorithm::Sha256,
+        shard_size: None,
+        signed_ignore_paths: st.serialization.ignore_paths.clone(),
+        files_checked: actual.resources.len(),
+        resources: st.manifest.resources.len(),
+        #[cfg(feature = "sigstore")]
+        trust_root: None,
+        signature_ignored_as: None,
+        signature_source: None,
+    })
+}
+
+/// Pushes `bundle` (the signature of `img`) to the registry `source` names, beside the image:
+/// as a referrer where the registry has the referrers API, else under the tag
+/// `sha256-<manifest hex>.sig` (see [`registry::attach`]).
+#[cfg(feature = "oci")]
+pub fn attach(
+    source: &ModelSource,
+    img: &LoadedImage,
+    bundle: &[u8],
+    opts: &OciOptions,
+) -> Result<registry::attach::Location> {
+    let ModelSource::Registry(r) = source else {
+        return Err(Error::Config(
+            "only an image in a registry can carry its signature".into(),
+        ));
+    };
+    // The manifest that was signed, by digest: a tag that moved since cannot mix two images.
+    registry::attach::push(
+        r,
+        &registry::attach::Subject {
+            digest: img.manifest_digest,
+            size: img.manifest_size,
+            media_type: img.image.media_type.clone(),
         },
-        img,
-    ))
+        bundle,
+        &opts.registry,
+    )
+}
+
+/// Verifies the image `source` names against the signatures attached to it in its registry
+/// (newest first): the first that verifies with `verifier` and matches the manifest wins, and
+/// its location is returned.
+#[cfg(feature = "oci")]
+pub fn verify_attached(
+    source: &ModelSource,
+    opts: &OciOptions,
+    verifier: &dyn BundleVerifier,
+    ignore_unsigned: bool,
+) -> Result<(VerifyReport, LoadedImage, registry::attach::Location)> {
+    let ModelSource::Registry(r) = source else {
+        return Err(Error::Config(
+            "a signature file is required for a local model or manifest file".into(),
+        ));
+    };
+    let img = load(source, opts)?;
+    let candidates = registry::attach::discover(r, &img.manifest_digest, &opts.registry)?;
+    if candidates.is_empty() {
+        return Err(Error::Signature(format!(
+            "no signature is attached to {} (sha256:{}): the registry lists no referrer of ours \
+             and has no tag {}; give the signature file",
+            img.source,
+            hex::encode(img.manifest_digest),
+            registry::attach::sig_tag(&img.manifest_digest)
+        )));
+    }
+    let mut reasons = Vec::new();
+    let n = candidates.len();
+    for (location, bytes) in candidates {
+        let attempt = crate::bundle::parse(&bytes)
+            .and_then(|b| signed_statement(&b, verifier))
+            .and_then(|(signer, st)| compare_image(signer, &st, &img, ignore_unsigned));
+        match attempt {
+            Ok(mut report) => {
+                report.signature_source = Some(location.to_string());
+                return Ok((report, img, location));
+            }
+            Err(e) => reasons.push(format!("{location}: {}", crate::error::one_line(&e))),
+        }
+    }
+    Err(Error::Signature(format!(
+        "{n} signature(s) are attached to {}; none verifies: {}",
+        img.source,
+        reasons
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ")
+    )))
 }

@@ -116,6 +116,9 @@ pub struct VerifyReport {
     /// left out of the comparison.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature_ignored_as: Option<String>,
+    /// For an OCI image verified with a signature found in its registry: where it was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature_source: Option<String>,
 }
 
 /// Parses the bundle at `signature`, verifies it with `verifier`, and checks `model` against it.
@@ -199,6 +202,7 @@ fn check_and_report(
         #[cfg(feature = "sigstore")]
         trust_root: None,
         signature_ignored_as: None,
+        signature_source: None,
     })
 }
 

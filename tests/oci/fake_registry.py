@@ -1,0 +1,197 @@
+"""A loopback stand-in for an OCI registry, for what Debian's docker-registry (Distribution 2.8)
+cannot show: the OCI 1.1 referrers API, the bearer-token flow, and hostile answers. Used by
+crates/model-signing-cli/tests/oci.rs.
+
+    fake_registry.py [--referrers] [--bearer USER:PASSWORD]
+
+--referrers           serve GET /v2/<repo>/referrers/<digest> (the OCI 1.1 API, computed from
+                      the `subject` of pushed manifests, as distribution-spec 1.1 describes);
+                      without it that route is a 404, as on Distribution 2.8
+--bearer USER:PASS    every /v2/ request needs `Authorization: Bearer`, issued by GET /token
+                      (HTTP Basic USER:PASS) for the scope asked; pushes need a push scope
+
+Repositories under `hostile/` answer badly on purpose: `hostile/big` a 5 MiB manifest,
+`hostile/stream` an endless body without Content-Length, `hostile/junk` a non-JSON manifest,
+`hostile/lie` a manifest whose bytes do not match the digest asked for, `hostile/redirect` a
+redirect to another host. Prints `PORT=<n>` once listening; exits when stdin closes.
+"""
+
+import argparse
+import base64
+import hashlib
+import json
+import re
+import sys
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+BLOBS = {}
+MANIFESTS = {}  # (repo, reference) -> (bytes, media type)
+UPLOADS = {}
+TOKENS = {}  # token -> scope
+ARGS = None
+
+
+def sha(b):
+    return "sha256:" + hashlib.sha256(b).hexdigest()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def send(self, code, body=b"", ctype="application/json", headers=None):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Docker-Distribution-Api-Version", "registry/2.0")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def authorized(self, push):
+        if not ARGS.bearer:
+            return True
+        auth = self.headers.get("Authorization", "")
+        scope = TOKENS.get(auth[len("Bearer "):]) if auth.startswith("Bearer ") else None
+        if scope is not None and (not push or "push" in scope):
+            return True
+        host = self.headers.get("Host")
+        m = re.match(r"/v2/(.+?)/(manifests|blobs|referrers)/", self.path)
+        repo = m.group(1) if m else "x"
+        want = "pull,push" if push else "pull"
+        self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', headers={
+            "WWW-Authenticate": f'Bearer realm="http://{host}/token",service="fake",'
+                                f'scope="repository:{repo}:{want}"'})
+        return False
+
+    def token(self):
+        user, pw = ARGS.bearer.split(":", 1)
+        want = "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()
+        if self.headers.get("Authorization") != want:
+            return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
+        scope = re.search(r"scope=([^&]+)", self.path)
+        t = uuid.uuid4().hex
+        TOKENS[t] = scope.group(1) if scope else ""
+        self.send(200, json.dumps({"token": t}).encode())
+
+    def hostile(self, repo):
+        if repo == "hostile/big":
+            return self.send(200, b" " * (5 << 20), "application/vnd.oci.image.manifest.v1+json")
+        if repo == "hostile/stream":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            chunk = b" " * 65536
+            try:
+                for _ in range(200):
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            except OSError:
+                pass
+            return None
+        if repo == "hostile/junk":
+            return self.send(200, b"<html>not a manifest</html>", "text/html")
+        if repo == "hostile/lie":
+            return self.send(200, b'{"schemaVersion":2}', "application/vnd.oci.image.manifest.v1+json")
+        if repo == "hostile/redirect":
+            return self.send(307, b"", headers={"Location": "http://192.0.2.1/elsewhere"})
+        return self.send(404, b"{}")
+
+    def do_GET(self):
+        if self.path.startswith("/token"):
+            return self.token()
+        if self.path == "/v2/":
+            return self.send(200, b"{}") if self.authorized(False) else None
+        m = re.match(r"/v2/(.+?)/(manifests|blobs|referrers)/([^?]+)(\?.*)?$", self.path)
+        if not m:
+            return self.send(404, b"{}")
+        repo, kind, ref, query = m.group(1), m.group(2), m.group(3), m.group(4) or ""
+        if repo.startswith("hostile/"):
+            return self.hostile(repo)
+        if not self.authorized(False):
+            return None
+        if kind == "manifests":
+            hit = MANIFESTS.get((repo, ref))
+            return self.send(200, hit[0], hit[1]) if hit else self.send(404, b"{}")
+        if kind == "blobs":
+            b = BLOBS.get(ref)
+            return self.send(200, b, "application/octet-stream") if b is not None else self.send(404, b"{}")
+        if not ARGS.referrers:
+            return self.send(404, b"{}")
+        want_type = re.search(r"artifactType=([^&]+)", query)
+        entries = []
+        for (r, key), (raw, mt) in list(MANIFESTS.items()):
+            if r != repo or not key.startswith("sha256:"):
+                continue
+            doc = json.loads(raw)
+            if (doc.get("subject") or {}).get("digest") != ref:
+                continue
+            if want_type and doc.get("artifactType") != want_type.group(1):
+                continue
+            entries.append({"mediaType": mt, "digest": key, "size": len(raw),
+                            "artifactType": doc.get("artifactType"),
+                            "annotations": doc.get("annotations", {})})
+        index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                 "manifests": entries}
+        return self.send(200, json.dumps(index).encode(), "application/vnd.oci.image.index.v1+json")
+
+    def do_HEAD(self):
+        return self.do_GET()
+
+    def do_POST(self):
+        m = re.match(r"/v2/(.+?)/blobs/uploads/$", self.path)
+        if not m:
+            return self.send(404, b"{}")
+        if not self.authorized(True):
+            return None
+        self.body()
+        u = uuid.uuid4().hex
+        UPLOADS[u] = m.group(1)
+        return self.send(202, b"", headers={"Location": f"/v2/{m.group(1)}/blobs/uploads/{u}"})
+
+    def do_PUT(self):
+        data = self.body()
+        m = re.match(r"/v2/(.+?)/blobs/uploads/([0-9a-f]+)\?digest=([^&]+)$", self.path)
+        if m:
+            if not self.authorized(True):
+                return None
+            digest = m.group(3).replace("%3A", ":")
+            if sha(data) != digest:
+                return self.send(400, b'{"errors":[{"code":"DIGEST_INVALID"}]}')
+            BLOBS[digest] = data
+            return self.send(201, b"", headers={"Docker-Content-Digest": digest})
+        m = re.match(r"/v2/(.+?)/manifests/(.+)$", self.path)
+        if m:
+            if not self.authorized(True):
+                return None
+            mt = self.headers.get("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+            MANIFESTS[(m.group(1), m.group(2))] = (data, mt)
+            MANIFESTS[(m.group(1), sha(data))] = (data, mt)
+            return self.send(201, b"", headers={"Docker-Content-Digest": sha(data)})
+        return self.send(404, b"{}")
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--referrers", action="store_true")
+    ap.add_argument("--bearer")
+    ARGS = ap.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    print(f"PORT={server.server_address[1]}", flush=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()
