@@ -199,32 +199,14 @@ fn model(dir: &Path) -> Model {
     }
 }
 
+/// `sign key` of an `oci://` reference or a manifest file (common's `sign_key` with a string).
 fn sign_key_oci(key: &KeyPair, sig: &Path, target: &str, extra: &[&str]) -> Run {
-    let mut a = args![
-        "sign",
-        "key",
-        "--private-key",
-        &key.private_key,
-        "--signature",
-        sig
-    ];
-    a.extend(extra.iter().map(std::ffi::OsString::from));
-    a.push(target.into());
-    ms(a)
+    sign_key(Path::new(target), key, sig, extra)
 }
 
+/// `verify key` of an `oci://` reference or a manifest file.
 fn verify_key_oci(key: &KeyPair, sig: &Path, target: &str, extra: &[&str]) -> Run {
-    let mut a = args![
-        "verify",
-        "key",
-        "--public-key",
-        &key.public_key,
-        "--signature",
-        sig
-    ];
-    a.extend(extra.iter().map(std::ffi::OsString::from));
-    a.push(target.into());
-    ms(a)
+    verify_key(Path::new(target), key, sig, extra)
 }
 
 fn statement_of(sig: &Path) -> serde_json::Value {
