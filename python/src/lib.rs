@@ -521,16 +521,12 @@ fn build_signer(spec: &SignerSpec) -> Result<Box<dyn Signer>, Error> {
             "sigstore",
         )?)?));
     }
-    let raw = build_raw_signer(spec)?;
-    if spec.tsa_urls.is_empty() {
-        return Ok(Box::new(raw));
-    }
-    let client = model_signing::timestamp::client::TsaClient::new(
+    sign::with_timestamps(
+        build_raw_signer(spec)?,
         &spec.tsa_urls,
         model_signing::timestamp::client::DEFAULT_TIMEOUT,
         false,
-    )?;
-    Ok(Box::new(sign::TimestampingSigner::new(raw, client)))
+    )
 }
 
 fn build_raw_signer(spec: &SignerSpec) -> Result<Box<dyn sign::RawSigner>, Error> {
@@ -578,17 +574,7 @@ impl OciSpec {
 
 /// The OCI source `model` names, if any (an `oci://` reference or a local manifest file).
 fn oci_source(model: &Path, spec: &OciSpec) -> Result<Option<oci::ModelSource>, Error> {
-    match oci::detect(model)? {
-        oci::ModelSource::Files(_) => {
-            if spec.plain_http || spec.platform.is_some() {
-                return Err(Error::Config(
-                    "plain_http and platform apply only to oci:// models and manifest files".into(),
-                ));
-            }
-            Ok(None)
-        }
-        source => Ok(Some(source)),
-    }
+    oci::detect_with(model, &spec.options())
 }
 
 fn sign_inner(

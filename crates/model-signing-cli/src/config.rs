@@ -111,13 +111,6 @@ pub enum Target<T> {
 
 /// The OCI source `model` names, if it names one, with its options.
 fn oci_target(model: &Path, o: &OciArgs) -> Result<Option<(ModelSource, OciOptions)>> {
-    let source = model_signing::oci::detect(model)?;
-    if matches!(source, ModelSource::Files(_)) {
-        if o.plain_http || o.platform.is_some() {
-            bail!("--plain-http and --platform apply only to oci:// models and manifest files");
-        }
-        return Ok(None);
-    }
     let opts = OciOptions {
         platform: o.platform.clone(),
         registry: RegistryOptions {
@@ -125,7 +118,7 @@ fn oci_target(model: &Path, o: &OciArgs) -> Result<Option<(ModelSource, OciOptio
             ..Default::default()
         },
     };
-    Ok(Some((source, opts)))
+    Ok(model_signing::oci::detect_with(model, &opts)?.map(|s| (s, opts)))
 }
 
 /// Resolves the options shared by every sign method.

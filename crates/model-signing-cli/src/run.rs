@@ -11,7 +11,6 @@ use model_signing::keys::{KeyError, PrivateKey};
 use model_signing::pkcs11::Zeroizing;
 use model_signing::sign::{self, CertificateSigner, KeySigner, RawSigner, Signer};
 use model_signing::sigstore::trust::TrustOptions;
-use model_signing::timestamp::client::TsaClient;
 use model_signing::timestamp::{TimestampPolicy, TsaTrust};
 use model_signing::verify::{self, BundleVerifier, CertificateVerifier, ChainTime, KeyVerifier};
 use model_signing::x509;
@@ -217,15 +216,12 @@ pub struct SignReport {
 
 /// `raw` as a [`Signer`], timestamped by the TSAs of `t` when it names any.
 fn with_tsa(raw: Box<dyn RawSigner>, t: &TsaSignArgs) -> Result<Box<dyn Signer>> {
-    if t.tsa_url.is_empty() {
-        return Ok(Box::new(raw));
-    }
-    let client = TsaClient::new(
+    Ok(sign::with_timestamps(
+        raw,
         &t.tsa_url,
         std::time::Duration::from_secs(t.tsa_timeout),
         t.allow_insecure_services,
-    )?;
-    Ok(Box::new(sign::TimestampingSigner::new(raw, client)))
+    )?)
 }
 
 /// The timestamp policy of `verify key` and `verify certificate` (trust order: see

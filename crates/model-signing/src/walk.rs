@@ -300,12 +300,11 @@ pub struct WalkOptions {
 /// Refuses registry references where a local path is expected (an `oci://registry/repo:tag`
 /// would otherwise be "a directory that does not exist"): [`crate::oci`] signs and verifies them.
 pub fn refuse_unsupported_reference(model: &Path) -> Result<()> {
-    let s = model.to_string_lossy();
-    if s.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("oci://")) {
+    if crate::oci::is_reference(model) {
         return Err(Error::Config(format!(
             "'{}' is an OCI registry reference, not a local model path (the OCI functions sign \
              and verify it)",
-            s.escape_debug()
+            model.to_string_lossy().escape_debug()
         )));
     }
     Ok(())

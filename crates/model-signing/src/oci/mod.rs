@@ -49,9 +49,10 @@ pub enum ModelSource {
 /// file of at most [`image::MAX_MANIFEST_BYTES`] whose top level has `schemaVersion` 2 and a
 /// `layers` or `manifests` list, the Go port's test made stricter), or files.
 pub fn detect(model: &Path) -> Result<ModelSource> {
-    let s = model.to_string_lossy();
-    if s.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("oci://")) {
-        return Ok(ModelSource::Registry(reference::parse(&s)?));
+    if is_reference(model) {
+        return Ok(ModelSource::Registry(reference::parse(
+            &model.to_string_lossy(),
+        )?));
     }
     let is_json = model
         .extension()
@@ -85,6 +86,36 @@ pub fn detect(model: &Path) -> Result<ModelSource> {
     }
 }
 
+/// Whether `model` is an `oci://` registry reference (any case of the scheme).
+pub fn is_reference(model: &Path) -> bool {
+    model
+        .to_string_lossy()
+        .get(..6)
+        .is_some_and(|p| p.eq_ignore_ascii_case("oci://"))
+}
+
+/// [`detect`], for callers that also took [`OciOptions`]: `None` for files, which the options
+/// (plain http, a platform) cannot apply to, and giving them for files is an error.
+pub fn detect_with(model: &Path, opts: &OciOptions) -> Result<Option<ModelSource>> {
+    match detect(model)? {
+        ModelSource::Files(_) => {
+            #[cfg(feature = "oci")]
+            let plain_http = opts.registry.plain_http;
+            #[cfg(not(feature = "oci"))]
+            let plain_http = false;
+            if plain_http || opts.platform.is_some() {
+                return Err(Error::Config(
+                    "the plain-http and platform options apply only to oci:// models and \
+                     manifest files"
+                        .into(),
+                ));
+            }
+            Ok(None)
+        }
+        source => Ok(Some(source)),
+    }
+}
+
 /// How to reach an image.
 #[derive(Debug, Clone, Default)]
 pub struct OciOptions {
@@ -110,7 +141,7 @@ pub struct LoadedImage {
     pub source: String,
 }
 
-fn sha256(bytes: &[u8]) -> [u8; 32] {
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).into()
 }

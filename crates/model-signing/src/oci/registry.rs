@@ -7,6 +7,7 @@
 //! bodies whole), and because signing needs one GET, not a client. See `docs/design/oci.md`.
 
 use super::reference::OciRef;
+use super::sha256;
 use crate::error::{Error, Result};
 use base64::Engine as _;
 use sigstore_sign::reqwest;
@@ -243,11 +244,6 @@ pub fn fetch(r: &OciRef, reference: &str, opts: &RegistryOptions) -> Result<Vec<
     Ok(raw)
 }
 
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).into()
-}
-
 /// One repository on one registry, with the authorization obtained so far.
 struct Session<'a> {
     client: reqwest::Client,
@@ -392,15 +388,19 @@ impl<'a> Session<'a> {
         registry_error(self.r, format!("{what}: {status}: {}", short_body(&body)))
     }
 
-    /// The manifest `reference`, or `None` when the registry has none (404).
-    async fn get_manifest(&mut self, reference: &str) -> Result<Option<Vec<u8>>> {
-        let url = self.url(&format!("manifests/{reference}"));
+    /// A capped GET of `url`, or `None` when the registry answers 404.
+    async fn get_optional(
+        &mut self,
+        url: String,
+        accept: &str,
+        what: &str,
+    ) -> Result<Option<Vec<u8>>> {
         let resp = self
             .send(Req {
                 method: reqwest::Method::GET,
                 url: url.clone(),
                 content_type: None,
-                accept: Some(ACCEPT),
+                accept: Some(accept),
                 body: None,
                 push: false,
             })
@@ -411,9 +411,15 @@ impl<'a> Session<'a> {
         if !resp.status().is_success() {
             return Err(self.failure(resp, &format!("GET {url}")).await);
         }
-        capped(resp, super::image::MAX_MANIFEST_BYTES, "manifest", self.r)
+        capped(resp, super::image::MAX_MANIFEST_BYTES, what, self.r)
             .await
             .map(Some)
+    }
+
+    /// The manifest `reference`, or `None` when the registry has none (404).
+    async fn get_manifest(&mut self, reference: &str) -> Result<Option<Vec<u8>>> {
+        let url = self.url(&format!("manifests/{reference}"));
+        self.get_optional(url, ACCEPT, "manifest").await
     }
 
     /// A blob, at most `cap` bytes, checked against its digest.
@@ -534,30 +540,8 @@ impl<'a> Session<'a> {
             hex::encode(digest),
             attach::ARTIFACT_TYPE
         ));
-        let resp = self
-            .send(Req {
-                method: reqwest::Method::GET,
-                url: url.clone(),
-                content_type: None,
-                accept: Some(super::image::OCI_INDEX),
-                body: None,
-                push: false,
-            })
-            .await?;
-        if resp.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if !resp.status().is_success() {
-            return Err(self.failure(resp, &format!("GET {url}")).await);
-        }
-        capped(
-            resp,
-            super::image::MAX_MANIFEST_BYTES,
-            "referrers index",
-            self.r,
-        )
-        .await
-        .map(Some)
+        self.get_optional(url, super::image::OCI_INDEX, "referrers index")
+            .await
     }
 }
 

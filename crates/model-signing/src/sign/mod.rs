@@ -29,7 +29,7 @@ use std::path::{Component, Path};
 pub use certificate::CertificateSigner;
 pub use key::KeySigner;
 #[cfg(feature = "sigstore")]
-pub use timestamped::TimestampingSigner;
+pub use timestamped::{with_timestamps, TimestampingSigner};
 
 /// A signing method: turns a model's prepared statement into a signature bundle.
 ///

@@ -22,6 +22,21 @@ impl TimestampingSigner {
     }
 }
 
+/// `raw` as a [`Signer`], timestamped by each of `tsa_urls` when there are any (see
+/// [`TsaClient::new`] for the URL rules, checked here, before anything is hashed).
+pub fn with_timestamps(
+    raw: Box<dyn RawSigner>,
+    tsa_urls: &[String],
+    timeout: std::time::Duration,
+    allow_insecure: bool,
+) -> Result<Box<dyn Signer>> {
+    if tsa_urls.is_empty() {
+        return Ok(Box::new(raw));
+    }
+    let client = TsaClient::new(tsa_urls, timeout, allow_insecure)?;
+    Ok(Box::new(TimestampingSigner::new(raw, client)))
+}
+
 impl Signer for TimestampingSigner {
     fn method(&self) -> Method {
         RawSigner::method(&self.inner)
