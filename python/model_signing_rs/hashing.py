@@ -59,7 +59,11 @@ class Config:
         allow_symlinks: bool = False,
         ignore_paths: Iterable[pathlib.Path] = frozenset(),
     ) -> "Config":
-        """One digest per file. ``chunk_size`` is accepted for compatibility and ignored."""
+        """One digest per file. ``chunk_size`` is accepted for compatibility and ignored.
+
+        ``max_workers``: hashing threads, at most 256 (``None`` or ``0``: one per core); more
+        raises ``ConfigError`` when the model is hashed.
+        """
         del chunk_size  # the engine chooses its own read size
         self._algorithm = hashing_algorithm
         self._shard_size = None
@@ -117,8 +121,10 @@ class Config:
         """Calls ``callback(bytes_hashed, bytes_total)`` while hashing (not in the reference).
 
         Used by ``hash`` and by signing and verifying with this configuration. It is called from
-        the engine's threads (holding the GIL), about once per percent, at the start and at the
-        end. If it raises, hashing still completes and the exception is raised afterwards.
+        the engine's threads (holding the GIL, one call at a time), about once per percent, at the
+        start and at the end, with a count that never goes back. It may release the GIL (sleep,
+        print, log). If it raises, hashing stops within a read chunk and that exception (even
+        ``KeyboardInterrupt``) is what the call raises.
         """
         self._progress = callback
         return self

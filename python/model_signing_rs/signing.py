@@ -59,13 +59,18 @@ class Config:
         *,
         plain_http: bool = False,
         platform: Optional[str] = None,
+        oci_manifest: bool = False,
+        allow_unsigned_config: bool = False,
     ) -> SignResult:
         """Signs the model at ``model_path`` and writes the bundle to ``signature_path``.
 
         A signature path inside the model is left out of what is signed. ``model_path`` may also
         be an OCI image (not in the reference): ``oci://REGISTRY/REPO:TAG`` or ``@sha256:...``
         (only its manifest is fetched; ``plain_http`` for a local registry, ``platform`` such as
-        ``linux/amd64`` for an image index), or a local manifest file (``*.json``).
+        ``linux/amd64`` for an image index), or a local manifest file: pass ``oci_manifest=True``
+        (or write ``oci-manifest:PATH``); a path is never read as a manifest because of what it
+        contains. An image whose config blob the signature would not cover (a layer titled
+        ``config.json`` beside a non-empty config) is refused unless ``allow_unsigned_config``.
         """
         if self._signer is None:
             self.use_sigstore_signer()
@@ -75,7 +80,12 @@ class Config:
             fspath(signature_path),
             self._hashing_config._spec(),
             self._signer,
-            {"plain_http": plain_http, "platform": platform},
+            {
+                "plain_http": plain_http,
+                "platform": platform,
+                "oci_manifest": oci_manifest,
+                "allow_unsigned_config": allow_unsigned_config,
+            },
         )
         return SignResult(out)
 

@@ -82,12 +82,14 @@ class Config:
         *,
         plain_http: bool = False,
         platform: Optional[str] = None,
+        oci_manifest: bool = False,
     ) -> VerificationReport:
         """Verifies the model at ``model_path`` against the bundle at ``signature_path``.
 
-        ``model_path`` may be an OCI image or a local manifest file, as in
-        ``signing.Config.sign``: the manifest fetched now must list exactly the signed layers
-        and config.
+        ``model_path`` may be an OCI image, or a local manifest file with ``oci_manifest=True``
+        (or ``oci-manifest:PATH``), as in ``signing.Config.sign``: the manifest fetched now must
+        list exactly the signed layers and config. Without either, a path is a model and is
+        hashed, whatever it contains.
         """
         if self._verifier is None:
             raise ConfigError(
@@ -120,7 +122,7 @@ class Config:
             fspath(signature_path),
             self._verifier,
             options,
-            {"plain_http": plain_http, "platform": platform},
+            {"plain_http": plain_http, "platform": platform, "oci_manifest": oci_manifest},
         )
         d["timestamps"] = [Timestamp(**t) for t in d.get("timestamps", [])]
         return VerificationReport(**d)

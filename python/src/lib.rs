@@ -5,8 +5,10 @@
 //! classes from them), and the library's errors into the exception classes of
 //! `model_signing_rs.errors`. Every rule (what is hashed, how, what verifies) is the library's.
 //!
-//! Hashing, signing and verifying run with the GIL released: the library's signers and verifiers are
-//! `Send + Sync`, and nothing inside those closures touches a Python object. Hashing never memory-maps
+//! Hashing, signing and verifying run with the GIL released, on a thread of their own while the
+//! calling thread keeps running Python's signal handlers, so that Ctrl-C stops them ([`progress`]):
+//! the library's signers and verifiers are `Send + Sync`, and nothing inside those closures touches
+//! a Python object except the progress callback. Hashing never memory-maps
 //! files here (`Engine::mmap` stays off): a file truncated while mapped raises SIGBUS, which would
 //! kill the interpreter, while a read of a truncated file is an ordinary error.
 
@@ -24,15 +26,17 @@ use model_signing::verify::{
 use model_signing::walk::{self, IgnoreSet};
 use model_signing::x509::{self, Certificate};
 use model_signing::Error;
-use pyo3::exceptions::{PyOSError, PyValueError};
+use progress::PyProgress;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use pyo3::IntoPyObjectExt;
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+mod progress;
 
 /// Which operation failed: the same library error maps to a different class when it happens while
 /// verifying (an untrusted chain is a failed verification, a bad certificate while signing is not).
@@ -74,6 +78,11 @@ fn error_class(e: &Error, op: Op) -> &'static str {
 /// ([`chain_text`]); a mismatch also carries its per-file lists.
 fn to_py_err(py: Python<'_>, e: Error, op: Op) -> PyErr {
     let message = chain_text(&e);
+    // Only Ctrl-C or a raising callback cancel, and each raises its own exception instead; this
+    // is in case the library ever stops for another reason of that kind.
+    if let Error::Cancelled = e {
+        return PyKeyboardInterrupt::new_err(message);
+    }
     match build_py_err(py, &e, &message, op) {
         Ok(err) => err,
         // Building the rich exception failed (the Python module is broken): still raise something
@@ -148,101 +157,22 @@ fn resolve_ignores(model: &Path, paths: &[PathBuf]) -> Result<IgnoreSet, Error> 
     Ok(set)
 }
 
-/// Forwards the engine's progress to a Python callable `callback(bytes_hashed, bytes_total)`.
-///
-/// The engine calls from its worker threads, so each call takes the GIL: calls are throttled to
-/// about one per percent (and at least 1 MiB apart), plus one at the start and one at the end. An
-/// exception in the callback cannot stop the workers; it is kept and raised when hashing returns,
-/// and the callback is not called again.
-struct PyProgress {
-    callback: Py<PyAny>,
-    total: AtomicU64,
-    done: AtomicU64,
-    reported: AtomicU64,
-    /// The last value handed to the callback. Two workers that won successive steps may reach the
-    /// GIL in the other order; the later one's smaller value is then dropped, so the callback sees
-    /// a count that never goes back.
-    delivered: AtomicU64,
-    error: Mutex<Option<PyErr>>,
+/// The progress object of one call: it carries the optional callable (extracted before the GIL is
+/// released) and the call's cancellation.
+fn progress_of(callback: &Option<Py<PyAny>>, py: Python<'_>) -> Arc<PyProgress> {
+    PyProgress::new(callback.as_ref().map(|c| c.clone_ref(py)))
 }
 
-impl PyProgress {
-    fn new(callback: Py<PyAny>) -> Arc<Self> {
-        Arc::new(PyProgress {
-            callback,
-            total: AtomicU64::new(0),
-            done: AtomicU64::new(0),
-            reported: AtomicU64::new(0),
-            delivered: AtomicU64::new(0),
-            error: Mutex::new(None),
-        })
-    }
-
-    fn call(&self, done: u64) {
-        let total = self.total.load(Ordering::Relaxed);
-        Python::with_gil(|py| {
-            let Ok(mut slot) = self.error.lock() else {
-                return;
-            };
-            // The lock is held, so this check and the store below are not interleaved.
-            if slot.is_some() || done < self.delivered.load(Ordering::Relaxed) {
-                return;
-            }
-            self.delivered.store(done, Ordering::Relaxed);
-            if let Err(e) = self.callback.call1(py, (done, total)) {
-                *slot = Some(e);
-            }
-        });
-    }
-
-    /// The callback's exception, if it raised.
-    fn take_error(&self) -> Option<PyErr> {
-        self.error.lock().ok().and_then(|mut e| e.take())
-    }
-}
-
-impl Progress for PyProgress {
-    fn begin(&self, _files: u64, bytes: u64) {
-        self.total.store(bytes, Ordering::Relaxed);
-        self.call(0);
-    }
-
-    fn advance(&self, bytes: u64) {
-        let done = self
-            .done
-            .fetch_add(bytes, Ordering::Relaxed)
-            .saturating_add(bytes);
-        let step = (self.total.load(Ordering::Relaxed) / 100).max(1 << 20);
-        let last = self.reported.load(Ordering::Relaxed);
-        // One thread wins the step; the others skip the call rather than queue for the GIL.
-        if done.saturating_sub(last) >= step
-            && self
-                .reported
-                .compare_exchange(last, done, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
-            self.call(done);
-        }
-    }
-
-    fn finish(&self) {
-        self.call(self.done.load(Ordering::Relaxed));
-    }
-}
-
-/// Extracts the optional progress callable before the GIL is released.
-fn progress_of(callback: &Option<Py<PyAny>>, py: Python<'_>) -> Option<Arc<PyProgress>> {
-    callback.as_ref().map(|c| PyProgress::new(c.clone_ref(py)))
-}
-
-/// Raises the callback's exception if it raised, else converts the library's result.
+/// Raises what stopped the work first: the exception of a signal handler (Ctrl-C), else the
+/// callback's exception if it raised, else converts the library's result.
 fn finish_progress<T>(
     py: Python<'_>,
-    progress: Option<&Arc<PyProgress>>,
-    result: Result<T, Error>,
+    progress: &PyProgress,
+    result: PyResult<Result<T, Error>>,
     op: Op,
 ) -> PyResult<T> {
-    if let Some(e) = progress.and_then(|p| p.take_error()) {
+    let result = result?;
+    if let Some(e) = progress.take_error() {
         return Err(e);
     }
     result.map_err(|e| to_py_err(py, e, op))
@@ -353,16 +283,16 @@ fn hash_model<'py>(
     files_to_hash: Option<Vec<PathBuf>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let progress = progress_of(&spec.progress, py);
-    let result = py.allow_threads(|| {
+    let result = progress::run(py, &progress, || {
         hash_model_inner(
             &model_path,
             &spec,
             files_to_hash.as_deref(),
-            progress.as_ref(),
+            Some(&progress),
         )
     });
     let (hash_type, shard_size, items, root, ignore_paths) =
-        finish_progress(py, progress.as_ref(), result, Op::Hash)?;
+        finish_progress(py, &progress, result, Op::Hash)?;
     let list = PyList::empty(py);
     for (name, alg, digest) in items {
         list.append((name, alg, PyBytes::new(py, &digest)))?;
@@ -415,8 +345,13 @@ struct SigstoreSpec {
     trust_config: Option<PathBuf>,
 }
 
+/// A key or certificate file: a regular file under the library's size limit.
 fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|e| Error::io(path, e))
+    model_signing::secret_file::read_input(
+        path,
+        model_signing::limits::MAX_KEY_FILE_BYTES,
+        "key or certificate file",
+    )
 }
 
 fn required<'a, T>(v: &'a Option<T>, what: &str) -> Result<&'a T, Error> {
@@ -552,12 +487,18 @@ fn build_raw_signer(spec: &SignerSpec) -> Result<Box<dyn sign::RawSigner>, Error
     })
 }
 
-/// Where an OCI image is: `sign(..., plain_http=, platform=)` / `verify(...)`.
+/// Where an OCI image is: `sign(..., plain_http=, platform=, oci_manifest=,
+/// allow_unsigned_config=)` / `verify(...)`.
 #[derive(FromPyObject, Default)]
 #[pyo3(from_item_all)]
 struct OciSpec {
     plain_http: bool,
     platform: Option<String>,
+    /// `model_path` is a local manifest file (the caller says so; content never decides).
+    #[pyo3(default)]
+    oci_manifest: bool,
+    #[pyo3(default)]
+    allow_unsigned_config: bool,
 }
 
 impl OciSpec {
@@ -568,12 +509,24 @@ impl OciSpec {
                 plain_http: self.plain_http,
                 ..Default::default()
             },
+            allow_unsigned_config: self.allow_unsigned_config,
         }
     }
 }
 
-/// The OCI source `model` names, if any (an `oci://` reference or a local manifest file).
+/// The OCI source `model` names, if any: an `oci://` reference, an `oci-manifest:PATH`, or
+/// `model` itself when the caller said it is a manifest file.
 fn oci_source(model: &Path, spec: &OciSpec) -> Result<Option<oci::ModelSource>, Error> {
+    if spec.oci_manifest {
+        return match oci::detect(model)? {
+            oci::ModelSource::Files(p) | oci::ModelSource::ManifestFile(p) => {
+                Ok(Some(oci::ModelSource::ManifestFile(p)))
+            }
+            oci::ModelSource::Registry(_) => Err(Error::Config(
+                "oci_manifest names a local manifest file, not an oci:// reference".into(),
+            )),
+        };
+    }
     oci::detect_with(model, &spec.options())
 }
 
@@ -596,8 +549,14 @@ fn sign_inner(
             ));
         }
         let signer = build_signer(signer)?;
-        return oci::sign_model(&source, &oci_spec.options(), signer.as_ref(), signature)
-            .map(|(out, _)| out);
+        return oci::sign_model(
+            &source,
+            &oci_spec.options(),
+            signer.as_ref(),
+            signature,
+            false,
+        )
+        .map(|signed| signed.outcome);
     }
     check_model_exists(model)?;
     sign::check_signature_path(signature)?;
@@ -619,17 +578,17 @@ fn sign_model<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let oci = oci.unwrap_or_default();
     let progress = progress_of(&hash.progress, py);
-    let result = py.allow_threads(|| {
+    let result = progress::run(py, &progress, || {
         sign_inner(
             &model_path,
             &signature_path,
             &hash,
             &signer,
             &oci,
-            progress.as_ref(),
+            Some(&progress),
         )
     });
-    let out = finish_progress(py, progress.as_ref(), result, Op::Sign)?;
+    let out = finish_progress(py, &progress, result, Op::Sign)?;
     let d = PyDict::new(py);
     d.set_item("method", out.method.name())?;
     d.set_item("root_digest", hex::encode(out.root_digest))?;
@@ -779,17 +738,17 @@ fn verify_model<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let oci = oci.unwrap_or_default();
     let progress = progress_of(&options.progress, py);
-    let result = py.allow_threads(|| {
+    let result = progress::run(py, &progress, || {
         verify_inner(
             &model_path,
             &signature_path,
             &verifier,
             &options,
             &oci,
-            progress.as_ref(),
+            Some(&progress),
         )
     });
-    let r = finish_progress(py, progress.as_ref(), result, Op::Verify)?;
+    let r = finish_progress(py, &progress, result, Op::Verify)?;
     let d = PyDict::new(py);
     d.set_item("signer", &r.signer.signer)?;
     d.set_item("method", r.signer.method.name())?;

@@ -74,8 +74,9 @@ def test_sign_verify_by_reference_and_manifest_file(tmp_path, keys, registry):
     m.mkdir()
     (m / "weights.bin").write_bytes(os.urandom(2000))
     (m / "config.json").write_text('{"hidden": 4}\n')
+    # The empty config ORAS pushes: nothing is left unsigned beside the config.json layer.
     cfg = tmp_path / "cfg.json"
-    cfg.write_text("{}\n")
+    cfg.write_text("{}")
     client("push", host, "models/bert:v1", str(cfg), str(m / "weights.bin"), str(m / "config.json"))
     ref = f"oci://{host}/models/bert:v1"
     sig = tmp_path / "bert.sig"
@@ -84,10 +85,15 @@ def test_sign_verify_by_reference_and_manifest_file(tmp_path, keys, registry):
     assert out.files == 2
     r = v.verify(ref, sig, plain_http=True)
     assert r.files_checked == 2 and r.model_name == "bert"
-    # A local manifest file verifies against the same signature.
+    # A local manifest file verifies against the same signature, when the caller says it is one
+    # (keyword or prefix); given as a plain path it is a model file, hashed, and the signature
+    # says it was made for an image.
     manifest = tmp_path / "bert.manifest.json"
     client("manifest", host, "models/bert:v1", str(manifest))
-    v.verify(manifest, sig)
+    v.verify(manifest, sig, oci_manifest=True)
+    v.verify(f"oci-manifest:{manifest}", sig)
+    with pytest.raises(errors.ModelError, match="made for an OCI image"):
+        v.verify(manifest, sig)
     # A re-pushed tampered layer: a MismatchError (a ValueError) naming it.
     (m / "weights.bin").write_bytes(os.urandom(2000))
     client("push", host, "models/bert:v1", str(cfg), str(m / "weights.bin"), str(m / "config.json"))
@@ -107,11 +113,35 @@ def test_oci_errors(tmp_path, keys):
     idx = tmp_path / "index.json"
     idx.write_text('{"schemaVersion": 2, "manifests": []}')
     with pytest.raises(errors.ModelError, match="image index"):
-        s.sign(idx, tmp_path / "m.sig")
+        s.sign(idx, tmp_path / "m.sig", oci_manifest=True)
+    with pytest.raises(errors.ConfigError, match="not an oci:// reference"):
+        s.sign("oci://r.example/m:v1", tmp_path / "m.sig", oci_manifest=True)
+    # Read strictly: a key Go clients fold onto a field is refused.
+    folded = tmp_path / "folded.json"
+    h = "a" * 64
+    folded.write_text(
+        '{"schemaVersion":2,"config":{"mediaType":"x","digest":"sha256:%s","size":2},'
+        '"layers":[{"mediaType":"x","digest":"sha256:%s","size":1}],"Layers":[]}' % (h, h)
+    )
+    with pytest.raises(errors.ModelError, match="Go clients"):
+        s.sign(folded, tmp_path / "m.sig", oci_manifest=True)
+    # Without the keyword, the same file is a model file and signs as one.
+    assert s.sign(folded, tmp_path / "f.sig").files == 1
+    # A config with content beside a config.json layer needs consent.
+    unsigned = tmp_path / "unsigned.json"
+    unsigned.write_text(
+        '{"schemaVersion":2,"config":{"mediaType":"x","digest":"sha256:%s","size":2},'
+        '"layers":[{"mediaType":"x","digest":"sha256:%s","size":1,"annotations":'
+        '{"org.opencontainers.image.title":"config.json"}}]}' % ("c" * 64, h)
+    )
+    with pytest.raises(errors.ModelError, match="unsigned"):
+        s.sign(unsigned, tmp_path / "u.sig", oci_manifest=True)
+    assert s.sign(unsigned, tmp_path / "u.sig", oci_manifest=True,
+                  allow_unsigned_config=True).files == 1
     model = tmp_path / "plain"
     model.mkdir()
     (model / "a").write_text("a")
-    with pytest.raises(errors.ConfigError, match="apply only to oci://"):
+    with pytest.raises(errors.ConfigError, match="apply only to OCI images"):
         s.sign(model, tmp_path / "m.sig", plain_http=True)
     with pytest.raises(errors.ConfigError, match="OCI registry reference"):
         model_signing_rs.hashing.Config().hash("oci://localhost:5000/m:v1")

@@ -77,6 +77,31 @@ ms_setup_python_peers() {
     export MS_PEER_PY_1_1_1 MS_PEER_PY_1_1_0
 }
 
+# ms_setup_rh_peer: rh-model-signing (Red Hat's fork of the reference, which signs and verifies OCI
+# images in registries) in its own venv .test-env/rh-1.0.5, for the OCI interop tests in both
+# directions; exports MS_PEER_RH (its python). Pinned with the Sigstore stack the other peers use.
+MS_RH_REQS=("rh-model-signing==1.0.5" "${MS_PY_PEER_COMMON_REQS[@]}" "oras==0.2.43")
+ms_setup_rh_peer() {
+    local venv=$MS_TEST_ENV/rh-1.0.5 reqs="${MS_RH_REQS[*]}"
+    if [[ -x $venv/bin/python && -f $venv/.ms-requirements && "$(cat "$venv/.ms-requirements")" == "$reqs" ]] &&
+        "$venv/bin/python" -c 'import model_signing._oci.registry, model_signing._cli' 2>/dev/null; then
+        ms_log "rh-model-signing 1.0.5: already installed ($venv)"
+    else
+        ms_log "rh-model-signing 1.0.5: installing into $venv"
+        rm -rf "$venv"
+        mkdir -p "$MS_TEST_ENV"
+        "$MS_PYTHON" -m venv "$venv" >&2 || return 1
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${MS_RH_REQS[@]}" >&2 || return 1
+        printf '%s' "$reqs" >"$venv/.ms-requirements"
+        "$venv/bin/python" -c 'import model_signing._oci.registry, model_signing._cli' >&2 || {
+            ms_log "error: rh-model-signing in $venv does not import after install"
+            return 1
+        }
+    fi
+    MS_PEER_RH=$venv/bin/python
+    export MS_PEER_RH
+}
+
 # ---------------------------------------------------------------------------
 # ms_setup_sigstore_mock: install the npm packages of tests/mock-sigstore (the
 # loopback Sigstore stack the keyless tests start: @sigstore/mock 0.13.0, pinned
@@ -264,4 +289,24 @@ ms_setup_registry() {
     MS_HTPASSWD=$(command -v htpasswd)
     MS_ORAS_PY=$venv/bin/python
     export MS_DOCKER_REGISTRY MS_HTPASSWD MS_ORAS_PY
+}
+
+# ---------------------------------------------------------------------------
+# ms_setup_go: the Go toolchain, for the differential test of our OCI manifest reader against
+# Go's encoding/json (crates/model-signing/tests/oci_go_differential.rs builds tests/go/ocidecode,
+# standard library only, offline). `apt-get install -y golang-go` when `go` is missing (any Go
+# >= 1.19 will do: the test reads the fold rule of the Go it finds). Exports MS_GO (its path).
+ms_setup_go() {
+    if command -v go >/dev/null 2>&1; then
+        ms_log "go: already installed ($(go version 2>/dev/null || echo '?'))"
+    else
+        ms_apt_install "Go (golang-go)" golang-go || return 1
+        command -v go >/dev/null 2>&1 || {
+            ms_log "error: go is still missing after installing golang-go"
+            return 1
+        }
+        ms_log "go: installed ($(go version))"
+    fi
+    MS_GO=$(command -v go)
+    export MS_GO
 }

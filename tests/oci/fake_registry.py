@@ -2,18 +2,27 @@
 cannot show: the OCI 1.1 referrers API, the bearer-token flow, and hostile answers. Used by
 crates/model-signing-cli/tests/oci.rs.
 
-    fake_registry.py [--referrers] [--bearer USER:PASSWORD]
+    fake_registry.py [--referrers] [--bearer USER:PASSWORD] [--foreign-uploads]
 
 --referrers           serve GET /v2/<repo>/referrers/<digest> (the OCI 1.1 API, computed from
                       the `subject` of pushed manifests, as distribution-spec 1.1 describes);
                       without it that route is a 404, as on Distribution 2.8
 --bearer USER:PASS    every /v2/ request needs `Authorization: Bearer`, issued by GET /token
                       (HTTP Basic USER:PASS) for the scope asked; pushes need a push scope
+--foreign-uploads     a second listener on 127.0.0.2 plays a storage host: blob upload
+                      `Location`s point there (another origin), and it takes uploads without
+                      credentials, as a pre-signed storage URL does
+
+Every request is logged; GET /_log returns the log as JSON (`host`, `method`, `path`,
+`authorization`: whether an Authorization header came with it) and /_log?clear empties it.
 
 Repositories under `hostile/` answer badly on purpose: `hostile/big` a 5 MiB manifest,
 `hostile/stream` an endless body without Content-Length, `hostile/junk` a non-JSON manifest,
 `hostile/lie` a manifest whose bytes do not match the digest asked for, `hostile/redirect` a
-redirect to another host. Prints `PORT=<n>` once listening; exits when stdin closes.
+redirect to another host, `hostile/slow` a manifest after 3 s, `hostile/ctype` an image manifest
+served as an index. `hostile/sigs` and `hostile/dupsigs` serve an image (tag `v1`) whose fallback
+signature tag lists 16 different bundles, or one bundle 16 times; every blob there is a 64 MiB
+stream. Prints `PORT=<n>` once listening; exits when stdin closes.
 """
 
 import argparse
@@ -23,6 +32,7 @@ import json
 import re
 import sys
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -31,6 +41,17 @@ MANIFESTS = {}  # (repo, reference) -> (bytes, media type)
 UPLOADS = {}
 TOKENS = {}  # token -> scope
 ARGS = None
+LOG = []
+FOREIGN = {}  # the storage listener's address, when --foreign-uploads
+
+# The image hostile/sigs and hostile/dupsigs serve, and its digest.
+HOSTILE_IMAGE = json.dumps({
+    "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+               "digest": "sha256:" + "0" * 64, "size": 2},
+    "layers": [{"mediaType": "application/octet-stream", "digest": "sha256:" + "1" * 64,
+                "size": 5, "annotations": {"org.opencontainers.image.title": "w.bin"}}],
+}).encode()
 
 
 def sha(b):
@@ -54,12 +75,21 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def foreign(self):
+        """Whether this request came to the storage listener (127.0.0.2)."""
+        return self.server.server_address[0] == "127.0.0.2"
+
+    def log_request_seen(self):
+        LOG.append({"host": self.server.server_address[0], "method": self.command,
+                    "path": self.path,
+                    "authorization": self.headers.get("Authorization") is not None})
+
     def body(self):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
     def authorized(self, push):
-        if not ARGS.bearer:
+        if not ARGS.bearer or self.foreign():
             return True
         auth = self.headers.get("Authorization", "")
         scope = TOKENS.get(auth[len("Bearer "):]) if auth.startswith("Bearer ") else None
@@ -105,9 +135,54 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, b'{"schemaVersion":2}', "application/vnd.oci.image.manifest.v1+json")
         if repo == "hostile/redirect":
             return self.send(307, b"", headers={"Location": "http://192.0.2.1/elsewhere"})
+        if repo == "hostile/slow":
+            time.sleep(3)
+            return self.send(200, HOSTILE_IMAGE, "application/vnd.oci.image.manifest.v1+json")
+        if repo == "hostile/ctype":
+            return self.send(200, HOSTILE_IMAGE, "application/vnd.oci.image.index.v1+json")
+        if repo in ("hostile/sigs", "hostile/dupsigs"):
+            return self.hostile_sigs(repo)
+        return self.send(404, b"{}")
+
+    def hostile_sigs(self, repo):
+        """Signatures that must be fetched one at a time, capped, a repeated one once."""
+        m = re.match(r"/v2/.+?/(manifests|blobs)/([^?]+)", self.path)
+        if not m:  # no referrers API here: the fallback tag is what is read
+            return self.send(404, b"{}")
+        kind, ref = m.group(1), m.group(2)
+        if kind == "blobs":
+            size = 64 << 20
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            chunk = b"{" * 65536
+            try:
+                for _ in range(size // len(chunk)):
+                    self.wfile.write(chunk)
+            except OSError:
+                pass
+            return None
+        if ref == "v1" or ref == sha(HOSTILE_IMAGE):
+            return self.send(200, HOSTILE_IMAGE, "application/vnd.oci.image.manifest.v1+json")
+        if ref.endswith(".sig"):
+            digests = (["%064x" % (i + 1) for i in range(16)] if repo == "hostile/sigs"
+                       else ["%064x" % 7] * 16)
+            tag = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                   "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                              "digest": sha(b"{}"), "size": 2},
+                   "layers": [{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+                               "digest": "sha256:" + d, "size": 64 << 20} for d in digests]}
+            return self.send(200, json.dumps(tag).encode(),
+                             "application/vnd.oci.image.manifest.v1+json")
         return self.send(404, b"{}")
 
     def do_GET(self):
+        if self.path.startswith("/_log"):
+            if "clear" in self.path:
+                LOG.clear()
+            return self.send(200, json.dumps(LOG).encode())
+        self.log_request_seen()
         if self.path.startswith("/token"):
             return self.token()
         if self.path == "/v2/":
@@ -149,6 +224,7 @@ class Handler(BaseHTTPRequestHandler):
         return self.do_GET()
 
     def do_POST(self):
+        self.log_request_seen()
         m = re.match(r"/v2/(.+?)/blobs/uploads/$", self.path)
         if not m:
             return self.send(404, b"{}")
@@ -157,9 +233,13 @@ class Handler(BaseHTTPRequestHandler):
         self.body()
         u = uuid.uuid4().hex
         UPLOADS[u] = m.group(1)
-        return self.send(202, b"", headers={"Location": f"/v2/{m.group(1)}/blobs/uploads/{u}"})
+        loc = f"/v2/{m.group(1)}/blobs/uploads/{u}"
+        if FOREIGN:
+            loc = f"http://{FOREIGN['host']}:{FOREIGN['port']}{loc}"
+        return self.send(202, b"", headers={"Location": loc})
 
     def do_PUT(self):
+        self.log_request_seen()
         data = self.body()
         m = re.match(r"/v2/(.+?)/blobs/uploads/([0-9a-f]+)\?digest=([^&]+)$", self.path)
         if m:
@@ -186,8 +266,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--referrers", action="store_true")
     ap.add_argument("--bearer")
+    ap.add_argument("--foreign-uploads", action="store_true")
     ARGS = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if ARGS.foreign_uploads:
+        storage = ThreadingHTTPServer(("127.0.0.2", 0), Handler)
+        FOREIGN.update(host="127.0.0.2", port=storage.server_address[1])
+        threading.Thread(target=storage.serve_forever, daemon=True).start()
     print(f"PORT={server.server_address[1]}", flush=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     sys.stdin.read()

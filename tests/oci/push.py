@@ -6,6 +6,9 @@ the `oras` package from PyPI, or pulls one; used by crates/model-signing-cli/tes
     push.py manifest HOST REPO:TAG OUTFILE [--user U --password P]   (the raw manifest, as skopeo
                                                                       inspect --raw saves it)
     push.py rawpush HOST REPO:TAG CONFIG_FILE FILE... --user U --password P
+    push.py putblob HOST REPO FILE [--user U --password P]      (prints the blob's digest)
+    push.py putmanifest HOST REPO:REF FILE [--media-type MT] [--user U --password P]
+                                              (the file's bytes as they are, hostile ones too)
 
 `rawpush` writes the same ORAS-style manifest through the distribution API directly with HTTP
 Basic auth: oras-py 0.2.43 does not answer Distribution's Basic challenge (it waits for a token
@@ -28,14 +31,16 @@ import oras.provider
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["push", "pull", "manifest", "rawpush"])
+    ap.add_argument("mode", choices=["push", "pull", "manifest", "rawpush", "putblob",
+                                     "putmanifest"])
     ap.add_argument("host")
     ap.add_argument("target")
     ap.add_argument("rest", nargs="*")
     ap.add_argument("--user")
     ap.add_argument("--password")
+    ap.add_argument("--media-type", default="application/vnd.oci.image.manifest.v1+json")
     a = ap.parse_args()
-    if a.mode == "rawpush":
+    if a.mode in ("rawpush", "putblob", "putmanifest"):
         return rawpush(a)
     reg = oras.provider.Registry(hostname=a.host, insecure=True)
     if a.user:
@@ -67,14 +72,15 @@ def main() -> None:
 
 
 def rawpush(a) -> None:
-    repo, tag = a.target.rsplit(":", 1)
+    repo, _, tag = a.target.partition(":")
     auth = "Basic " + base64.b64encode(f"{a.user}:{a.password}".encode()).decode()
 
     token = {}
 
     def req(method, url, body=None, ctype=None):
         r = urllib.request.Request(url, data=body, method=method)
-        r.add_header("Authorization", token.get("h", auth))
+        if a.user:
+            r.add_header("Authorization", token.get("h", auth))
         if ctype:
             r.add_header("Content-Type", ctype)
         try:
@@ -82,6 +88,7 @@ def rawpush(a) -> None:
         except urllib.error.HTTPError as e:
             challenge = e.headers.get("WWW-Authenticate", "")
             if e.code != 401 or not challenge.startswith("Bearer ") or "h" in token:
+                print(f"{method} {url}: {e.code} {e.read()[:500]!r}", file=sys.stderr)
                 raise
             # The bearer flow (tests/oci/fake_registry.py): a token for the scope asked.
             params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
@@ -103,6 +110,12 @@ def rawpush(a) -> None:
         req("PUT", f"{loc}{sep}digest={digest}", data, "application/octet-stream")
         return digest
 
+    if a.mode == "putblob":
+        print(blob(open(a.rest[0], "rb").read()))
+        return
+    if a.mode == "putmanifest":
+        req("PUT", f"{base}/manifests/{tag}", open(a.rest[0], "rb").read(), a.media_type)
+        return
     config, *files = a.rest
     cdata = open(config, "rb").read()
     layers = []

@@ -236,9 +236,14 @@ pub struct CommonSign {
     /// where the registry has the referrers API, else the tag sha256-<manifest hex>.sig).
     #[arg(long)]
     pub attach: bool,
+
+    /// Sign an OCI image even though its config blob will not be signed (a layer is titled
+    /// config.json and takes that name, and the config is not the empty {}).
+    #[arg(long)]
+    pub allow_unsigned_config: bool,
 }
 
-/// Options for `oci://` model paths and local manifest files.
+/// Options for `oci://` model paths and `oci-manifest:` files.
 #[derive(Debug, Args)]
 pub struct OciArgs {
     /// Talk plain http to the registry of an oci:// model (local registries; ORAS's flag).
@@ -247,6 +252,10 @@ pub struct OciArgs {
     /// For an oci:// image index: the platform whose manifest is meant (os/arch[/variant]).
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
+    /// Seconds all the registry requests of the command may take together (each one also has
+    /// its own 60 s limit); default 120.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub registry_timeout: Option<u64>,
 }
 
 /// Options deciding which files are hashed and how (sign and digest).
@@ -281,7 +290,7 @@ pub struct HashArgs {
     #[arg(long)]
     pub shards: bool,
 
-    /// Hashing threads (default: one per available core).
+    /// Hashing threads, at most 256 (default, or 0: one per available core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(usize))]
     pub max_workers: Option<usize>,
 }
@@ -547,7 +556,7 @@ pub struct CommonVerify {
     #[arg(long, value_enum, default_value = "text")]
     pub output: OutputFormat,
 
-    /// Hashing threads (default: one per available core).
+    /// Hashing threads, at most 256 (default, or 0: one per available core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(usize))]
     pub max_workers: Option<usize>,
 

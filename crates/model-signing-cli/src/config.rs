@@ -110,20 +110,32 @@ pub enum Target<T> {
 }
 
 /// The OCI source `model` names, if it names one, with its options.
-fn oci_target(model: &Path, o: &OciArgs) -> Result<Option<(ModelSource, OciOptions)>> {
+fn oci_target(
+    model: &Path,
+    o: &OciArgs,
+    allow_unsigned_config: bool,
+) -> Result<Option<(ModelSource, OciOptions)>> {
+    let mut registry = RegistryOptions {
+        plain_http: o.plain_http,
+        ..Default::default()
+    };
+    if let Some(s) = o.registry_timeout {
+        registry.deadline = std::time::Duration::from_secs(s);
+    }
     let opts = OciOptions {
         platform: o.platform.clone(),
-        registry: RegistryOptions {
-            plain_http: o.plain_http,
-            ..Default::default()
-        },
+        registry,
+        allow_unsigned_config,
     };
+    if o.registry_timeout.is_some() && !model_signing::oci::is_reference(model) {
+        bail!("--registry-timeout applies only to oci:// models");
+    }
     Ok(model_signing::oci::detect_with(model, &opts)?.map(|s| (s, opts)))
 }
 
 /// Resolves the options shared by every sign method.
 pub fn sign(c: &CommonSign) -> Result<Target<SignConfig>> {
-    if let Some((source, opts)) = oci_target(&c.model_path, &c.oci)? {
+    if let Some((source, opts)) = oci_target(&c.model_path, &c.oci, c.allow_unsigned_config)? {
         let h = &c.hash;
         if !h.ignore_paths.is_empty()
             || h.shard_size.is_some()
@@ -151,6 +163,9 @@ pub fn sign(c: &CommonSign) -> Result<Target<SignConfig>> {
     if c.attach {
         bail!("--attach applies only to oci:// models");
     }
+    if c.allow_unsigned_config {
+        bail!("--allow-unsigned-config applies only to OCI images (oci:// and oci-manifest:)");
+    }
     Ok(Target::Files(sign_files(c)?))
 }
 
@@ -167,7 +182,7 @@ fn sign_files(c: &CommonSign) -> Result<SignConfig> {
 
 /// Resolves the options shared by every verify method.
 pub fn verify(c: &CommonVerify) -> Result<Target<VerifyConfig>> {
-    if let Some((source, opts)) = oci_target(&c.model_path, &c.oci)? {
+    if let Some((source, opts)) = oci_target(&c.model_path, &c.oci, false)? {
         if !c.ignore_paths.is_empty() || c.allow_symlinks {
             bail!(
                 "--ignore-paths and --allow-symlinks do not apply to an OCI image (verify a pulled \
@@ -218,8 +233,7 @@ pub fn digest(d: &DigestArgs) -> Result<(PathBuf, HashingConfig)> {
     Ok((d.model_path.clone(), h))
 }
 
-/// The largest secret file (`--password-file`, `--client-secret-file`) read, in bytes.
-pub const MAX_SECRET_FILE_BYTES: u64 = 4096;
+pub use model_signing::limits::MAX_SECRET_FILE_BYTES;
 
 /// Reads a secret from the file a `flag` names: a regular file (checked on the opened file, which
 /// is opened without blocking, so a FIFO or `/dev/zero` fails at once) of at most

@@ -137,8 +137,13 @@ fn flag_hint(e: &LibError) -> Option<&'static str> {
     }
 }
 
+/// A key or certificate file: a regular file under the library's size limit.
 fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("cannot read {what} '{}'", path.display()))
+    Ok(model_signing::secret_file::read_input(
+        path,
+        model_signing::limits::MAX_KEY_FILE_BYTES,
+        what,
+    )?)
 }
 
 /// Loads a private key. Its password comes from `--password`, else `--password-file`, else (only
@@ -146,7 +151,7 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
 /// one) [`PASSWORD_ENV`], else a prompt on the terminal. Errors name where the password came from,
 /// never the password.
 fn load_private_key(path: &Path, pw: &PasswordArgs) -> Result<PrivateKey> {
-    let pem = read(path, "private key")?;
+    let pem = model_signing::secret_file::read_private_key(path)?;
     let cannot = |from: &str| {
         format!(
             "cannot load private key '{}' with the password from {from}",
@@ -292,30 +297,31 @@ fn sign_cmd(method: SignMethod) -> Result<SignReport> {
             attach,
         } => {
             let signature = signature.context("internal: no signature path")?;
-            let (out, img) =
-                model_signing::oci::sign_model(&source, &opts, signer.as_ref(), &signature)?;
+            let signed = model_signing::oci::sign_model(
+                &source,
+                &opts,
+                signer.as_ref(),
+                &signature,
+                attach,
+            )?;
+            let img = &signed.image;
             tracing::info!(
                 "signed the OCI image {} (manifest sha256:{})",
                 img.source,
                 hex::encode(img.manifest_digest)
             );
             if attach {
-                let bytes = read(&signature, "signature")?;
-                let at = model_signing::oci::attach(&source, &img, &bytes, &opts).with_context(
-                    || {
+                let at = model_signing::oci::attach(&source, img, &signed.bundle, &opts)
+                    .with_context(|| {
                         format!(
                             "the signature was written to '{}' but could not be attached",
                             signature.display()
                         )
-                    },
-                )?;
+                    })?;
                 tracing::info!("attached the signature to {} as {at}", img.source);
             }
-            (
-                out,
-                signature,
-                Some(format!("sha256:{}", hex::encode(img.manifest_digest))),
-            )
+            let digest = format!("sha256:{}", hex::encode(img.manifest_digest));
+            (signed.outcome, signature, Some(digest))
         }
     };
     for w in &out.warnings {

@@ -332,11 +332,17 @@ fn symlinks() {
         json!(true)
     );
     assert!(resource_names(&sig).contains(&"dirlink/c.bin".to_string()));
-    // The recorded policy is honoured on verify (Python's CLI needs the flag again).
-    verify_key(&model, &key, &sig, &[]).assert_success();
-    fs::write(&outside, "changed").unwrap();
+    // The recorded policy is honoured on verify (Python's CLI needs the flag again) for links
+    // inside the model; a link out of it needs the verifier's own flag (security_paths.rs).
     assert_fails(
         &verify_key(&model, &key, &sig, &[]),
+        "",
+        "leads out of the model",
+    );
+    verify_key(&model, &key, &sig, &["--allow-symlinks"]).assert_success();
+    fs::write(&outside, "changed").unwrap();
+    assert_fails(
+        &verify_key(&model, &key, &sig, &["--allow-symlinks"]),
         "",
         "changed: link.txt",
     );
@@ -1055,4 +1061,35 @@ fn digest_options() {
         "Computing digest failed",
         "does not exist",
     );
+}
+
+/// A thread count above the library's cap is refused in one line, before any thread starts: every
+/// thread used to be started up front (4,000 took 35 s; 100,000 were killed by the kernel).
+#[test]
+fn max_workers_above_the_cap_is_refused_at_once() {
+    let t = tempdir();
+    let key = gen_ec_key(t.path(), "k", Curve::P256);
+    let model = make_small_model(t.path(), "m");
+    let sig = t.path().join("model.sig");
+    sign_key(&model, &key, &sig, &[]).assert_success();
+    let new_sig = t.path().join("new.sig");
+    let start = std::time::Instant::now();
+    for r in [
+        ms(args!["digest", "--max-workers", "100000", &model]),
+        sign_key(&model, &key, &new_sig, &["--max-workers", "100000"]),
+        verify_key(&model, &key, &sig, &["--max-workers", "100000"]),
+    ] {
+        r.assert_exit(1).assert_stderr_contains(
+            "100000 hashing threads were requested; at most 256 are allowed",
+        );
+        assert_eq!(r.stderr.lines().count(), 1, "{r}");
+    }
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(!new_sig.exists());
+    // The cap itself is allowed.
+    ms(args!["digest", "--max-workers", "256", &model]).assert_success();
 }

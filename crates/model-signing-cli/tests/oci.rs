@@ -11,233 +11,12 @@
 //! `scripts/test`); without them the tests skip with a note, unless `MS_REQUIRE_PEERS=1`.
 
 mod common;
+use common::oci::*;
 use common::*;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-struct Tools {
-    registry: PathBuf,
-    htpasswd: PathBuf,
-    oras_py: PathBuf,
-}
-
-fn tools() -> Option<Tools> {
-    let get = |v: &str| {
-        std::env::var_os(v)
-            .filter(|x| !x.is_empty())
-            .map(PathBuf::from)
-    };
-    match (
-        get("MS_DOCKER_REGISTRY"),
-        get("MS_HTPASSWD"),
-        get("MS_ORAS_PY"),
-    ) {
-        (Some(registry), Some(htpasswd), Some(oras_py)) => Some(Tools {
-            registry,
-            htpasswd,
-            oras_py,
-        }),
-        _ if env_flag("MS_REQUIRE_PEERS") => panic!(
-            "MS_DOCKER_REGISTRY, MS_HTPASSWD or MS_ORAS_PY is not set but MS_REQUIRE_PEERS=1: run \
-             the tests through scripts/test, which installs them"
-        ),
-        _ => {
-            eprintln!(
-                "note: the OCI registry tools are not set up; skipping (scripts/test sets them)"
-            );
-            None
-        }
-    }
-}
-
-/// A `docker-registry` on 127.0.0.1 with its storage in a temporary directory; killed on drop.
-struct Registry {
-    child: Child,
-    port: u16,
-    dir: TempDir,
-    tools: Tools,
-    auth: Option<(String, String)>,
-}
-
-impl Registry {
-    fn start(auth: bool) -> Option<Registry> {
-        let tools = tools()?;
-        let dir = tempdir();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let mut config = format!(
-            "version: 0.1\nlog: {{level: error, accesslog: {{disabled: true}}}}\nstorage: \
-             {{filesystem: {{rootdirectory: {}}}, delete: {{enabled: true}}}}\nhttp: {{addr: \
-             \"127.0.0.1:{port}\", secret: ms-test}}\n",
-            dir.path().join("data").display()
-        );
-        let creds = auth.then(|| ("ms-user".to_string(), "ms-pass-1".to_string()));
-        if let Some((u, p)) = &creds {
-            let out = Command::new(&tools.htpasswd)
-                .args(["-Bbn", u, p])
-                .output()
-                .expect("run htpasswd");
-            assert!(out.status.success(), "htpasswd failed");
-            std::fs::write(dir.path().join("htpasswd"), out.stdout).expect("write htpasswd");
-            config.push_str(&format!(
-                "auth: {{htpasswd: {{realm: ms-test, path: {}}}}}\n",
-                dir.path().join("htpasswd").display()
-            ));
-        }
-        let cfg = dir.path().join("config.yml");
-        std::fs::write(&cfg, config).expect("write config.yml");
-        let log = std::fs::File::create(dir.path().join("registry.log")).expect("log");
-        let child = Command::new(&tools.registry)
-            .arg("serve")
-            .arg(&cfg)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start docker-registry");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "docker-registry did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(Registry {
-            child,
-            port,
-            dir,
-            tools,
-            auth: creds,
-        })
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn oci(&self, repo_tag: &str) -> String {
-        format!("oci://{}/{repo_tag}", self.host())
-    }
-
-    fn client(&self, mode: &str, repo_tag: &str, rest: &[&Path]) -> Run {
-        let mut cmd = Command::new(&self.tools.oras_py);
-        cmd.arg(repo_root().join("tests/oci/push.py"))
-            .arg(mode)
-            .arg(self.host())
-            .arg(repo_tag)
-            .args(rest);
-        if let Some((u, p)) = &self.auth {
-            cmd.args(["--user", u, "--password", p]);
-        }
-        run(&mut cmd)
-    }
-
-    /// Pushes `files` (one titled layer each) with `config` as the config blob: with oras, or
-    /// for the authenticated registry through the distribution API (see `tests/oci/push.py`).
-    fn push(&self, repo_tag: &str, config: &Path, files: &[&Path]) {
-        let mut rest = vec![config];
-        rest.extend_from_slice(files);
-        let mode = if self.auth.is_some() {
-            "rawpush"
-        } else {
-            "push"
-        };
-        self.client(mode, repo_tag, &rest).assert_success();
-    }
-
-    /// The raw manifest, as `skopeo inspect --raw` would save it.
-    fn manifest(&self, repo_tag: &str, out: &Path) {
-        self.client("manifest", repo_tag, &[out]).assert_success();
-    }
-
-    /// A Docker config directory with this registry's credentials (or `user:password`).
-    fn docker_config(&self, user: &str, password: &str) -> PathBuf {
-        use base64::Engine;
-        let d = self.dir.path().join(format!("docker-{user}"));
-        std::fs::create_dir_all(&d).expect("mkdir");
-        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        std::fs::write(
-            d.join("config.json"),
-            format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, self.host()),
-        )
-        .expect("write the Docker config");
-        d
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A small model: `weights.bin`, `tokenizer.json` and a config blob, in `dir/model`.
-struct Model {
-    dir: PathBuf,
-    config_blob: PathBuf,
-    weights: PathBuf,
-    tokenizer: PathBuf,
-}
-
-fn model(dir: &Path) -> Model {
-    let m = dir.join("model");
-    let weights = write_file(&m, "weights.bin", pattern(3000, 7));
-    let tokenizer = write_file(&m, "tokenizer.json", "{\"vocab\": [1, 2, 3]}\n");
-    let config_blob = write_file(dir, "config-blob.json", "{\"architecture\": \"test\"}\n");
-    Model {
-        dir: m,
-        config_blob,
-        weights,
-        tokenizer,
-    }
-}
-
-/// `sign key` of an `oci://` reference or a manifest file (common's `sign_key` with a string).
-fn sign_key_oci(key: &KeyPair, sig: &Path, target: &str, extra: &[&str]) -> Run {
-    sign_key(Path::new(target), key, sig, extra)
-}
-
-/// `verify key` of an `oci://` reference or a manifest file.
-fn verify_key_oci(key: &KeyPair, sig: &Path, target: &str, extra: &[&str]) -> Run {
-    verify_key(Path::new(target), key, sig, extra)
-}
-
-fn statement_of(sig: &Path) -> serde_json::Value {
-    use base64::Engine;
-    let b: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(sig).expect("read bundle")).expect("bundle JSON");
-    let payload = base64::engine::general_purpose::STANDARD
-        .decode(b["dsseEnvelope"]["payload"].as_str().expect("payload"))
-        .expect("base64");
-    serde_json::from_slice(&payload).expect("statement JSON")
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
-}
-
-/// One line on stderr, exit 1, no panic.
-#[track_caller]
-fn assert_one_line_failure(r: &Run, needles: &[&str]) {
-    r.assert_exit(1);
-    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    let line = r
-        .stderr
-        .lines()
-        .find(|l| l.contains("failed with error"))
-        .unwrap_or_else(|| panic!("no error line in: {}", r.stderr));
-    for n in needles {
-        assert!(line.contains(n), "'{n}' not in: {line}");
-    }
-}
+use std::process::Command;
 
 #[test]
 fn sign_and_verify_by_reference() {
@@ -367,15 +146,29 @@ fn local_manifest_file_and_pulled_directory() {
     reg.push("models/plain:v1", &m.config_blob, &[&m.weights]);
     let key = gen_ec_key(dir.path(), "k", Curve::P256);
 
-    // A local manifest file (what `skopeo inspect --raw` saves) signs and verifies offline, and a
-    // bundle made from it verifies the image by reference (the subject name is informational).
+    // A local manifest file (what `skopeo inspect --raw` saves), named as one with
+    // `oci-manifest:`, signs and verifies offline, and a bundle made from it verifies the image by
+    // reference (the subject name is informational). Its config blob is not empty and a layer
+    // takes the name config.json: signing needs the signer's consent, and both sides say so.
     let file = dir.path().join("hf.manifest.json");
     reg.manifest("models/hf:v1", &file);
+    let as_manifest = format!("oci-manifest:{}", file.display());
     let sig = dir.path().join("hf.sig");
-    sign_key_oci(&key, &sig, file.to_str().unwrap(), &[]).assert_success();
+    let r = sign_key_oci(&key, &sig, &as_manifest, &[]);
+    assert_one_line_failure(&r, &["config", "unsigned", "sha256:"]);
+    assert!(!sig.exists());
+    sign_key_oci(&key, &sig, &as_manifest, &["--allow-unsigned-config"])
+        .assert_success()
+        .assert_stderr_contains("left unsigned");
     assert_eq!(statement_of(&sig)["subject"][0]["name"], "hf.manifest");
-    verify_key_oci(&key, &sig, file.to_str().unwrap(), &[]).assert_success();
+    verify_key_oci(&key, &sig, &as_manifest, &[])
+        .assert_success()
+        .assert_stderr_contains("is not signed");
     verify_key_oci(&key, &sig, &reg.oci("models/hf:v1"), &["--plain-http"]).assert_success();
+    // The same file given as a plain path is a model file: hashed, never read as a manifest,
+    // and the signature says it was made for an image.
+    let r = verify_key_oci(&key, &sig, file.to_str().unwrap(), &[]);
+    assert_one_line_failure(&r, &["made for an OCI image", "oci-manifest:"]);
     let names: Vec<String> = statement_of(&sig)["predicate"]["resources"]
         .as_array()
         .unwrap()
@@ -388,7 +181,9 @@ fn local_manifest_file_and_pulled_directory() {
     let pulled = dir.path().join("pulled");
     reg.client("pull", "models/hf:v1", &[&pulled])
         .assert_success();
-    verify_key_oci(&key, &sig, pulled.to_str().unwrap(), &[]).assert_success();
+    verify_key_oci(&key, &sig, pulled.to_str().unwrap(), &[])
+        .assert_success()
+        .assert_stderr_contains("pulled copy");
     if let Some(py) = PyPeer::from_env(PEER_PY_1_1_1) {
         let r = run(py.cli().args(args![
             "verify",
@@ -458,19 +253,32 @@ fn malformed_manifests_indexes_and_duplicate_titles_are_refused() {
     for (name, body, want) in cases {
         let file = write_file(dir.path(), name, body);
         let sig = dir.path().join(format!("{name}.sig"));
-        let r = sign_key_oci(&key, &sig, file.to_str().unwrap(), &[]);
+        let r = sign_key_oci(&key, &sig, &format!("oci-manifest:{}", file.display()), &[]);
         assert_one_line_failure(&r, &[want]);
         assert!(!sig.exists(), "{name}");
     }
-    // A .json that is not a manifest is an ordinary single-file model.
-    let plain = write_file(dir.path(), "data.json", "{\"schemaVersion\": 1, \"x\": []}");
-    sign_key_oci(
-        &key,
-        &dir.path().join("data.sig"),
-        plain.to_str().unwrap(),
-        &[],
-    )
-    .assert_success();
+    // Without the prefix, a manifest-shaped .json is an ordinary single-file model: its content
+    // does not choose how it is checked.
+    let plain = dir.path().join("dup.json");
+    let psig = dir.path().join("data.sig");
+    sign_key_oci(&key, &psig, plain.to_str().unwrap(), &[]).assert_success();
+    assert_eq!(
+        statement_of(&psig)["predicate"]["resources"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    verify_key_oci(&key, &psig, plain.to_str().unwrap(), &[]).assert_success();
+    let r = ms(args![
+        "sign",
+        "key",
+        "--private-key",
+        &key.private_key,
+        "--signature",
+        &psig,
+        "oci-manifest:"
+    ]);
+    assert_one_line_failure(&r, &["names no manifest file"]);
 }
 
 #[test]
@@ -560,7 +368,7 @@ fn unreachable_registries_and_options_that_do_not_apply() {
     // OCI flags on a local directory are a mistake worth saying.
     let local = make_small_model(dir.path(), "local");
     let r = sign_key_oci(&key, &sig, local.to_str().unwrap(), &["--plain-http"]);
-    assert_one_line_failure(&r, &["apply only to oci://"]);
+    assert_one_line_failure(&r, &["apply only to OCI images"]);
     // --attach needs a registry; --signature is required unless an image's registry holds it.
     let manifest = write_file(
         dir.path(),
@@ -570,7 +378,8 @@ fn unreachable_registries_and_options_that_do_not_apply() {
             "0".repeat(64)
         ),
     );
-    let r = sign_key_oci(&key, &sig, manifest.to_str().unwrap(), &["--attach"]);
+    let manifest = format!("oci-manifest:{}", manifest.display());
+    let r = sign_key_oci(&key, &sig, &manifest, &["--attach"]);
     assert_one_line_failure(&r, &["--attach needs an oci:// model"]);
     let r = ms(args![
         "verify",
@@ -580,6 +389,15 @@ fn unreachable_registries_and_options_that_do_not_apply() {
         &manifest
     ]);
     assert_one_line_failure(&r, &["--signature is required"]);
+    let r = sign_key_oci(&key, &sig, &manifest, &["--registry-timeout", "5"]);
+    assert_one_line_failure(&r, &["--registry-timeout applies only to oci://"]);
+    let r = sign_key_oci(
+        &key,
+        &sig,
+        local.to_str().unwrap(),
+        &["--allow-unsigned-config"],
+    );
+    assert_one_line_failure(&r, &["unsigned-config options apply only to OCI images"]);
     let r = ms(args![
         "verify",
         "key",
@@ -592,88 +410,6 @@ fn unreachable_registries_and_options_that_do_not_apply() {
     let r = ms(args!["digest", &target]);
     r.assert_exit(1)
         .assert_stderr_contains("OCI registry reference");
-}
-
-/// `tests/oci/fake_registry.py` on 127.0.0.1 (the referrers API, the bearer flow, hostile
-/// answers); killed on drop. Skips with the other registry tools.
-struct Fake {
-    child: Child,
-    port: u16,
-    oras_py: PathBuf,
-}
-
-impl Fake {
-    fn start(args: &[&str]) -> Option<Fake> {
-        let tools = tools()?;
-        let mut child = Command::new(&tools.oras_py)
-            .arg(repo_root().join("tests/oci/fake_registry.py"))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the fake registry");
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("stdout");
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
-            .expect("read PORT=");
-        let port = line
-            .trim()
-            .strip_prefix("PORT=")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("the fake registry printed {line:?}"));
-        Some(Fake {
-            child,
-            port,
-            oras_py: tools.oras_py,
-        })
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn oci(&self, repo_tag: &str) -> String {
-        format!("oci://{}/{repo_tag}", self.host())
-    }
-
-    /// Pushes through the distribution API (`push.py rawpush`), with `user:password` for the
-    /// bearer flow.
-    fn push(&self, repo_tag: &str, config: &Path, files: &[&Path], creds: (&str, &str)) {
-        let mut cmd = Command::new(&self.oras_py);
-        cmd.arg(repo_root().join("tests/oci/push.py"))
-            .args(["rawpush", &self.host(), repo_tag])
-            .arg(config)
-            .args(files)
-            .args(["--user", creds.0, "--password", creds.1]);
-        run(&mut cmd).assert_success();
-    }
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn with_docker_config(dir: &Path, host: &str, user: &str, password: &str) -> PathBuf {
-    use base64::Engine;
-    let d = dir.join(format!("docker-{user}-{password}"));
-    std::fs::create_dir_all(&d).expect("mkdir");
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    std::fs::write(
-        d.join("config.json"),
-        format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#),
-    )
-    .expect("write the Docker config");
-    d
-}
-
-fn ms_env(docker_config: &Path, a: Vec<std::ffi::OsString>) -> Run {
-    let mut cmd = model_signing();
-    cmd.env("DOCKER_CONFIG", docker_config).args(a);
-    run(&mut cmd)
 }
 
 #[test]
@@ -761,7 +497,7 @@ fn attach_and_discover_with_the_tag_fallback() {
         "--plain-http",
         &target
     ]);
-    assert_one_line_failure(&r, &["2 signature(s) are attached", "none verifies"]);
+    assert_one_line_failure(&r, &["2 signature(s) attached", "none verifies"]);
 
     // A `.sig` tag written by another tool (cosign uses the same name) is left untouched; the
     // signature file is still written.
@@ -893,7 +629,7 @@ fn hostile_registry_answers_fail_on_one_line() {
     for (repo, want) in [
         ("hostile/big:v1", "byte limit"),
         ("hostile/stream:v1", "byte limit"),
-        ("hostile/junk:v1", "not a JSON manifest"),
+        ("hostile/junk:v1", "not JSON with one reading"),
         (lie.as_str(), "hashes to"),
         ("hostile/redirect:v1", "307"),
         ("hostile/missing:v1", "no manifest"),
@@ -968,4 +704,149 @@ fn keyless_by_reference_against_the_mock_sigstore_stack() {
         &target
     ]);
     assert_one_line_failure(&r, &["none verifies"]);
+}
+
+/// rh-model-signing 1.0.5 (`MS_PEER_RH`), run for real through its own command line against
+/// Distribution 2.8, in both directions: it verifies our attached signature, whose resources
+/// also carry what we bind (media types, order, annotations: fields it ignores), and we verify
+/// its attached signature, with the warning that it binds names and digests only. The harness
+/// `tests/peer/rh_cli.py` makes its registry client speak plain http (it has no switch for it);
+/// nothing it checks is changed.
+#[test]
+fn rh_model_signing_verifies_ours_and_we_verify_its() {
+    let Some(reg) = Registry::start(false) else {
+        return;
+    };
+    let rh = match std::env::var_os("MS_PEER_RH").filter(|v| !v.is_empty()) {
+        Some(p) => PathBuf::from(p),
+        None if env_flag("MS_REQUIRE_PEERS") => {
+            panic!(
+                "MS_PEER_RH is not set but MS_REQUIRE_PEERS=1: run the tests through scripts/test"
+            )
+        }
+        None => {
+            eprintln!("note: MS_PEER_RH not set; skipping (scripts/test sets it)");
+            return;
+        }
+    };
+    let rh_cli = |a: Vec<std::ffi::OsString>| {
+        let mut cmd = Command::new(&rh);
+        cmd.arg(repo_root().join("tests/peer/rh_cli.py")).args(a);
+        run(&mut cmd)
+    };
+    let dir = tempdir();
+    let m = model(dir.path());
+    // A Hugging Face style image with the empty config ORAS pushes: what rh signs most.
+    let hf = write_file(&m.dir, "config.json", "{\"hidden_size\": 8}\n");
+    let empty = write_file(dir.path(), "empty.json", "{}");
+    // rh-model-signing takes an image's digest from its manifest re-serialised as compact JSON
+    // (`json.dumps(separators=(",", ":"))`), not from the bytes the registry holds, so its tag
+    // mode only finds images whose manifests are stored that way (as the oras CLI writes them;
+    // oras-py adds spaces). The images here are re-pushed so.
+    let compact = |tag: &str| {
+        let raw = reg.manifest_bytes(tag);
+        let mut cmd = Command::new(&rh);
+        cmd.args([
+            "-c",
+            "import json,sys; sys.stdout.write(json.dumps(json.loads(sys.stdin.read()), separators=(',', ':')))",
+        ]);
+        let out = run_with_stdin(&mut cmd, Some(&raw));
+        out.assert_success();
+        reg.put_manifest(
+            tag,
+            out.stdout.as_bytes(),
+            "application/vnd.oci.image.manifest.v1+json",
+        );
+    };
+    reg.push("models/rh:v1", &empty, &[&m.weights, &m.tokenizer, &hf]);
+    compact("models/rh:v1");
+    let target = reg.oci("models/rh:v1");
+    let key = gen_ec_key(dir.path(), "k", Curve::P256);
+
+    // Ours, attached under the fallback tag; rh finds it there and verifies it.
+    let ours = dir.path().join("ours.sig");
+    sign_key_oci(&key, &ours, &target, &["--plain-http", "--attach"]).assert_success();
+    let r = rh_cli(args![
+        "verify",
+        "key",
+        "--public-key",
+        &key.public_key,
+        "--attachment-mode",
+        "tag",
+        &target
+    ]);
+    r.assert_exit(0)
+        .assert_stdout_contains("Verification succeeded");
+    // And from the file.
+    let r = rh_cli(args![
+        "verify",
+        "key",
+        "--public-key",
+        &key.public_key,
+        "--signature",
+        &ours,
+        &target
+    ]);
+    r.assert_exit(0)
+        .assert_stdout_contains("Verification succeeded");
+
+    // Its signature of another tag of the same content: we discover and verify it, and say
+    // what it does not bind.
+    reg.push("models/rh:v2", &empty, &[&m.weights, &m.tokenizer, &hf]);
+    compact("models/rh:v2");
+    let theirs_target = reg.oci("models/rh:v2");
+    let theirs = dir.path().join("theirs.sig");
+    rh_cli(args![
+        "sign",
+        "key",
+        "--private-key",
+        &key.private_key,
+        "--attachment-mode",
+        "tag",
+        "--output-mode",
+        "both",
+        "--signature",
+        &theirs,
+        &theirs_target
+    ])
+    .assert_exit(0);
+    for signature in [None, Some(&theirs)] {
+        let mut a = args![
+            "verify",
+            "key",
+            "--public-key",
+            &key.public_key,
+            "--plain-http",
+            "--output",
+            "json"
+        ];
+        if let Some(s) = signature {
+            a.extend(args!["--signature", s]);
+        }
+        a.push(theirs_target.clone().into());
+        let r = ms(a);
+        r.assert_success();
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert!(
+            v["warnings"]
+                .to_string()
+                .contains("media types, order and annotations"),
+            "{v}"
+        );
+    }
+    // A layer of its image replaced: both tools refuse.
+    std::fs::write(&m.weights, pattern(3000, 42)).unwrap();
+    reg.push("models/rh:v2", &empty, &[&m.weights, &m.tokenizer, &hf]);
+    compact("models/rh:v2");
+    verify_key_oci(&key, &theirs, &theirs_target, &["--plain-http"]).assert_exit(1);
+    let r = rh_cli(args![
+        "verify",
+        "key",
+        "--public-key",
+        &key.public_key,
+        "--signature",
+        &theirs,
+        &theirs_target
+    ]);
+    assert_ne!(r.code(), Some(0), "{r}");
 }

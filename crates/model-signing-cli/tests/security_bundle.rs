@@ -311,6 +311,64 @@ fn peak_rss_kib(cmd: &[OsString]) -> (i32, u64) {
     (code, rss)
 }
 
+/// A bundle whose 48 MiB payload fails the signature check: the v0.2 compat encoding (Python's
+/// `repr()` of the payload, up to four times its size) was built whole for every such bundle
+/// (a 253 MiB junk bundle peaked at 1.54 GiB). Now it is tried only for a payload that names
+/// the legacy predicate, and hashed as a stream: the worst case, a payload that does name it and
+/// is all bytes `repr()` quadruples, stays near the bundle's own size.
+#[test]
+fn the_compat_encoding_costs_no_memory() {
+    let tmp = tempdir();
+    let model = make_small_model(tmp.path(), "m");
+    let key = gen_ec_key(tmp.path(), "k", Curve::P256);
+    let hint = hex::encode(Sha256::digest(fs::read(&key.public_key).unwrap()));
+    for named in [true, false] {
+        let mut payload = Vec::with_capacity(48 << 20);
+        if named {
+            payload.extend_from_slice(
+                br#"{"predicateType":"https://model_signing/Digests/v0.1","x":""#,
+            );
+        }
+        payload.resize(48 << 20, 0x80);
+        let b64 = STANDARD;
+        let doc = json!({
+            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": {"publicKey": {"hint": hint}, "tlogEntries": []},
+            "dsseEnvelope": {
+                "payload": b64.encode(&payload),
+                "payloadType": "application/vnd.in-toto+json",
+                "signatures": [{"sig": b64.encode([0x30u8, 6, 2, 1, 1, 2, 1, 1]), "keyid": ""}]
+            },
+        })
+        .to_string();
+        drop(payload);
+        let sig = tmp.path().join("compat.sig");
+        fs::write(&sig, &doc).unwrap();
+        let cmd: Vec<OsString> = vec![
+            model_signing().get_program().to_owned(),
+            "verify".into(),
+            "key".into(),
+            "--public-key".into(),
+            key.public_key.clone().into(),
+            "--signature".into(),
+            sig.into(),
+            model.clone().into(),
+        ];
+        let started = std::time::Instant::now();
+        let (code, rss) = peak_rss_kib(&cmd);
+        eprintln!(
+            "legacy predicate named: {named}: {} MiB bundle, exit {code}, peak RSS {} MiB, {:?}",
+            doc.len() >> 20,
+            rss >> 10,
+            started.elapsed()
+        );
+        assert_eq!(code, 1);
+        // The bundle (64 MiB), its decoded payload and the standard encoding (48 MiB each), and
+        // no more: the whole compat encoding alone would be 192 MiB.
+        assert!(rss < 220 * 1024, "named {named}: peak RSS {} KiB", rss);
+    }
+}
+
 /// A 64 MiB bundle of junk: before the fix the whole document became a JSON tree first (1.1 GB
 /// peak for this size). Junk shaped as unknown fields, and junk inside known fields.
 #[test]

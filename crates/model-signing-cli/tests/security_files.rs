@@ -251,3 +251,95 @@ fn many_signed_ignore_paths_are_fast() {
     assert_fails(&r, "ignore paths, over the limit of");
     assert!(took < Duration::from_secs(5), "took {took:?}\n{r}");
 }
+
+/// Key and certificate files are regular files under a size limit: a FIFO (which hung: nothing
+/// ever writes to it), `/dev/zero` (read until memory ran out) and a 2 MiB file each fail at once
+/// with one line, for every file a command reads.
+#[test]
+fn key_and_certificate_inputs_are_bounded_regular_files() {
+    let tmp = tempdir();
+    let model = make_small_model(tmp.path(), "m");
+    let key = gen_ec_key(tmp.path(), "k", Curve::P256);
+    let sig = tmp.path().join("m.sig");
+    sign_key(&model, &key, &sig, &[]).assert_success();
+    let fifo = tmp.path().join("fifo.pem");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success()));
+    let big = tmp.path().join("big.pem");
+    fs::write(&big, vec![b'A'; 2 << 20]).unwrap();
+    let zero = Path::new("/dev/zero");
+    for (bad, want) in [
+        (fifo.as_path(), "not a regular file"),
+        (zero, "not a regular file"),
+        (big.as_path(), "over the 1048576-byte limit"),
+    ] {
+        let cases: Vec<Vec<OsString>> = vec![
+            args![
+                "sign",
+                "key",
+                "--private-key",
+                bad,
+                "--signature",
+                tmp.path().join("x.sig"),
+                &model
+            ],
+            args![
+                "verify",
+                "key",
+                "--public-key",
+                bad,
+                "--signature",
+                &sig,
+                &model
+            ],
+            args![
+                "verify",
+                "certificate",
+                "--certificate-chain",
+                bad,
+                "--signature",
+                &sig,
+                &model
+            ],
+            args![
+                "verify",
+                "key",
+                "--public-key",
+                &key.public_key,
+                "--tsa-certificate-chain",
+                bad,
+                "--signature",
+                &sig,
+                &model
+            ],
+            args![
+                "verify",
+                "key",
+                "--public-key",
+                &key.public_key,
+                "--signature",
+                bad,
+                &model
+            ],
+        ];
+        for a in cases {
+            let started = Instant::now();
+            let r = ms(a);
+            assert!(started.elapsed() < Duration::from_secs(10), "{r}");
+            r.assert_exit(1);
+            let line = r
+                .stderr
+                .lines()
+                .find(|l| l.contains("failed with error"))
+                .unwrap_or_else(|| panic!("no error line: {r}"));
+            // The bundle has its own, larger limit: a 2 MiB junk bundle is read and refused as
+            // junk, which is fine; everything else names the limit or the file type.
+            if !(bad == big && line.contains("invalid signature bundle")) {
+                assert!(line.contains(want), "{line}");
+            }
+        }
+    }
+    assert!(!tmp.path().join("x.sig").exists());
+}

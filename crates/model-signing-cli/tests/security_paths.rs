@@ -430,3 +430,44 @@ fn pre_1_1_bundles_keep_the_git_default() {
         r.assert_stderr_contains("extra:   .gitignore");
     }
 }
+
+/// A signer who recorded `allow_symlinks` does not get to make the verifier follow a link out of
+/// the model: the uploader of a model that a hub verifies could link `weights.bin` to any file of
+/// the hub's and read its digest in the mismatch report. Links inside the model are followed on
+/// the signer's word; a link out needs the verifier's own `--allow-symlinks`, and the refusal
+/// names the link, not its target or a digest of it.
+#[test]
+fn a_recorded_allow_symlinks_does_not_follow_links_out_of_the_model() {
+    let t = tempdir();
+    let key = gen_ec_key(t.path(), "k", Curve::P256);
+    let secret = write_file(t.path(), "secret-of-the-verifier", "s3cret\n");
+    let model = make_small_model(t.path(), "m");
+    write_file(&model, "inner-target.bin", "inner");
+    std::os::unix::fs::symlink(model.join("inner-target.bin"), model.join("inner-link.bin"))
+        .unwrap();
+    let sig = t.path().join("m.sig");
+    sign_key(&model, &key, &sig, &["--allow-symlinks"]).assert_success();
+    // Links inside the model: followed on the signer's word.
+    verify_key(&model, &key, &sig, &[]).assert_success();
+
+    // The uploader's model links out; it was signed that way (its own machine had a file there).
+    let upload = make_small_model(t.path(), "upload");
+    std::os::unix::fs::symlink(&secret, upload.join("weights.bin")).unwrap();
+    let usig = t.path().join("u.sig");
+    sign_key(&upload, &key, &usig, &["--allow-symlinks"]).assert_success();
+    fs::write(&secret, "the verifier's own content\n").unwrap();
+    let r = verify_key(&upload, &key, &usig, &[]);
+    r.assert_exit(1)
+        .assert_stderr_contains("weights.bin")
+        .assert_stderr_contains("leads out of the model");
+    let digest = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(fs::read(&secret).unwrap()))
+    };
+    assert!(!r.stderr.contains(&digest), "{}", r.stderr);
+    assert!(!r.stderr.contains("secret-of-the-verifier"), "{}", r.stderr);
+    // With the verifier's own consent the link is followed (and the change reported).
+    let r = verify_key(&upload, &key, &usig, &["--allow-symlinks"]);
+    r.assert_exit(1)
+        .assert_stderr_contains("changed: weights.bin");
+}

@@ -86,6 +86,10 @@ pub enum Error {
     /// An OCI registry could not be reached, refused access, or served something unusable.
     #[error("{0}")]
     Registry(String),
+    /// The caller stopped the work through [`crate::hashing::Progress::cancelled`] (for example
+    /// on Ctrl-C); nothing was signed or verified.
+    #[error("hashing was cancelled")]
+    Cancelled,
 }
 
 impl Error {
@@ -120,9 +124,54 @@ pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
     chain_text(e).replace(['\n', '\r'], " ")
 }
 
+/// Text someone else wrote (a file name from a model tree, a layer title, an issuer's error
+/// message), made safe for one line of a terminal or a log: control characters (C0, DEL, C1), the
+/// line and paragraph separators and the bidirectional controls are escaped (`\n`, `\u{1b}`,
+/// `\u{202e}`), so the text stays on one line, cannot drive the terminal and reads in its real
+/// order; at most `max` characters are kept, then `...`.
+pub fn untrusted_text(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut shown = 0usize;
+    for c in s.chars() {
+        let piece: String = match c {
+            '\t' | '\n' | '\r' => c.escape_default().collect(),
+            c if c < ' '
+                || ('\u{7f}'..='\u{9f}').contains(&c)
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{61c}'
+                )
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c) =>
+            {
+                c.escape_unicode().collect()
+            }
+            c => c.to_string(),
+        };
+        let len = piece.chars().count();
+        if shown.saturating_add(len) > max {
+            out.push_str("...");
+            break;
+        }
+        shown += len;
+        out.push_str(&piece);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn untrusted_text_is_one_inert_line() {
+        assert_eq!(
+            untrusted_text("a\nb\u{1b}[31mc\u{202e}d\u{2028}e\u{85}", 100),
+            "a\\nb\\u{1b}[31mc\\u{202e}d\\u{2028}e\\u{85}"
+        );
+        assert_eq!(untrusted_text("中é🙂 ok", 100), "中é🙂 ok");
+        assert_eq!(untrusted_text("abcdef", 3), "abc...");
+    }
 
     #[derive(Debug, thiserror::Error)]
     #[error("outer: {0}")]

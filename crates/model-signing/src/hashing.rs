@@ -18,6 +18,7 @@
 //! ([`MAX_RESOURCES`](crate::statement::MAX_RESOURCES)) is an error.
 
 use crate::error::{Error, Result};
+use crate::limits::MAX_WORKERS;
 use crate::walk::FileEntry;
 use rayon::prelude::*;
 use sha2::Digest as _;
@@ -278,7 +279,8 @@ impl HashingConfig {
     }
 }
 
-/// Receives progress while a model is hashed (the CLI draws a progress bar with it).
+/// Receives progress while a model is hashed (the CLI draws a progress bar with it), and may stop
+/// the hashing ([`Progress::cancelled`]).
 ///
 /// Called from worker threads, so implementations must be cheap and thread-safe.
 pub trait Progress: Send + Sync {
@@ -290,12 +292,20 @@ pub trait Progress: Send + Sync {
     fn item_done(&self) {}
     /// Hashing is over (successfully or not).
     fn finish(&self) {}
+    /// Whether the caller wants the work stopped (for example on Ctrl-C). Workers ask before each
+    /// work item and between read chunks (at most a few MiB apart), and [`Engine::walk`] before and
+    /// after listing, so a `true` ends the run within a fraction of a second with
+    /// [`Error::Cancelled`]. Once `true` it should stay `true`.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// How hashing runs: thread count and progress reporting. Does not affect any digest.
 #[derive(Clone, Default)]
 pub struct Engine {
-    /// Worker threads; `None` means one per available core.
+    /// Worker threads, at most [`MAX_WORKERS`] (more is an error); `None` or `Some(0)` means one
+    /// per available core (see [`Engine::workers`]).
     pub max_workers: Option<usize>,
     /// Where progress goes, if anywhere.
     pub progress: Option<Arc<dyn Progress>>,
@@ -320,11 +330,25 @@ impl fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// The number of worker threads this engine uses.
-    pub fn workers(&self) -> usize {
-        self.max_workers
-            .filter(|n| *n > 0)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    /// The number of worker threads this engine uses: [`Engine::max_workers`], or for `None` and
+    /// `Some(0)` one per available core, at most [`MAX_WORKERS`]. A count above [`MAX_WORKERS`] is
+    /// an error rather than quietly lowered: every thread is started up front, and a caller that
+    /// asked for a million should hear that it cannot have them.
+    pub fn workers(&self) -> Result<usize> {
+        match self.max_workers.filter(|n| *n > 0) {
+            Some(n) if n > MAX_WORKERS => Err(Error::Config(format!(
+                "{n} hashing threads were requested; at most {MAX_WORKERS} are allowed"
+            ))),
+            Some(n) => Ok(n),
+            None => Ok(std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(MAX_WORKERS)),
+        }
+    }
+
+    /// Whether the caller asked for the work to stop (see [`Progress::cancelled`]).
+    fn cancelled(&self) -> bool {
+        self.progress.as_deref().is_some_and(|p| p.cancelled())
     }
 
     /// Lists the files of the model at `root` like [`crate::walk::walk`], on this engine's
@@ -335,20 +359,26 @@ impl Engine {
         root: &std::path::Path,
         opts: &crate::walk::WalkOptions,
     ) -> Result<Vec<FileEntry>> {
-        self.pool()?.install(|| crate::walk::walk(root, opts))
+        // The walk itself only `stat`s, so it is asked before and after rather than per file.
+        if self.cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let files = self.pool()?.install(|| crate::walk::walk(root, opts))?;
+        if self.cancelled() {
+            return Err(Error::Cancelled);
+        }
+        Ok(files)
     }
 
+    /// The engine's thread pool; [`Engine::workers`] refuses an excessive count before any thread
+    /// starts.
     fn pool(&self) -> Result<rayon::ThreadPool> {
+        let n = self.workers()?;
         rayon::ThreadPoolBuilder::new()
-            .num_threads(self.workers())
+            .num_threads(n)
             .thread_name(|i| format!("hash-{i}"))
             .build()
-            .map_err(|e| {
-                Error::Config(format!(
-                    "cannot start {} hashing threads: {e}",
-                    self.workers()
-                ))
-            })
+            .map_err(|e| Error::Config(format!("cannot start {n} hashing threads: {e}")))
     }
 }
 
@@ -445,15 +475,21 @@ pub fn hash_files_with(
         }
     }
     let progress = engine.progress.as_deref();
+    let whole_file = matches!(ser, Serialization::Files);
+    // Built before `begin`, so a refused thread count reports nothing.
+    let pool = engine.pool()?;
     if let Some(p) = progress {
         let bytes = items.iter().map(|it| it.end - it.start).sum();
         p.begin(items.len() as u64, bytes);
     }
-    let whole_file = matches!(ser, Serialization::Files);
-    let digests: Vec<Result<Vec<u8>>> = engine.pool()?.install(|| {
+    let digests: Vec<Result<Vec<u8>>> = pool.install(|| {
         items
             .par_iter()
             .map(|it| {
+                // Errors do not stop the other items, so a cancelled run must skip them itself.
+                if engine.cancelled() {
+                    return Err(Error::Cancelled);
+                }
                 let f = files
                     .get(it.file)
                     .ok_or_else(|| Error::Model("internal: bad work item".into()))?;
@@ -473,6 +509,10 @@ pub fn hash_files_with(
     });
     if let Some(p) = progress {
         p.finish();
+    }
+    // Whatever else failed, a cancelled run says so: the caller stopped it and expects to hear it.
+    if digests.iter().any(|d| matches!(d, Err(Error::Cancelled))) {
+        return Err(Error::Cancelled);
     }
     let mut out = Vec::with_capacity(items.len());
     for (it, d) in items.iter().zip(digests) {
@@ -591,6 +631,9 @@ fn hash_mapped(
     let mut h = alg.hasher();
     let mut pos = start;
     while pos < end {
+        if progress.is_some_and(|p| p.cancelled()) {
+            return Err(Error::Cancelled);
+        }
         let len = usize::try_from((end - pos).min(MAP_WINDOW as u64)).unwrap_or(MAP_WINDOW);
         let map = model_signing_mmap::Map::new(&file, pos, len).map_err(|e| {
             if e.kind() == std::io::ErrorKind::UnexpectedEof {
@@ -632,6 +675,9 @@ fn hash_range(
         }
         let mut pos = start;
         while pos < end {
+            if progress.is_some_and(|p| p.cancelled()) {
+                return Err(Error::Cancelled);
+            }
             let want = usize::try_from((end - pos).min(read_size as u64)).unwrap_or(read_size);
             let chunk = buf.get_mut(..want).ok_or_else(|| changed(&f.path))?;
             let n = read_at(&file, chunk, pos).map_err(|e| Error::io(&f.path, e))?;
@@ -1042,6 +1088,147 @@ mod tests {
         mkfifo(&target);
         let e = hash_error(files, "link'");
         assert!(e.contains("no longer a regular file"), "{e}");
+    }
+
+    /// A thread count above the cap is refused, with the cap in the message, before any thread
+    /// starts or any progress is reported; 0 and no count both mean one thread per core.
+    #[test]
+    fn max_workers_are_capped() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let default = cores.min(MAX_WORKERS);
+        for n in [None, Some(0)] {
+            let engine = Engine {
+                max_workers: n,
+                ..Engine::default()
+            };
+            assert_eq!(engine.workers().unwrap(), default, "{n:?}");
+        }
+        let engine = Engine {
+            max_workers: Some(MAX_WORKERS),
+            ..Engine::default()
+        };
+        assert_eq!(engine.workers().unwrap(), MAX_WORKERS);
+
+        let d = tempfile::tempdir().unwrap();
+        let files = vec![entry(d.path(), "a", b"abc")];
+        let counter = Arc::new(Counting::default());
+        let engine = Engine {
+            max_workers: Some(1_000_000),
+            progress: Some(counter.clone() as Arc<dyn Progress>),
+            ..Engine::default()
+        };
+        let start = std::time::Instant::now();
+        let e = engine.workers().unwrap_err();
+        assert!(matches!(e, Error::Config(_)), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "1000000 hashing threads were requested; at most 256 are allowed"
+        );
+        let e = hash_files_with(&files, HashAlgorithm::Sha256, Serialization::Files, &engine)
+            .unwrap_err();
+        assert!(e.to_string().contains("at most 256"), "{e}");
+        let e = engine
+            .walk(d.path(), &crate::walk::WalkOptions::default())
+            .unwrap_err();
+        assert!(e.to_string().contains("at most 256"), "{e}");
+        assert_eq!(counter.begins.load(Ordering::SeqCst), 0);
+        // Starting a million threads, or even a thousand, takes seconds: this took none.
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    /// Counts what the engine reports, and asks it to stop once `cancel_after` bytes were hashed.
+    #[derive(Default)]
+    struct Counting {
+        begins: AtomicU64,
+        bytes: AtomicU64,
+        cancel_after: Option<u64>,
+        cancel: AtomicBool,
+    }
+
+    impl Progress for Counting {
+        fn begin(&self, _files: u64, _bytes: u64) {
+            self.begins.fetch_add(1, Ordering::SeqCst);
+        }
+        fn advance(&self, bytes: u64) {
+            let done = self.bytes.fetch_add(bytes, Ordering::SeqCst) + bytes;
+            if self.cancel_after.is_some_and(|n| done >= n) {
+                self.cancel.store(true, Ordering::SeqCst);
+            }
+        }
+        fn cancelled(&self) -> bool {
+            self.cancel.load(Ordering::SeqCst)
+        }
+    }
+
+    /// A cancellation stops every path (reads, maps, shards, many small files) after the chunk
+    /// under way, and the run fails with `Error::Cancelled`.
+    #[test]
+    fn cancelled_progress_stops_hashing_between_chunks() {
+        let d = tempfile::tempdir().unwrap();
+        let len = 8 * MAP_WINDOW;
+        let big = std::fs::File::create(d.path().join("big")).unwrap();
+        big.set_len(len as u64).unwrap();
+        let mut files = walked_all(d.path());
+        let runs = [
+            (HashAlgorithm::Sha256, Serialization::Files, false),
+            (HashAlgorithm::Sha256, Serialization::Files, true),
+            (HashAlgorithm::Blake3, Serialization::Files, false),
+            (HashAlgorithm::Blake3, Serialization::Files, true),
+            (
+                HashAlgorithm::Blake2b,
+                Serialization::Shards {
+                    shard_size: MAP_WINDOW as u64,
+                },
+                false,
+            ),
+        ];
+        for (alg, ser, mmap) in runs {
+            let p = Arc::new(Counting {
+                cancel_after: Some(1),
+                ..Counting::default()
+            });
+            let engine = Engine {
+                max_workers: Some(2),
+                progress: Some(p.clone() as Arc<dyn Progress>),
+                mmap,
+            };
+            let e = hash_files_with(&files, alg, ser, &engine).unwrap_err();
+            assert!(matches!(e, Error::Cancelled), "{alg} {ser:?} {mmap}: {e:?}");
+            assert_eq!(e.to_string(), "hashing was cancelled");
+            // At most one chunk per worker after the first one.
+            let hashed = p.bytes.load(Ordering::SeqCst);
+            assert!(
+                hashed <= 3 * MAP_WINDOW as u64,
+                "{alg} {ser:?} {mmap}: {hashed}"
+            );
+        }
+        // Many small files: the items left are skipped, not opened.
+        for i in 0..200 {
+            entry(d.path(), &format!("s{i}"), b"small");
+        }
+        files = walked_all(d.path());
+        let p = Arc::new(Counting {
+            cancel: AtomicBool::new(true),
+            ..Counting::default()
+        });
+        let engine = Engine {
+            progress: Some(p.clone() as Arc<dyn Progress>),
+            ..Engine::default()
+        };
+        let e = hash_files_with(&files, HashAlgorithm::Sha256, Serialization::Files, &engine)
+            .unwrap_err();
+        assert!(matches!(e, Error::Cancelled), "{e:?}");
+        assert_eq!(p.bytes.load(Ordering::SeqCst), 0);
+        let e = engine
+            .walk(d.path(), &crate::walk::WalkOptions::default())
+            .unwrap_err();
+        assert!(matches!(e, Error::Cancelled), "{e:?}");
+    }
+
+    fn walked_all(dir: &Path) -> Vec<FileEntry> {
+        crate::walk::walk(dir, &crate::walk::WalkOptions::default()).unwrap()
     }
 
     #[test]

@@ -73,6 +73,7 @@ pub mod dsse;
 pub mod error;
 pub mod hashing;
 pub mod keys;
+pub mod limits;
 pub mod manifest;
 pub mod oci;
 #[cfg(feature = "pkcs11")]

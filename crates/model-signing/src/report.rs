@@ -82,6 +82,20 @@ pub struct Resized {
     pub actual_size: u64,
 }
 
+/// A resource whose content is as signed but whose description is not: an OCI layer whose media
+/// type, position or annotations differ from what the signature recorded (runtimes act on them).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Altered {
+    /// Resource name.
+    pub name: String,
+    /// What differs: `role` (config, or layer and position), `media type` or `annotations`.
+    pub field: String,
+    /// As signed.
+    pub expected: String,
+    /// As found.
+    pub actual: String,
+}
+
 /// Every difference between the signed manifest and the model on disk.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct MismatchReport {
@@ -95,6 +109,10 @@ pub struct MismatchReport {
     /// shards are not listed as missing). Left out of JSON when empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resized: Vec<Resized>,
+    /// OCI resources whose digest is as signed but whose description differs (counted and shown
+    /// as changed). Left out of JSON when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub altered: Vec<Altered>,
 }
 
 impl MismatchReport {
@@ -104,7 +122,14 @@ impl MismatchReport {
             && self.extra.is_empty()
             && self.changed.is_empty()
             && self.resized.is_empty()
+            && self.altered.is_empty()
     }
+}
+
+/// A resource name for the text report: names come from the model tree or a signature, so they
+/// are shown escaped (one line, no terminal control); the JSON report has them as they are.
+fn shown(name: &str) -> String {
+    crate::error::untrusted_text(name, 4096)
 }
 
 impl fmt::Display for MismatchReport {
@@ -112,7 +137,7 @@ impl fmt::Display for MismatchReport {
         write!(
             f,
             "the model does not match its signature: {} changed, {} missing, {} extra",
-            self.changed.len() + self.resized.len(),
+            self.changed.len() + self.resized.len() + self.altered.len(),
             self.missing.len(),
             self.extra.len()
         )?;
@@ -120,21 +145,35 @@ impl fmt::Display for MismatchReport {
             write!(
                 f,
                 "\n  changed: {} (expected {}, actual {})",
-                c.name, c.expected, c.actual
+                shown(&c.name),
+                c.expected,
+                c.actual
             )?;
         }
         for r in &self.resized {
             write!(
                 f,
                 "\n  changed: {} (expected size {} bytes, actual size {} bytes)",
-                r.name, r.expected_size, r.actual_size
+                shown(&r.name),
+                r.expected_size,
+                r.actual_size
+            )?;
+        }
+        for a in &self.altered {
+            write!(
+                f,
+                "\n  changed: {} ({}: expected {}, actual {})",
+                shown(&a.name),
+                a.field,
+                a.expected,
+                a.actual
             )?;
         }
         for m in &self.missing {
-            write!(f, "\n  missing: {m}")?;
+            write!(f, "\n  missing: {}", shown(m))?;
         }
         for e in &self.extra {
-            write!(f, "\n  extra:   {e} (not signed)")?;
+            write!(f, "\n  extra:   {} (not signed)", shown(e))?;
         }
         Ok(())
     }

@@ -3,6 +3,10 @@
 //! without blocking), `/dev/zero` or a huge file (only regular files, a size bound, a bounded
 //! read), a path swapped between check and read (the check is made on the opened file), and
 //! copies of the secret left in freed memory (one zeroized buffer that never grows).
+//!
+//! The same opening rules serve every other small input file a user names (public keys,
+//! certificates, manifest files, bundles): [`read_regular`] and [`read_input`], without the
+//! zeroizing and with a buffer sized by the file rather than by the limit.
 
 use std::fs::File;
 use std::io::Read as _;
@@ -67,6 +71,43 @@ pub fn read(path: &Path, max: u64) -> Result<Zeroizing<Vec<u8>>, SecretFileError
         return Err(SecretFileError::TooBig { len: read, max });
     }
     Ok(data)
+}
+
+/// Reads a regular file of at most `max` bytes (a FIFO, a device or a directory fails at once,
+/// a file over `max` before it is read).
+pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, SecretFileError> {
+    let file = open_regular(path)?;
+    let len = file.metadata()?.len();
+    if len > max {
+        return Err(SecretFileError::TooBig { len, max });
+    }
+    let mut data = Vec::with_capacity(usize::try_from(len.saturating_add(1)).unwrap_or(0));
+    file.take(max.saturating_add(1)).read_to_end(&mut data)?;
+    let read = u64::try_from(data.len()).unwrap_or(u64::MAX);
+    if read > max {
+        return Err(SecretFileError::TooBig { len: read, max });
+    }
+    Ok(data)
+}
+
+/// [`read_regular`] for an input the user named, with the library's error: `what` names it
+/// (`public key`, `certificate file`).
+pub fn read_input(path: &Path, max: u64, what: &str) -> crate::Result<Vec<u8>> {
+    read_regular(path, max).map_err(|e| input_error(path, what, e))
+}
+
+/// An I/O error stays one (a missing file is `NotFound` to every caller); the rest name the file
+/// and the rule it broke.
+fn input_error(path: &Path, what: &str, e: SecretFileError) -> crate::Error {
+    match e {
+        SecretFileError::Io(e) => crate::Error::io(path, e),
+        e => crate::Error::Config(format!("cannot read the {what} '{}': {e}", path.display())),
+    }
+}
+
+/// [`read`] for a private key file the user named, with the library's error.
+pub fn read_private_key(path: &Path) -> crate::Result<Zeroizing<Vec<u8>>> {
+    read(path, crate::limits::MAX_KEY_FILE_BYTES).map_err(|e| input_error(path, "private key", e))
 }
 
 /// [`read`], as text without one trailing newline (`\n` or `\r\n`), as `echo secret > file`

@@ -12,6 +12,14 @@
 //!
 //! The resource list is converted element by element while the JSON is parsed, never held as a
 //! generic JSON tree: for a 100,000-file model that tree costs about ten times the manifest itself.
+//!
+//! **OCI descriptions.** The resources of an OCI image signature may also carry what the image's
+//! descriptor said about each blob, in fields the OMS predicate schema leaves open (a resource
+//! descriptor allows additional properties) and every other reader ignores (Python 1.1.1,
+//! rh-model-signing and the Go port read only `name`, `algorithm` and `digest`): the in-toto
+//! `mediaType`, and under `annotations.oci` the role (`config` or `layer`), the layer's position
+//! and its annotations ([`OciBinding`]). A verifier of ours then checks them too; see
+//! [`crate::oci`].
 
 use crate::error::{Error, Result};
 use crate::hashing::{HashAlgorithm, Serialization};
@@ -24,9 +32,7 @@ use serde_json::Value;
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 /// The OMS predicate type.
 pub const PREDICATE_TYPE: &str = "https://model_signing/signature/v1.0";
-/// Manifests with more resources than this are refused: ten million files or shards is far beyond
-/// any real model, and the limit keeps a hostile bundle from exhausting memory.
-pub const MAX_RESOURCES: usize = 10_000_000;
+pub use crate::limits::MAX_RESOURCES;
 
 /// The predicate type written by model-signing v0.1/v0.2.
 pub const LEGACY_PREDICATE_TYPE: &str = "https://model_signing/Digests/v0.1";
@@ -48,6 +54,28 @@ pub struct SerializationInfo {
     pub ignore_paths_recorded: bool,
 }
 
+/// What an OCI image's manifest said about one signed blob: the parts runtimes act on beyond its
+/// digest (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OciBinding {
+    /// The image's config blob, or the layer at this position (runtimes apply layers in order).
+    pub role: OciRole,
+    /// The descriptor's media type (`""` when it has none).
+    pub media_type: String,
+    /// The descriptor's annotations (the title among them; `io.deis.oras.content.unpack` makes
+    /// oras unpack a layer as a directory).
+    pub annotations: std::collections::BTreeMap<String, String>,
+}
+
+/// Which blob of an image an [`OciBinding`] describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OciRole {
+    /// The config blob.
+    Config,
+    /// The layer at this index of the manifest's `layers`.
+    Layer(usize),
+}
+
 /// A decoded statement.
 #[derive(Debug, Clone)]
 pub struct Statement {
@@ -61,6 +89,10 @@ pub struct Statement {
     pub manifest: Manifest,
     /// True for the legacy `Digests/v0.1` predicate.
     pub legacy: bool,
+    /// For an OCI image signed by us: each resource's [`OciBinding`], in the order of
+    /// `manifest.resources`. `None` when the resources carry none (every signature of files,
+    /// and OCI signatures by other tools).
+    pub oci: Option<Vec<OciBinding>>,
 }
 
 #[derive(Serialize)]
@@ -107,10 +139,41 @@ struct OutResource<'a> {
     name: &'a str,
     algorithm: &'a str,
     digest: String,
+    #[serde(rename = "mediaType", skip_serializing_if = "Option::is_none")]
+    media_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    annotations: Option<OutAnnotations<'a>>,
+}
+
+#[derive(Serialize)]
+struct OutAnnotations<'a> {
+    oci: OutOci<'a>,
+}
+
+#[derive(Serialize)]
+struct OutOci<'a> {
+    role: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<usize>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    annotations: &'a std::collections::BTreeMap<String, String>,
 }
 
 /// Serialises the statement for `manifest` as compact JSON bytes.
 pub fn encode(model_name: &str, info: &SerializationInfo, manifest: &Manifest) -> Result<Vec<u8>> {
+    encode_with(model_name, info, manifest, None)
+}
+
+/// [`encode`], with an [`OciBinding`] for each resource (in the same order) when given.
+pub fn encode_with(
+    model_name: &str,
+    info: &SerializationInfo,
+    manifest: &Manifest,
+    oci: Option<&[OciBinding]>,
+) -> Result<Vec<u8>> {
+    if oci.is_some_and(|b| b.len() != manifest.resources.len()) {
+        return Err(bad("one OCI description per resource is needed"));
+    }
     let st = OutStatement {
         ty: STATEMENT_TYPE,
         subject: [OutSubject {
@@ -134,10 +197,28 @@ pub fn encode(model_name: &str, info: &SerializationInfo, manifest: &Manifest) -
             resources: manifest
                 .resources
                 .iter()
-                .map(|r| OutResource {
-                    name: &r.name,
-                    algorithm: &r.algorithm,
-                    digest: hex::encode(&r.digest),
+                .enumerate()
+                .map(|(i, r)| {
+                    let b = oci.and_then(|b| b.get(i));
+                    OutResource {
+                        name: &r.name,
+                        algorithm: &r.algorithm,
+                        digest: hex::encode(&r.digest),
+                        media_type: b.map(|b| b.media_type.as_str()).filter(|m| !m.is_empty()),
+                        annotations: b.map(|b| OutAnnotations {
+                            oci: OutOci {
+                                role: match b.role {
+                                    OciRole::Config => "config",
+                                    OciRole::Layer(_) => "layer",
+                                },
+                                index: match b.role {
+                                    OciRole::Config => None,
+                                    OciRole::Layer(i) => Some(i),
+                                },
+                                annotations: &b.annotations,
+                            },
+                        }),
+                    }
                 })
                 .collect(),
         },
@@ -271,7 +352,8 @@ enum InPredicate {
 /// element rather than a JSON position.
 enum ResourceList {
     NotList,
-    Resources(Vec<Resource>),
+    /// The resources, and the OCI descriptions some of them carry (by position).
+    Resources(Vec<Resource>, Vec<(usize, OciBinding)>),
     Invalid(Error),
 }
 
@@ -329,6 +411,7 @@ impl<'de> Deserialize<'de> for ResourceList {
                 mut seq: A,
             ) -> std::result::Result<ResourceList, A::Error> {
                 let mut out = Vec::new();
+                let mut bindings = Vec::new();
                 let mut failed = None;
                 let mut count = 0usize;
                 // One element at a time, strings borrowed from the payload where they have no
@@ -337,10 +420,16 @@ impl<'de> Deserialize<'de> for ResourceList {
                 while let Some(v) = seq.next_element::<InResource<'de>>()? {
                     if count < MAX_RESOURCES && failed.is_none() {
                         match resource(v, count) {
-                            Ok(r) => out.push(r),
+                            Ok((r, b)) => {
+                                out.push(r);
+                                if let Some(b) = b {
+                                    bindings.push((count, b));
+                                }
+                            }
                             Err(e) => {
                                 failed = Some(e);
                                 out = Vec::new();
+                                bindings = Vec::new();
                             }
                         }
                     } else if count == MAX_RESOURCES {
@@ -355,7 +444,7 @@ impl<'de> Deserialize<'de> for ResourceList {
                 } else {
                     match failed {
                         Some(e) => ResourceList::Invalid(e),
-                        None => ResourceList::Resources(out),
+                        None => ResourceList::Resources(out, bindings),
                     }
                 })
             }
@@ -372,6 +461,43 @@ struct InResource<'de> {
     name: Field<'de>,
     algorithm: Field<'de>,
     digest: Field<'de>,
+    media_type: Field<'de>,
+    /// `annotations.oci`, as read (an OCI description; see the module documentation).
+    oci: Option<Value>,
+}
+
+/// A resource's `annotations`: only the `oci` entry is kept; anything else is skipped.
+struct InAnnotations(Option<Value>);
+
+impl<'de> Deserialize<'de> for InAnnotations {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = InAnnotations;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("annotations")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<InAnnotations, A::Error> {
+                let mut oci = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "oci" {
+                        if oci.is_some() {
+                            return Err(de::Error::custom("duplicate annotations.oci"));
+                        }
+                        oci = Some(map.next_value::<Value>()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(InAnnotations(oci))
+            }
+            visit_as!(InAnnotations(None); scalars, str, seq);
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A string field of a resource, or why it is not one.
@@ -432,6 +558,8 @@ impl<'de> Deserialize<'de> for InResource<'de> {
                         "name" => r.name = map.next_value()?,
                         "algorithm" => r.algorithm = map.next_value()?,
                         "digest" => r.digest = map.next_value()?,
+                        "mediaType" => r.media_type = map.next_value()?,
+                        "annotations" => r.oci = map.next_value::<InAnnotations>()?.0,
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                         }
@@ -445,7 +573,46 @@ impl<'de> Deserialize<'de> for InResource<'de> {
     }
 }
 
-fn resource(r: InResource<'_>, i: usize) -> Result<Resource> {
+/// The `annotations.oci` entry of resource `i`, checked.
+fn oci_binding(v: Value, media_type: Field<'_>, i: usize) -> Result<OciBinding> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Raw {
+        role: String,
+        #[serde(default)]
+        index: Option<u64>,
+        #[serde(default)]
+        annotations: std::collections::BTreeMap<String, String>,
+    }
+    let raw: Raw = serde_json::from_value(v)
+        .map_err(|e| bad(format!("resources[{i}].annotations.oci: {e}")))?;
+    let role = match (raw.role.as_str(), raw.index) {
+        ("config", None) => OciRole::Config,
+        ("layer", Some(n)) => OciRole::Layer(
+            usize::try_from(n)
+                .map_err(|_| bad(format!("resources[{i}].annotations.oci.index is too large")))?,
+        ),
+        _ => {
+            return Err(bad(format!(
+                "resources[{i}].annotations.oci: role '{}' with {} index",
+                raw.role.escape_debug(),
+                if raw.index.is_some() { "an" } else { "no" }
+            )))
+        }
+    };
+    let media_type = match media_type {
+        Field::Missing => String::new(),
+        Field::Str(s) => s.into_owned(),
+        Field::NotString => return Err(bad(format!("resources[{i}].mediaType is not a string"))),
+    };
+    Ok(OciBinding {
+        role,
+        media_type,
+        annotations: raw.annotations,
+    })
+}
+
+fn resource(r: InResource<'_>, i: usize) -> Result<(Resource, Option<OciBinding>)> {
     if !r.object {
         return Err(bad(format!("resources[{i}] is not an object")));
     }
@@ -457,11 +624,15 @@ fn resource(r: InResource<'_>, i: usize) -> Result<Resource> {
     let name = field(r.name, "name")?;
     let algorithm = field(r.algorithm, "algorithm")?;
     let digest = field(r.digest, "digest")?;
-    Ok(Resource {
-        name,
-        algorithm,
-        digest: decode_hex(&digest, || format!("resources[{i}].digest"))?,
-    })
+    let binding = r.oci.map(|v| oci_binding(v, r.media_type, i)).transpose()?;
+    Ok((
+        Resource {
+            name,
+            algorithm,
+            digest: decode_hex(&digest, || format!("resources[{i}].digest"))?,
+        },
+        binding,
+    ))
 }
 
 /// Decodes and checks a statement: types, the single subject, the predicate, and (for v1.0) that the
@@ -546,8 +717,8 @@ fn decode_v1(subjects: &[Value], predicate: InPredicate) -> Result<Statement> {
         return Err(bad("predicate has no 'serialization' object"));
     }
     let info = decode_serialization(&serialization)?;
-    let resources = match resources {
-        Some(ResourceList::Resources(r)) => r,
+    let (resources, bindings) = match resources {
+        Some(ResourceList::Resources(r, b)) => (r, b),
         Some(ResourceList::Invalid(e)) => return Err(e),
         Some(ResourceList::NotList) | None => return Err(bad("predicate has no 'resources' list")),
     };
@@ -560,12 +731,26 @@ fn decode_v1(subjects: &[Value], predicate: InPredicate) -> Result<Statement> {
             hex::encode(computed)
         )));
     }
+    // All or nothing: a signature that describes some blobs of an image and not others would
+    // leave the rest unbound without saying so.
+    let oci = if bindings.is_empty() {
+        None
+    } else if bindings.len() == manifest.resources.len() {
+        Some(bindings.into_iter().map(|(_, b)| b).collect())
+    } else {
+        return Err(bad(format!(
+            "{} of {} resources carry an OCI description; a signature of an image describes all",
+            bindings.len(),
+            manifest.resources.len()
+        )));
+    };
     Ok(Statement {
         model_name,
         root_digest: Some(root),
         serialization: info,
         manifest,
         legacy: false,
+        oci,
     })
 }
 
@@ -671,6 +856,7 @@ fn decode_legacy(subjects: &[Value]) -> Result<Statement> {
         },
         manifest: Manifest { resources },
         legacy: true,
+        oci: None,
     })
 }
 
@@ -710,6 +896,82 @@ mod tests {
         assert_eq!(st.manifest, manifest());
         assert_eq!(st.serialization, info(Serialization::Files));
         assert!(!st.legacy);
+        assert!(st.oci.is_none());
+    }
+
+    #[test]
+    fn oci_descriptions_round_trip_and_are_all_or_nothing() {
+        let two = Manifest {
+            resources: vec![
+                Resource {
+                    name: "config.json".into(),
+                    algorithm: "sha256".into(),
+                    digest: vec![1; 32],
+                },
+                Resource {
+                    name: "w.bin".into(),
+                    algorithm: "sha256".into(),
+                    digest: vec![2; 32],
+                },
+            ],
+        };
+        let b = vec![
+            OciBinding {
+                role: OciRole::Config,
+                media_type: "application/vnd.oci.image.config.v1+json".into(),
+                annotations: Default::default(),
+            },
+            OciBinding {
+                role: OciRole::Layer(3),
+                media_type: String::new(),
+                annotations: [("org.opencontainers.image.title".into(), "w.bin".into())].into(),
+            },
+        ];
+        let bytes = encode_with("m", &info(Serialization::Files), &two, Some(&b)).unwrap();
+        let s = std::str::from_utf8(&bytes).unwrap();
+        // In-toto's own mediaType; the rest under annotations.oci; empty parts left out.
+        assert!(
+            s.contains(r#""mediaType":"application/vnd.oci.image.config.v1+json","annotations":{"oci":{"role":"config"}}"#),
+            "{s}"
+        );
+        assert!(
+            s.contains(r#""annotations":{"oci":{"role":"layer","index":3,"annotations":{"org.opencontainers.image.title":"w.bin"}}}"#),
+            "{s}"
+        );
+        let st = decode(&bytes).unwrap();
+        assert_eq!(st.manifest, two);
+        assert_eq!(st.oci.as_deref(), Some(&b[..]));
+        // Other annotations are ignored; a description on one resource of two is refused.
+        let one = s.replacen(
+            r#","annotations":{"oci":{"role":"config"}}"#,
+            r#","annotations":{"x":1}"#,
+            1,
+        );
+        let e = decode(one.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("1 of 2 resources"), "{e}");
+        for (from, to, want) in [
+            (
+                r#""role":"config""#,
+                r#""role":"config","index":1"#,
+                "role 'config' with an index",
+            ),
+            (
+                r#""role":"config""#,
+                r#""role":"sidecar""#,
+                "role 'sidecar'",
+            ),
+            (
+                r#""role":"config""#,
+                r#""role":"config","extra":1"#,
+                "unknown field",
+            ),
+            (r#""index":3"#, r#""index":-3"#, "annotations.oci"),
+        ] {
+            let bad = s.replacen(from, to, 1);
+            let e = decode(bad.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains(want), "{to}: {e}");
+        }
+        assert!(encode_with("m", &info(Serialization::Files), &two, Some(&b[..1])).is_err());
     }
 
     #[test]

@@ -36,11 +36,9 @@ use std::time::SystemTime;
 /// Most timestamps a bundle may carry (the bundle reader enforces it too).
 pub const MAX_TIMESTAMPS: usize = crate::bundle::proto::MAX_TIMESTAMPS;
 
-/// Largest accepted DER TimeStampResp: real ones are 1 to 8 KiB (with certificates).
-pub const MAX_TIMESTAMP_BYTES: usize = 64 * 1024;
+pub use crate::limits::MAX_TIMESTAMP_BYTES;
 
-/// Largest PEM file of one TSA chain.
-pub const MAX_CHAIN_FILE_BYTES: u64 = 1 << 20;
+pub use crate::limits::MAX_CHAIN_FILE_BYTES;
 
 /// One timestamp of a bundle, as a verification reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -229,19 +227,9 @@ impl TsaTrust {
         }
         let mut pems = Vec::with_capacity(chains.len());
         for p in chains {
-            use std::io::Read;
-            let f = std::fs::File::open(p).map_err(|e| Error::io(p, e))?;
-            let mut pem = Vec::new();
             // A TSA chain is a few KiB; a bound keeps a wrong path (a device, a model) cheap.
-            f.take(MAX_CHAIN_FILE_BYTES + 1)
-                .read_to_end(&mut pem)
-                .map_err(|e| Error::io(p, e))?;
-            if pem.len() as u64 > MAX_CHAIN_FILE_BYTES {
-                return Err(Error::Config(format!(
-                    "TSA certificate chain '{}' is over the {MAX_CHAIN_FILE_BYTES} byte limit",
-                    p.display()
-                )));
-            }
+            let pem =
+                crate::secret_file::read_input(p, MAX_CHAIN_FILE_BYTES, "TSA certificate chain")?;
             pems.push((p.display().to_string(), pem));
         }
         Self::from_pem_chains(&pems)

@@ -73,12 +73,7 @@ impl FileIdentity {
     }
 }
 
-/// The most paths an [`IgnoreSet`] holds. A signed statement may record any number of ignore
-/// paths, so this bounds what a bundle can make the verifier store and look up: a million paths is
-/// far more than any real model needs (an ignore covers a whole subtree, so a few suffice), costs
-/// about 100 MB and under a second to load, and fits in a bundle well below the 256 MiB size cap.
-/// A longer list is refused with an error rather than silently truncated.
-pub const MAX_IGNORE_PATHS: usize = 1_000_000;
+pub use crate::limits::MAX_IGNORE_PATHS;
 
 /// A set of model-relative paths to leave out, each covering its subtree.
 ///
@@ -343,7 +338,7 @@ pub fn walk(root: &Path, opts: &WalkOptions) -> Result<Vec<FileEntry>> {
         opts,
         canon_root: &canon,
     };
-    let mut out = w.walk_dir(root, "", &[dir_id(root, &target_meta)?])?;
+    let mut out = w.walk_tree(root, dir_id(root, &target_meta)?)?;
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }
@@ -371,8 +366,24 @@ fn dir_id(path: &Path, _m: &fs::Metadata) -> Result<DirId> {
 fn special_file_error(p: &Path) -> Error {
     Error::Model(format!(
         "cannot use '{}': it is not a regular file or directory (FIFO, socket or device)",
-        p.display()
+        shown_path(p)
     ))
+}
+
+/// A path from the model tree for a message: names are chosen by whoever wrote the tree, so
+/// control characters are escaped (one line, no terminal escapes) and a long path is cut.
+pub fn shown_path(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    let mut out: String = s
+        .chars()
+        .take(300)
+        .collect::<String>()
+        .escape_debug()
+        .to_string();
+    if s.chars().count() > 300 {
+        out.push('…');
+    }
+    out
 }
 
 struct Walker<'a> {
@@ -384,15 +395,79 @@ struct Walker<'a> {
 struct SubDir {
     path: PathBuf,
     name: String,
+    /// Its identity and its ancestors', for cycle detection.
+    chain: std::sync::Arc<Chain>,
+}
+
+/// A directory's identity and the chain of its parents' (shared, so a subdirectory costs one
+/// link, not a copy of its whole ancestry).
+struct Chain {
     id: DirId,
+    depth: usize,
+    parent: Option<std::sync::Arc<Chain>>,
+}
+
+impl Chain {
+    fn contains(&self, id: &DirId) -> bool {
+        let mut at = Some(self);
+        while let Some(c) = at {
+            if &c.id == id {
+                return true;
+            }
+            at = c.parent.as_deref();
+        }
+        false
+    }
 }
 
 impl Walker<'_> {
-    /// Lists one directory, then walks its subdirectories in parallel: with 100k small files the
-    /// per-file `stat` calls dominate, and they spread well across directories.
-    fn walk_dir(&self, dir: &Path, prefix: &str, ancestors: &[DirId]) -> Result<Vec<FileEntry>> {
+    /// Walks the tree level by level: each level's directories are listed in parallel (with 100k
+    /// small files the per-file `stat` calls dominate, and they spread well across directories),
+    /// and nothing recurses, so depth costs no stack. Depth is bounded all the same
+    /// ([`crate::limits::MAX_TREE_DEPTH`]), so signer and verifier refuse the same trees.
+    fn walk_tree(&self, root: &Path, root_id: DirId) -> Result<Vec<FileEntry>> {
+        let mut files = Vec::new();
+        let mut level = vec![SubDir {
+            path: root.to_path_buf(),
+            name: String::new(),
+            chain: std::sync::Arc::new(Chain {
+                id: root_id,
+                depth: 0,
+                parent: None,
+            }),
+        }];
+        while !level.is_empty() {
+            let listed: Vec<(Vec<FileEntry>, Vec<SubDir>)> = level
+                .par_iter()
+                .map(|d| self.walk_dir(&d.path, &d.name, &d.chain))
+                .collect::<Result<_>>()?;
+            level = Vec::new();
+            for (f, d) in listed {
+                files.extend(f);
+                level.extend(d);
+            }
+        }
+        Ok(files)
+    }
+
+    /// Lists one directory: its files, and its subdirectories to walk next.
+    fn walk_dir(
+        &self,
+        dir: &Path,
+        prefix: &str,
+        chain: &std::sync::Arc<Chain>,
+    ) -> Result<(Vec<FileEntry>, Vec<SubDir>)> {
         #[cfg(test)]
         tests::observe(dir);
+        // A tree deeper than any model is refused (anyone who can add directories can make one),
+        // by signer and verifier alike.
+        if chain.depth > crate::limits::MAX_TREE_DEPTH {
+            return Err(Error::Model(format!(
+                "cannot use '{}': the model is more than {} directories deep",
+                shown_path(dir),
+                crate::limits::MAX_TREE_DEPTH
+            )));
+        }
         let mut files = Vec::new();
         let mut subdirs = Vec::new();
         let rd = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
@@ -411,7 +486,7 @@ impl Walker<'_> {
                 // verified there; refuse it rather than sign something unportable.
                 return Err(Error::Model(format!(
                     "cannot use '{}': file names containing a backslash are not supported",
-                    path.display()
+                    shown_path(&path)
                 )));
             }
             let name = if prefix.is_empty() {
@@ -422,20 +497,38 @@ impl Walker<'_> {
             if self.opts.ignore.is_ignored(&name) {
                 continue;
             }
+            // The one rule for names: what a verifier accepts in a signature
+            // ([`crate::manifest::validate_path`]) is what is listed here, so signing never writes
+            // a name that no verifier takes (a newline in a name made every signature of the tree
+            // fail).
+            if let Err(e) = crate::manifest::validate_path(&name) {
+                return Err(Error::Model(format!(
+                    "cannot use '{}': {}; a signature cannot list it",
+                    shown_path(&path),
+                    crate::error::one_line(&e)
+                        .split_once(": ")
+                        .map_or("an invalid name", |(_, why)| why)
+                )));
+            }
             let ft = entry.file_type().map_err(|e| Error::io(&path, e))?;
             let meta = if ft.is_symlink() {
                 if !self.opts.allow_symlinks {
                     return Err(Error::Symlink { path: path.clone() });
                 }
                 let tmeta = fs::metadata(&path).map_err(|e| {
-                    Error::Model(format!("cannot follow symlink '{}': {e}", path.display()))
+                    Error::Model(format!(
+                        "cannot follow symlink '{}': {e}",
+                        shown_path(&path)
+                    ))
                 })?;
                 if let Ok(target) = fs::canonicalize(&path) {
                     if !target.starts_with(self.canon_root) {
+                        // The target is not named: when verifying, it is a file of the
+                        // verifier's that the model's author chose.
                         tracing::warn!(
-                            "symlink '{}' points outside the model, to '{}'; its target's content is signed",
-                            name,
-                            target.display()
+                            "symlink '{}' points outside the model; the content it leads to is \
+                             what is hashed",
+                            crate::error::untrusted_text(&name, 300)
                         );
                     }
                 }
@@ -456,29 +549,26 @@ impl Walker<'_> {
                 });
             } else if meta.is_dir() {
                 let id = dir_id(&path, &meta)?;
-                if ancestors.contains(&id) {
+                if chain.contains(&id) {
                     return Err(Error::Model(format!(
                         "symlink cycle: '{}' leads back to one of its own parent directories",
-                        path.display()
+                        shown_path(&path)
                     )));
                 }
-                subdirs.push(SubDir { path, name, id });
+                subdirs.push(SubDir {
+                    path,
+                    name,
+                    chain: std::sync::Arc::new(Chain {
+                        id,
+                        depth: chain.depth + 1,
+                        parent: Some(std::sync::Arc::clone(chain)),
+                    }),
+                });
             } else {
                 return Err(special_file_error(&path));
             }
         }
-        let nested: Vec<Vec<FileEntry>> = subdirs
-            .par_iter()
-            .map(|d| {
-                let mut chain = ancestors.to_vec();
-                chain.extend_from_slice(std::slice::from_ref(&d.id));
-                self.walk_dir(&d.path, &d.name, &chain)
-            })
-            .collect::<Result<_>>()?;
-        for n in nested {
-            files.extend(n);
-        }
-        Ok(files)
+        Ok((files, subdirs))
     }
 }
 

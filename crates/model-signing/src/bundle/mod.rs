@@ -24,8 +24,7 @@ pub mod proto;
 /// The only media type model-signing writes (and its key/certificate verifiers accept).
 pub const MEDIA_TYPE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 
-/// Bundles larger than this are refused before parsing: even a 100k-file manifest is ~20 MB.
-pub const MAX_BUNDLE_BYTES: u64 = 256 * 1024 * 1024;
+pub use crate::limits::MAX_BUNDLE_BYTES;
 
 /// What identifies the signer inside the bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -378,21 +377,19 @@ impl Bundle {
     }
 }
 
-/// Reads and parses a bundle file, refusing oversized files before reading them.
+/// Reads and parses a bundle file, refusing oversized files before reading them (and anything
+/// but a regular file: a FIFO fails at once rather than hanging).
 pub fn read(path: &std::path::Path) -> Result<Bundle> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if !meta.is_file() {
-        return Err(bad(format!("'{}' is not a regular file", path.display())));
-    }
-    if meta.len() > MAX_BUNDLE_BYTES {
-        return Err(bad(format!(
-            "'{}' is {} bytes, over the {} byte limit",
-            path.display(),
-            meta.len(),
-            MAX_BUNDLE_BYTES
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::secret_file::read_regular(path, MAX_BUNDLE_BYTES).map_err(|e| match e {
+        crate::secret_file::SecretFileError::Io(e) => Error::io(path, e),
+        crate::secret_file::SecretFileError::NotRegular => {
+            bad(format!("'{}' is not a regular file", path.display()))
+        }
+        crate::secret_file::SecretFileError::TooBig { len, max } => bad(format!(
+            "'{}' is {len} bytes, over the {max} byte limit",
+            path.display()
+        )),
+    })?;
     parse(&bytes)
 }
 

@@ -69,14 +69,10 @@ const fn many(names: &'static [&'static str], kind: Kind, max: usize) -> Field {
     Field { names, kind, max }
 }
 
-/// Most transparency-log entries a bundle may carry (Sigstore writes one; model-signing needs one).
-pub const MAX_TLOG_ENTRIES: usize = 8;
-/// Most RFC 3161 timestamps a bundle may carry (one per TSA a signer asked).
-pub const MAX_TIMESTAMPS: usize = 16;
-/// Most DSSE signatures read before the "exactly one" rule rejects the envelope.
-pub const MAX_SIGNATURES: usize = 16;
-/// Most hashes in an inclusion proof: a Merkle tree of up to 2^64 leaves needs 64.
-pub const MAX_PROOF_HASHES: usize = 64;
+pub use crate::limits::MAX_PROOF_HASHES;
+pub use crate::limits::MAX_SIGNATURES;
+pub use crate::limits::MAX_TIMESTAMPS;
+pub use crate::limits::MAX_TLOG_ENTRIES;
 
 static X509_CERTIFICATE: Schema = Schema {
     name: "X509Certificate",

@@ -103,16 +103,9 @@ pub(super) fn decrypt_pkcs8(der: &[u8], password: &[u8]) -> Result<der::SecretDo
     })
 }
 
-/// Most PBKDF2 iterations accepted: 1000x OpenSSL's default of 2048, above OWASP's recommendations
-/// (600,000 for SHA-256). The count is read from the file, so without a bound a few bytes could
-/// make loading the key run for an hour (u32::MAX iterations).
-const MAX_PBKDF2_ITERATIONS: u32 = 2_000_000;
-/// Most memory scrypt may use, 128·r·(N + p) bytes: OpenSSL's own limit (`SCRYPT_MAX_MEM`), so no
-/// key the Python reference loads is refused for its memory. Unbounded, `N` up to 2^64 from the
-/// file would make the allocation fail and abort the process.
-const MAX_SCRYPT_MEMORY: u64 = 32 * 1024 * 1024;
-/// Most scrypt work, 128·N·r·p bytes mixed: 16x `openssl pkcs8 -scrypt`'s (N=2^14, r=8, p=1).
-const MAX_SCRYPT_WORK: u64 = 256 * 1024 * 1024;
+use crate::limits::MAX_PBKDF2_ITERATIONS;
+use crate::limits::MAX_SCRYPT_MEMORY;
+use crate::limits::MAX_SCRYPT_WORK;
 
 /// Refuses key-derivation parameters that would take unbounded time or memory, before deriving.
 fn check_kdf_cost(scheme: &pkcs8::pkcs5::EncryptionScheme<'_>) -> Result<(), KeyError> {

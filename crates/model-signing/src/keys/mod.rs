@@ -229,6 +229,15 @@ pub enum SigHash {
 }
 
 impl SigHash {
+    /// The digest algorithm, for hashing a message in pieces.
+    pub fn digest_alg(self) -> &'static aws_lc_rs::digest::Algorithm {
+        match self {
+            SigHash::Sha256 => &aws_lc_rs::digest::SHA256,
+            SigHash::Sha384 => &aws_lc_rs::digest::SHA384,
+            SigHash::Sha512 => &aws_lc_rs::digest::SHA512,
+        }
+    }
+
     /// The usual name, e.g. `"SHA-256"`.
     pub fn name(self) -> &'static str {
         match self {

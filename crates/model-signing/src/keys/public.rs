@@ -137,4 +137,18 @@ impl PublicKey {
             .verify(msg, sig)
             .map_err(|_| KeyError::VerificationFailed)
     }
+
+    /// Verifies a DER ECDSA signature over a message already hashed with `hash` (a message
+    /// too large to build whole, such as the legacy compat encoding; see
+    /// [`crate::dsse::pae_compat_digest`]).
+    pub fn verify_digest_with(
+        &self,
+        digest: &aws_lc_rs::digest::Digest,
+        sig: &[u8],
+        hash: SigHash,
+    ) -> Result<(), KeyError> {
+        UnparsedPublicKey::new(self.curve.verification_alg(hash), &self.spki)
+            .verify_digest(digest, sig)
+            .map_err(|_| KeyError::VerificationFailed)
+    }
 }

@@ -6,16 +6,13 @@
 //! can record, and the one every registry serves). An image index is refused with its platforms
 //! listed, unless a platform is chosen.
 
+use super::json;
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, Resource};
-use serde::Deserialize;
+use crate::statement::{OciBinding, OciRole};
 use std::collections::BTreeMap;
 
-/// Largest manifest read (registries cap theirs at 4 MiB).
-pub const MAX_MANIFEST_BYTES: usize = 4 << 20;
-
-/// Most layers an image may have.
-pub const MAX_LAYERS: usize = 10_000;
+pub use crate::limits::{MAX_LAYERS, MAX_MANIFEST_BYTES};
 
 /// The layer annotation that names a layer's file (set by ORAS and most model packagers).
 pub const TITLE: &str = "org.opencontainers.image.title";
@@ -45,6 +42,8 @@ pub struct Descriptor {
     pub annotations: BTreeMap<String, String>,
     /// For index entries: `os/architecture[/variant]`.
     pub platform: Option<String>,
+    /// The artifact type (referrers index entries).
+    pub artifact_type: Option<String>,
 }
 
 /// A validated image manifest.
@@ -67,33 +66,47 @@ pub enum Parsed {
     Index(Vec<Descriptor>),
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawDoc {
-    schema_version: Option<i64>,
-    media_type: Option<String>,
-    config: Option<RawDescriptor>,
-    layers: Option<Vec<RawDescriptor>>,
-    manifests: Option<Vec<RawDescriptor>>,
-    fs_layers: Option<serde::de::IgnoredAny>,
-}
+/// The JSON names of the top-level fields of an image manifest, an index and a Docker schema 1
+/// manifest (image-spec's `Manifest` and `Index`, distribution's schema 1): the keys Go clients
+/// fold onto.
+const DOCUMENT_FIELDS: &[&str] = &[
+    "schemaVersion",
+    "mediaType",
+    "artifactType",
+    "config",
+    "layers",
+    "manifests",
+    "subject",
+    "annotations",
+    "fsLayers",
+    "name",
+    "tag",
+    "architecture",
+    "history",
+    "signatures",
+];
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawDescriptor {
-    media_type: Option<String>,
-    digest: Option<String>,
-    size: Option<i64>,
-    annotations: Option<BTreeMap<String, String>>,
-    platform: Option<RawPlatform>,
-}
+/// The JSON names of image-spec's `Descriptor`.
+const DESCRIPTOR_FIELDS: &[&str] = &[
+    "mediaType",
+    "digest",
+    "size",
+    "urls",
+    "annotations",
+    "data",
+    "platform",
+    "artifactType",
+];
 
-#[derive(Deserialize)]
-struct RawPlatform {
-    os: Option<String>,
-    architecture: Option<String>,
-    variant: Option<String>,
-}
+/// The JSON names of image-spec's `Platform` (and the Docker manifest list's `features`).
+const PLATFORM_FIELDS: &[&str] = &[
+    "architecture",
+    "os",
+    "os.version",
+    "os.features",
+    "variant",
+    "features",
+];
 
 fn bad(msg: impl Into<String>) -> Error {
     Error::Model(format!("invalid OCI manifest: {}", msg.into()))
@@ -101,13 +114,7 @@ fn bad(msg: impl Into<String>) -> Error {
 
 /// Parses `sha256:<64 lowercase hex>`.
 pub fn parse_digest(s: &str, what: &str) -> Result<[u8; 32]> {
-    let shown = || {
-        s.chars()
-            .take(80)
-            .collect::<String>()
-            .escape_debug()
-            .to_string()
-    };
+    let shown = || json::shown(s);
     let Some((alg, hex_part)) = s.split_once(':') else {
         return Err(bad(format!(
             "{what} digest '{}' is not ALGORITHM:HEX",
@@ -117,7 +124,7 @@ pub fn parse_digest(s: &str, what: &str) -> Result<[u8; 32]> {
     if alg != "sha256" {
         return Err(Error::Unsupported(format!(
             "OCI digests other than sha256 ({what} uses '{}')",
-            alg.chars().take(32).collect::<String>().escape_debug()
+            json::shown(alg)
         )));
     }
     if hex_part.len() != 64
@@ -136,51 +143,150 @@ pub fn parse_digest(s: &str, what: &str) -> Result<[u8; 32]> {
     Ok(out)
 }
 
-fn descriptor(d: RawDescriptor, what: &str) -> Result<Descriptor> {
+/// Reads the descriptor `node` (`what` names it in messages).
+pub fn descriptor(node: &json::Node, what: &str) -> Result<Descriptor> {
+    let f = json::Fields::new(node, DESCRIPTOR_FIELDS, what)?;
     let digest = parse_digest(
-        d.digest
-            .as_deref()
+        f.str("digest")?
             .ok_or_else(|| bad(format!("{what} has no digest")))?,
         what,
     )?;
-    let size = d.size.ok_or_else(|| bad(format!("{what} has no size")))?;
-    let size = u64::try_from(size).map_err(|_| bad(format!("{what} has a negative size")))?;
-    let platform = d.platform.map(|p| {
-        let mut s = format!(
-            "{}/{}",
-            p.os.unwrap_or_else(|| "?".into()),
-            p.architecture.unwrap_or_else(|| "?".into())
-        );
-        if let Some(v) = p.variant {
-            s.push('/');
-            s.push_str(&v);
+    let size = f
+        .uint("size")?
+        .ok_or_else(|| bad(format!("{what} has no size")))?;
+    // Read for their types only: a reader that fetches from `urls` still checks the digest.
+    f.strings("urls")?;
+    if let Some(data) = f.str("data")? {
+        // Embedded content: a consumer may use it instead of fetching the blob, so it must be
+        // the blob the digest names.
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .map_err(|_| bad(format!("{what}.data is not base64")))?;
+        if super::sha256(&bytes) != digest || bytes.len() as u64 != size {
+            return Err(bad(format!(
+                "{what}.data is not the content its digest and size name"
+            )));
         }
-        s
-    });
+    }
+    let platform = match f.get("platform")? {
+        None => None,
+        Some(p) => {
+            let pf = json::Fields::new(p, PLATFORM_FIELDS, format!("{what}.platform"))?;
+            let os = pf.str("os")?;
+            let arch = pf.str("architecture")?;
+            let variant = pf.str("variant")?;
+            pf.str("os.version")?;
+            pf.strings("os.features")?;
+            pf.strings("features")?;
+            // Compared as `os/arch[/variant]`: a part holding a `/` (or empty) would make two
+            // different platforms one string, where clients compare the fields.
+            for (part, v) in [("os", os), ("architecture", arch), ("variant", variant)] {
+                if v.is_some_and(|v| v.is_empty() || v.contains('/')) {
+                    return Err(bad(format!(
+                        "{what}.platform.{part} is empty or holds a '/'"
+                    )));
+                }
+            }
+            // The image spec requires both; without them there is nothing to choose it by.
+            let (Some(os), Some(arch)) = (os, arch) else {
+                return Err(bad(format!("{what}.platform lacks its os or architecture")));
+            };
+            let mut s = format!("{os}/{arch}");
+            if let Some(v) = variant {
+                s.push('/');
+                s.push_str(v);
+            }
+            Some(s)
+        }
+    };
     Ok(Descriptor {
-        media_type: d.media_type.unwrap_or_default(),
+        media_type: f.str("mediaType")?.unwrap_or_default().to_string(),
         digest,
         size,
-        annotations: d.annotations.unwrap_or_default(),
+        annotations: f.string_map("annotations")?.unwrap_or_default(),
         platform,
+        artifact_type: f.str("artifactType")?.map(str::to_string),
     })
 }
 
-/// Parses and validates a manifest document (at most [`MAX_MANIFEST_BYTES`]).
-pub fn parse(raw: &[u8]) -> Result<Parsed> {
+/// A manifest or index document, every field read the one way its consumers read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// `schemaVersion`.
+    pub schema_version: Option<u64>,
+    /// `mediaType`.
+    pub media_type: Option<String>,
+    /// `artifactType`.
+    pub artifact_type: Option<String>,
+    /// `config`.
+    pub config: Option<Descriptor>,
+    /// `layers`.
+    pub layers: Option<Vec<Descriptor>>,
+    /// `manifests` (an index).
+    pub manifests: Option<Vec<Descriptor>>,
+    /// `subject`.
+    pub subject: Option<Descriptor>,
+    /// `annotations`.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Reads a manifest or index document (at most [`MAX_MANIFEST_BYTES`]) strictly (see
+/// [`json`]), without deciding what it is. `what` names it in messages.
+pub fn parse_document(raw: &[u8], what: &str) -> Result<Document> {
     if raw.len() > MAX_MANIFEST_BYTES {
         return Err(bad(format!(
             "{} bytes, over the {MAX_MANIFEST_BYTES} byte limit",
             raw.len()
         )));
     }
-    let doc: RawDoc =
-        serde_json::from_slice(raw).map_err(|e| bad(format!("not a JSON manifest: {e}")))?;
-    if doc.fs_layers.is_some() {
+    let node = json::parse(raw, what)?;
+    let f = json::Fields::new(&node, DOCUMENT_FIELDS, what)?;
+    if f.has("fsLayers") {
         return Err(Error::Unsupported(
             "Docker schema 1 manifests (re-push the image with a current client)".into(),
         ));
     }
+    let list = |name: &str, entry: &str| -> Result<Option<Vec<Descriptor>>> {
+        let Some(items) = f.array(name)? else {
+            return Ok(None);
+        };
+        if items.len() > MAX_LAYERS {
+            return Err(bad(format!(
+                "{} {name}, over the limit of {MAX_LAYERS}",
+                items.len()
+            )));
+        }
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, d)| descriptor(d, &format!("{entry} {i}")))
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
+    };
+    Ok(Document {
+        schema_version: f.uint("schemaVersion")?,
+        media_type: f.str("mediaType")?.map(str::to_string),
+        artifact_type: f.str("artifactType")?.map(str::to_string),
+        config: f
+            .get("config")?
+            .map(|c| descriptor(c, "the config"))
+            .transpose()?,
+        layers: list("layers", "layer")?,
+        manifests: list("manifests", "index entry")?,
+        subject: f
+            .get("subject")?
+            .map(|s| descriptor(s, "the subject"))
+            .transpose()?,
+        annotations: f.string_map("annotations")?.unwrap_or_default(),
+    })
+}
+
+/// Parses and validates a manifest document (at most [`MAX_MANIFEST_BYTES`]): an image
+/// manifest or an index, told apart by shape, and the shape must agree with the declared media
+/// type (a document with both `layers` and `manifests`, CVE-2021-41190, is neither).
+pub fn parse(raw: &[u8]) -> Result<Parsed> {
+    let doc = parse_document(raw, "the manifest")?;
     if doc.schema_version != Some(2) {
         return Err(bad(match doc.schema_version {
             None => "no schemaVersion".to_string(),
@@ -188,55 +294,53 @@ pub fn parse(raw: &[u8]) -> Result<Parsed> {
         }));
     }
     let mt = doc.media_type.as_deref();
+    let shown_mt = || json::shown(mt.unwrap_or_default());
     if let Some(entries) = doc.manifests {
+        if doc.layers.is_some() || doc.config.is_some() {
+            return Err(bad(
+                "it has both an index's 'manifests' and an image manifest's 'layers' or \
+                 'config'; clients disagree on which it is",
+            ));
+        }
         if !matches!(mt, None | Some(OCI_INDEX) | Some(DOCKER_LIST)) {
             return Err(bad(format!(
-                "an index with media type '{}'",
-                mt.unwrap_or_default().escape_debug()
+                "an index (it lists manifests) with the media type '{}'",
+                shown_mt()
             )));
         }
-        if entries.len() > MAX_LAYERS {
-            return Err(bad(format!(
-                "an index of {} entries, over the limit of {MAX_LAYERS}",
-                entries.len()
-            )));
-        }
-        let mut out = Vec::with_capacity(entries.len());
-        for (i, d) in entries.into_iter().enumerate() {
-            out.push(descriptor(d, &format!("index entry {i}"))?);
-        }
-        return Ok(Parsed::Index(out));
+        return Ok(Parsed::Index(entries));
     }
     if !matches!(mt, None | Some(OCI_MANIFEST) | Some(DOCKER_MANIFEST)) {
         return Err(bad(format!(
             "media type '{}' is not an image manifest",
-            mt.unwrap_or_default()
-                .chars()
-                .take(100)
-                .collect::<String>()
-                .escape_debug()
+            shown_mt()
         )));
     }
-    let config = descriptor(doc.config.ok_or_else(|| bad("no config"))?, "the config")?;
-    let raw_layers = doc.layers.ok_or_else(|| bad("no layers"))?;
-    if raw_layers.is_empty() {
+    let config = doc.config.ok_or_else(|| bad("no config"))?;
+    let layers = doc.layers.ok_or_else(|| bad("no layers"))?;
+    if layers.is_empty() {
         return Err(bad("no layers"));
-    }
-    if raw_layers.len() > MAX_LAYERS {
-        return Err(bad(format!(
-            "{} layers, over the limit of {MAX_LAYERS}",
-            raw_layers.len()
-        )));
-    }
-    let mut layers = Vec::with_capacity(raw_layers.len());
-    for (i, d) in raw_layers.into_iter().enumerate() {
-        layers.push(descriptor(d, &format!("layer {i}"))?);
     }
     Ok(Parsed::Image(ImageManifest {
         media_type: mt.unwrap_or(OCI_MANIFEST).to_string(),
         config,
         layers,
     }))
+}
+
+/// Whether a registry's `Content-Type` for a document agrees with the document's shape: a
+/// client such as containerd picks the parser from the header, so an image served as an index
+/// (or the reverse) is read as two different things. Types other than the four manifest and
+/// index types (or no header) say nothing and pass.
+pub fn content_type_agrees(content_type: Option<&str>, parsed: &Parsed) -> bool {
+    let Some(ct) = content_type else {
+        return true;
+    };
+    let base = ct.split(';').next().unwrap_or("").trim();
+    match parsed {
+        Parsed::Image(_) => !matches!(base, OCI_INDEX | DOCKER_LIST),
+        Parsed::Index(_) => !matches!(base, OCI_MANIFEST | DOCKER_MANIFEST),
+    }
 }
 
 /// The image manifest of `parsed`, refusing an index with its platforms listed.
@@ -296,12 +400,41 @@ pub fn layer_name(index: usize) -> String {
     format!("layer_{index:03}.tar.gz")
 }
 
+/// The index whose generated name `title` is, if it is one (`layer_007.tar.gz` → 7): a title of
+/// that form on another layer would let two layers trade names.
+fn generated_index(title: &str) -> Option<usize> {
+    let digits = title.strip_prefix("layer_")?.strip_suffix(".tar.gz")?;
+    let n: usize = digits.parse().ok()?;
+    (digits.bytes().all(|b| b.is_ascii_digit()) && layer_name(n) == title).then_some(n)
+}
+
+/// The SHA-256 of `{}`, the empty config blob ORAS and the OCI 1.1 empty descriptor use: a
+/// config with nothing in it has nothing to leave unsigned.
+pub const EMPTY_CONFIG_DIGEST: [u8; 32] = [
+    0x44, 0x13, 0x6f, 0xa3, 0x55, 0xb3, 0x67, 0x8a, 0x11, 0x46, 0xad, 0x16, 0xf7, 0xe8, 0x64, 0x9e,
+    0x94, 0xfb, 0x4f, 0xc2, 0x1f, 0xe7, 0x7e, 0x83, 0x10, 0xc0, 0x60, 0xf6, 0x1c, 0xaa, 0xff, 0x8a,
+];
+
+/// The config blob of `image`, when the signature does not cover it: a layer is titled
+/// [`CONFIG_NAME`] and takes that name (rh-model-signing's rule), and the config is not the empty
+/// `{}`. Runtimes read the config (entrypoint, environment, user; a KitOps Kitfile), so this is
+/// worth a warning, and signing it needs the signer's consent.
+pub fn unsigned_config(image: &ImageManifest) -> Option<&Descriptor> {
+    let titled = image
+        .layers
+        .iter()
+        .any(|l| l.annotations.get(TITLE).map(String::as_str) == Some(CONFIG_NAME));
+    (titled && image.config.digest != EMPTY_CONFIG_DIGEST).then_some(&image.config)
+}
+
 /// The resources a signature of `image` covers: each layer named by its title (else
 /// [`layer_name`]), plus the config blob as [`CONFIG_NAME`] unless a layer is titled so (the rule
 /// of rh-model-signing: Hugging Face models carry their own `config.json`). Two resources with one
-/// name are an error (the Go port keeps the last one silently). Sorted bytewise by name.
-pub fn resources(image: &ImageManifest) -> Result<Manifest> {
-    let mut named: Vec<(String, [u8; 32], String)> = Vec::with_capacity(image.layers.len() + 1);
+/// name are an error (the Go port keeps the last one silently), and so is a title that is the
+/// generated name of another position. Sorted bytewise by name; beside each, what the image's
+/// descriptor says about it ([`OciBinding`], in the same order).
+pub fn described_resources(image: &ImageManifest) -> Result<(Manifest, Vec<OciBinding>)> {
+    let mut named: Vec<(String, &Descriptor, OciRole)> = Vec::with_capacity(image.layers.len() + 1);
     for (i, l) in image.layers.iter().enumerate() {
         let name = match l.annotations.get(TITLE).map(String::as_str) {
             Some(t) if !t.is_empty() => t.to_string(),
@@ -316,38 +449,58 @@ pub fn resources(image: &ImageManifest) -> Result<Manifest> {
         if name == "." {
             return Err(Error::Model(format!("layer {i} is titled '.'")));
         }
-        named.push((name, l.digest, format!("layer {i}")));
+        if let Some(n) = generated_index(&name).filter(|n| *n != i) {
+            return Err(Error::Model(format!(
+                "layer {i} is titled '{name}', the name layer {n} gets without a title; layers \
+                 could trade places under it"
+            )));
+        }
+        named.push((name, l, OciRole::Layer(i)));
     }
     if !named.iter().any(|(n, _, _)| n == CONFIG_NAME) {
-        named.push((
-            CONFIG_NAME.to_string(),
-            image.config.digest,
-            "the config".into(),
-        ));
+        named.push((CONFIG_NAME.to_string(), &image.config, OciRole::Config));
     }
     named.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let what = |role: &OciRole| match role {
+        OciRole::Config => "the config".to_string(),
+        OciRole::Layer(i) => format!("layer {i}"),
+    };
     for w in named.windows(2) {
         if let [a, b] = w {
             if a.0 == b.0 {
                 return Err(Error::Model(format!(
                     "{} and {} are both named '{}'; a signature cannot tell them apart",
-                    a.2,
-                    b.2,
+                    what(&a.2),
+                    what(&b.2),
                     a.0.escape_debug()
                 )));
             }
         }
     }
-    Ok(Manifest {
+    let bindings = named
+        .iter()
+        .map(|(_, d, role)| OciBinding {
+            role: *role,
+            media_type: d.media_type.clone(),
+            annotations: d.annotations.clone(),
+        })
+        .collect();
+    let manifest = Manifest {
         resources: named
             .into_iter()
-            .map(|(name, digest, _)| Resource {
+            .map(|(name, d, _)| Resource {
                 name,
                 algorithm: "sha256".into(),
-                digest: digest.to_vec(),
+                digest: d.digest.to_vec(),
             })
             .collect(),
-    })
+    };
+    Ok((manifest, bindings))
+}
+
+/// The resources of [`described_resources`], without the descriptions.
+pub fn resources(image: &ImageManifest) -> Result<Manifest> {
+    described_resources(image).map(|(m, _)| m)
 }
 
 #[cfg(test)]
@@ -397,6 +550,39 @@ mod tests {
     }
 
     #[test]
+    fn descriptions_and_the_unsigned_config() {
+        let raw = doc(&[layer('a', Some("w.bin")), layer('b', None)].join(","));
+        let Parsed::Image(img) = parse(&raw).unwrap() else {
+            panic!()
+        };
+        let (m, b) = described_resources(&img).unwrap();
+        let names: Vec<&str> = m.resources.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["config.json", "layer_001.tar.gz", "w.bin"]);
+        assert_eq!(b[0].role, OciRole::Config);
+        assert_eq!(b[0].media_type, "application/vnd.oci.image.config.v1+json");
+        assert_eq!(b[1].role, OciRole::Layer(1));
+        assert_eq!(b[2].role, OciRole::Layer(0));
+        assert_eq!(b[2].annotations[TITLE], "w.bin");
+        assert_eq!(b[2].media_type, "application/octet-stream");
+        assert!(unsigned_config(&img).is_none());
+        // A config.json layer beside a config with content leaves that config unsigned...
+        let raw = doc(&layer('a', Some("config.json")));
+        let Parsed::Image(img) = parse(&raw).unwrap() else {
+            panic!()
+        };
+        assert_eq!(unsigned_config(&img).map(|d| d.digest), Some([0xcc; 32]));
+        // ... but not the empty `{}` every ORAS push has.
+        let empty = String::from_utf8(raw)
+            .unwrap()
+            .replace(&h('c'), &hex::encode(EMPTY_CONFIG_DIGEST));
+        let Parsed::Image(img) = parse(empty.as_bytes()).unwrap() else {
+            panic!()
+        };
+        assert!(unsigned_config(&img).is_none());
+        assert_eq!(EMPTY_CONFIG_DIGEST, crate::oci::sha256(b"{}"));
+    }
+
+    #[test]
     fn a_config_json_layer_replaces_the_config_blob() {
         let raw = doc(&layer('a', Some("config.json")));
         let Parsed::Image(img) = parse(&raw).unwrap() else {
@@ -416,13 +602,41 @@ mod tests {
                 layer('b', Some("config.json")),
             ]
             .join(","),
-            [layer('a', None), layer('b', Some("layer_000.tar.gz"))].join(","),
         ] {
             let Parsed::Image(img) = parse(&doc(&layers)).unwrap() else {
                 panic!()
             };
             let e = resources(&img).unwrap_err().to_string();
             assert!(e.contains("both named"), "{e}");
+        }
+        // Generated names belong to their positions: a reordered manifest that titles layers
+        // with each other's names is refused, whatever else it does.
+        for layers in [
+            [layer('a', None), layer('b', Some("layer_000.tar.gz"))].join(","),
+            [
+                layer('a', Some("layer_001.tar.gz")),
+                layer('b', Some("layer_000.tar.gz")),
+            ]
+            .join(","),
+            [layer('a', Some("layer_007.tar.gz"))].join(","),
+        ] {
+            let Parsed::Image(img) = parse(&doc(&layers)).unwrap() else {
+                panic!()
+            };
+            let e = resources(&img).unwrap_err().to_string();
+            assert!(e.contains("trade places"), "{e}");
+        }
+        // Its own generated name, or one no position generates, is fine.
+        for t in [
+            "layer_000.tar.gz",
+            "layer_0.tar.gz",
+            "layer_0000.tar.gz",
+            "layer_x.tar.gz",
+        ] {
+            let Parsed::Image(img) = parse(&doc(&layer('a', Some(t)))).unwrap() else {
+                panic!()
+            };
+            assert!(resources(&img).is_ok(), "{t}");
         }
         for t in ["../x", "/etc/passwd", "a\\\\b", "."] {
             let Parsed::Image(img) = parse(&doc(&layer('a', Some(t)))).unwrap() else {
@@ -435,13 +649,14 @@ mod tests {
     #[test]
     fn malformed_manifests_are_refused() {
         let cases: Vec<(Vec<u8>, &str)> = vec![
-            (b"[]".to_vec(), "not a JSON manifest"),
+            (b"[]".to_vec(), "not an object"),
+            (b"{".to_vec(), "not JSON with one reading"),
             (br#"{"schemaVersion":1,"fsLayers":[]}"#.to_vec(), "schema 1"),
             (br#"{"schemaVersion":3}"#.to_vec(), "schemaVersion 3"),
             (doc(""), "no layers"),
             (
                 doc(&layer('a', None)).replace_all(b"\"size\":5", b"\"size\":-5"),
-                "negative size",
+                "is negative",
             ),
             (doc(&layer('A', None)), "64 lowercase hex"),
             (
@@ -461,6 +676,123 @@ mod tests {
             let e = parse(&raw).map(|_| ()).unwrap_err().to_string();
             assert!(e.contains(want), "{want}: {e}");
         }
+    }
+
+    /// Documents that Go clients (case-insensitive keys, last one wins), Python (last one wins)
+    /// or containerd (shape from the media type) read differently from us are refused.
+    #[test]
+    fn documents_read_differently_elsewhere_are_refused() {
+        let good = String::from_utf8(doc(&layer('a', Some("w.bin")))).unwrap();
+        let evil = layer('e', Some("w.bin"));
+        let cases: Vec<(String, &str)> = vec![
+            (
+                good.replacen("]}", &format!("],\"Layers\":[{evil}]}}"), 1),
+                "Go clients",
+            ),
+            (
+                good.replacen("]}", &format!("],\"layerſ\":[{evil}]}}"), 1),
+                "Go clients",
+            ),
+            (
+                good.replacen("]}", &format!("],\"layers\":[{evil}]}}"), 1),
+                "appears twice",
+            ),
+            (
+                good.replacen("\"digest\":\"sha256:a", "\"Digest\":\"sha256:e", 1),
+                "Go clients",
+            ),
+            (
+                good.replacen(
+                    "\"size\":5",
+                    &format!("\"size\":5,\"Digest\":\"sha256:{}\"", h('e')),
+                    1,
+                ),
+                "Go clients",
+            ),
+            (
+                good.replacen("\"schemaVersion\"", "\"SchemaVersion\"", 1),
+                "Go clients",
+            ),
+            (
+                good.replacen(
+                    "\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\"",
+                    &format!("\"mediaType\":\"{OCI_INDEX}\""),
+                    1,
+                ),
+                "not an image manifest",
+            ),
+            (
+                good.replacen(
+                    "]}",
+                    &format!("],\"manifests\":[{}]}}", layer('e', None)),
+                    1,
+                ),
+                "both an index",
+            ),
+            (
+                good.replacen("\"size\":5", "\"size\":5.0", 1),
+                "not an integer",
+            ),
+            (good.replacen("\"size\":5", "\"size\":null", 1), "is null"),
+            (
+                good.replacen("\"size\":5", "\"size\":5,\"data\":\"aGVsbG8=\"", 1),
+                "data is not the content",
+            ),
+            (
+                good.replacen(
+                    "\"size\":5",
+                    "\"size\":5,\"platform\":{\"OS\":\"linux\"}",
+                    1,
+                ),
+                "Go clients",
+            ),
+            (
+                // `linux/arm64/v8` two ways: clients compare fields, we compare the string.
+                good.replacen(
+                    "\"size\":5",
+                    "\"size\":5,\"platform\":{\"os\":\"linux/arm64\",\"architecture\":\"v8\"}",
+                    1,
+                ),
+                "holds a '/'",
+            ),
+            (
+                good.replacen(
+                    "\"annotations\":{",
+                    "\"annotations\":{\"a\":\"1\",\"a\":\"2\",",
+                    1,
+                ),
+                "appears twice",
+            ),
+        ];
+        for (raw, want) in cases {
+            let e = parse(raw.as_bytes()).map(|_| ()).unwrap_err().to_string();
+            assert!(e.contains(want), "{raw}\nwant '{want}', got: {e}");
+        }
+        // Embedded data that is the blob is fine.
+        use base64::Engine as _;
+        let data = base64::engine::general_purpose::STANDARD.encode(b"hello");
+        let d = hex::encode(crate::oci::sha256(b"hello"));
+        let ok = good.replacen(
+            &format!("\"digest\":\"sha256:{}\",\"size\":5", h('a')),
+            &format!("\"digest\":\"sha256:{d}\",\"size\":5,\"data\":\"{data}\""),
+            1,
+        );
+        assert!(parse(ok.as_bytes()).is_ok(), "{ok}");
+    }
+
+    #[test]
+    fn the_registry_content_type_must_agree_with_the_shape() {
+        let Ok(p @ Parsed::Image(_)) = parse(&doc(&layer('a', None))) else {
+            panic!()
+        };
+        assert!(content_type_agrees(None, &p));
+        assert!(content_type_agrees(Some(OCI_MANIFEST), &p));
+        assert!(content_type_agrees(Some("application/octet-stream"), &p));
+        assert!(!content_type_agrees(Some(OCI_INDEX), &p));
+        assert!(!content_type_agrees(
+            Some(&format!("{DOCKER_LIST}; charset=utf-8")),
+            &p
+        ));
     }
 
     #[test]

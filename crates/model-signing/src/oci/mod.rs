@@ -1,26 +1,38 @@
 //! Models in OCI registries: sign and verify an image by reference (`oci://REGISTRY/REPO:TAG` or
-//! `@sha256:…`) without pulling it, or a local manifest file (`*.json`, as `skopeo inspect --raw`
-//! writes it), and verify a pulled copy (an `oras pull` directory) like any other model.
+//! `@sha256:…`) without pulling it, or a local manifest file (`oci-manifest:PATH`, as `skopeo
+//! inspect --raw` writes it), and verify a pulled copy (an `oras pull` directory) like any other
+//! model.
+//!
+//! **What a path is, the user says**: `oci://…` is a registry reference, `oci-manifest:PATH` a
+//! manifest file, anything else a model (a file or directory), which is hashed: never is the
+//! content of a file allowed to decide that it is to be read as a manifest rather than hashed
+//! (a replaced `config.json` could otherwise claim to be a manifest and have its claims checked
+//! instead of its bytes).
 //!
 //! **The statement** (the Go port's wherever it is unambiguous): one resource per layer, named by
 //! its `org.opencontainers.image.title` annotation, else `layer_%03d.tar.gz` with the layer's
 //! index; digest = the descriptor's SHA-256. Plus the config blob as `config.json`, unless a layer
 //! is titled `config.json` (rh-model-signing's rule; every Hugging Face model has one). Two
-//! resources with one name are an error (the Go port lets the last one win silently). Resources
-//! are sorted bytewise; the subject digest is SHA-256 over their raw digests in that order; the
-//! subject name is the repository's last path segment (registry) or the file stem (local file);
-//! serialization `{"method":"files","hash_type":"sha256","allow_symlinks":false,"ignore_paths":[]}`.
-//! An ORAS-pulled directory holds one file per titled layer whose SHA-256 is the layer digest, so
-//! it verifies with the ordinary file verifier (a config blob the directory lacks is missing).
+//! resources with one name are an error (the Go port lets the last one win silently), and so is a
+//! title that is another position's generated name. Resources are sorted bytewise; the subject
+//! digest is SHA-256 over their raw digests in that order; the subject name is the repository's
+//! last path segment (registry) or the file stem (local file); serialization
+//! `{"method":"files","hash_type":"sha256","allow_symlinks":false,"ignore_paths":[]}`. An
+//! ORAS-pulled directory holds one file per titled layer whose SHA-256 is the layer digest, so it
+//! verifies with the ordinary file verifier (a config blob the directory lacks is missing).
 //!
-//! Only the manifest is fetched ([`registry`], feature `oci`), never a blob: what is signed is the
-//! registry's content addresses. Layer media types, order and annotations other than the title are
-//! not signed (nor in the Go port or rh-model-signing).
+//! **What runtimes use beyond digests** is bound too, where peers still verify the result: each
+//! resource carries its descriptor's media type, its role (config, or layer and position) and its
+//! annotations ([`crate::statement::OciBinding`]), which rh-model-signing, the Go port and Python
+//! 1.1.1 ignore. A signature made by them carries none: verifying one reports, as a warning, that
+//! media types, order and annotations are not bound. The manifest's own annotations and
+//! `artifactType` are bound by no one.
 //!
-//! Not implemented yet: pushing the bundle to the registry and discovering it there (`--attach`,
-//! referrers and the `sha256-<digest>.sig` tag); see `docs/design/oci.md`.
+//! Only manifests are fetched ([`registry`], feature `oci`), and the bundles attached beside the
+//! image, never a layer: what is signed is the registry's content addresses.
 
 pub mod image;
+pub mod json;
 pub mod reference;
 #[cfg(feature = "oci")]
 pub mod registry;
@@ -28,7 +40,7 @@ pub mod registry;
 use crate::error::{Error, Result};
 use crate::hashing::{HashAlgorithm, Serialization};
 use crate::sign::{ModelSize, PreparedStatement, SignOutcome, Signer};
-use crate::statement::SerializationInfo;
+use crate::statement::{OciBinding, OciRole, SerializationInfo};
 use crate::verify::{BundleVerifier, VerifyReport};
 use image::ImageManifest;
 use reference::OciRef;
@@ -39,51 +51,32 @@ use std::path::{Path, PathBuf};
 pub enum ModelSource {
     /// A directory or file, hashed as usual.
     Files(PathBuf),
-    /// A local OCI image manifest (`*.json` with `schemaVersion` 2 and `layers`).
+    /// A local OCI image manifest (named with [`MANIFEST_PREFIX`]).
     ManifestFile(PathBuf),
     /// An image in a registry.
     Registry(OciRef),
 }
 
-/// Tells what `model` names: an `oci://` reference, a local manifest file (a regular `.json`
-/// file of at most [`image::MAX_MANIFEST_BYTES`] whose top level has `schemaVersion` 2 and a
-/// `layers` or `manifests` list, the Go port's test made stricter), or files.
+/// The prefix that makes a path name a local manifest file: `oci-manifest:bert.json`.
+pub const MANIFEST_PREFIX: &str = "oci-manifest:";
+
+/// Tells what `model` names, from its spelling alone: an `oci://` reference, a manifest file
+/// (`oci-manifest:PATH`), or files. Never from a file's content.
 pub fn detect(model: &Path) -> Result<ModelSource> {
     if is_reference(model) {
         return Ok(ModelSource::Registry(reference::parse(
             &model.to_string_lossy(),
         )?));
     }
-    let is_json = model
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    if !is_json {
-        return Ok(ModelSource::Files(model.to_path_buf()));
-    }
-    let Ok(meta) = std::fs::symlink_metadata(model) else {
-        return Ok(ModelSource::Files(model.to_path_buf()));
-    };
-    if !meta.is_file() || meta.len() > image::MAX_MANIFEST_BYTES as u64 {
-        return Ok(ModelSource::Files(model.to_path_buf()));
-    }
-    let bytes = std::fs::read(model).map_err(|e| Error::io(model, e))?;
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Probe {
-        schema_version: Option<serde_json::Value>,
-        layers: Option<serde::de::IgnoredAny>,
-        manifests: Option<serde::de::IgnoredAny>,
-    }
-    match serde_json::from_slice::<Probe>(&bytes) {
-        Ok(p)
-            if p.schema_version.as_ref().and_then(|v| v.as_i64()) == Some(2)
-                && (p.layers.is_some() || p.manifests.is_some()) =>
-        {
-            Ok(ModelSource::ManifestFile(model.to_path_buf()))
+    if let Some(path) = model.to_str().and_then(|s| s.strip_prefix(MANIFEST_PREFIX)) {
+        if path.is_empty() {
+            return Err(Error::Config(format!(
+                "'{MANIFEST_PREFIX}' names no manifest file"
+            )));
         }
-        _ => Ok(ModelSource::Files(model.to_path_buf())),
+        return Ok(ModelSource::ManifestFile(PathBuf::from(path)));
     }
+    Ok(ModelSource::Files(model.to_path_buf()))
 }
 
 /// Whether `model` is an `oci://` registry reference (any case of the scheme).
@@ -95,7 +88,8 @@ pub fn is_reference(model: &Path) -> bool {
 }
 
 /// [`detect`], for callers that also took [`OciOptions`]: `None` for files, which the options
-/// (plain http, a platform) cannot apply to, and giving them for files is an error.
+/// (plain http, a platform, an unsigned config) cannot apply to, and giving them for files is an
+/// error.
 pub fn detect_with(model: &Path, opts: &OciOptions) -> Result<Option<ModelSource>> {
     match detect(model)? {
         ModelSource::Files(_) => {
@@ -103,10 +97,10 @@ pub fn detect_with(model: &Path, opts: &OciOptions) -> Result<Option<ModelSource
             let plain_http = opts.registry.plain_http;
             #[cfg(not(feature = "oci"))]
             let plain_http = false;
-            if plain_http || opts.platform.is_some() {
+            if plain_http || opts.platform.is_some() || opts.allow_unsigned_config {
                 return Err(Error::Config(
-                    "the plain-http and platform options apply only to oci:// models and \
-                     manifest files"
+                    "the plain-http, platform and unsigned-config options apply only to OCI \
+                     images (oci:// references and oci-manifest: files)"
                         .into(),
                 ));
             }
@@ -116,7 +110,7 @@ pub fn detect_with(model: &Path, opts: &OciOptions) -> Result<Option<ModelSource
     }
 }
 
-/// How to reach an image.
+/// How to reach an image, and what signing it may leave out.
 #[derive(Debug, Clone, Default)]
 pub struct OciOptions {
     /// For an image index: the platform (`os/arch[/variant]`) whose manifest is meant.
@@ -124,6 +118,9 @@ pub struct OciOptions {
     /// Registry access.
     #[cfg(feature = "oci")]
     pub registry: registry::RegistryOptions,
+    /// Signing: sign an image whose config blob the signature would not cover (a layer is
+    /// titled `config.json` and the config is not empty; see [`image::unsigned_config`]).
+    pub allow_unsigned_config: bool,
 }
 
 /// A manifest, fetched and validated.
@@ -153,61 +150,104 @@ pub fn load(source: &ModelSource, opts: &OciOptions) -> Result<LoadedImage> {
             "'{}' is not an OCI manifest or reference",
             p.display()
         ))),
-        ModelSource::ManifestFile(p) => {
-            use std::io::Read;
-            let f = std::fs::File::open(p).map_err(|e| Error::io(p, e))?;
-            let mut raw = Vec::new();
-            f.take(image::MAX_MANIFEST_BYTES as u64 + 1)
-                .read_to_end(&mut raw)
-                .map_err(|e| Error::io(p, e))?;
-            let shown = p.display().to_string();
-            let parsed = image::parse(&raw)?;
-            if let (image::Parsed::Index(entries), Some(_)) = (&parsed, &opts.platform) {
-                return Err(Error::Model(format!(
-                    "'{shown}' is an image index ({}); a local index cannot be followed: save the \
-                     chosen platform's manifest instead",
-                    image::platforms(entries)
-                )));
-            }
-            let image = image::require_image(parsed, &shown)?;
-            let stem = p
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or_default()
-                .to_string();
-            Ok(LoadedImage {
-                image,
-                manifest_digest: sha256(&raw),
-                manifest_size: raw.len() as u64,
-                subject_name: stem,
-                source: shown,
-            })
+        ModelSource::ManifestFile(p) => load_file(p, opts),
+        #[cfg(feature = "oci")]
+        ModelSource::Registry(r) => {
+            load_registry(&mut registry::Client::new(r, &opts.registry)?, opts)
         }
-        ModelSource::Registry(r) => load_registry(r, opts),
+        #[cfg(not(feature = "oci"))]
+        ModelSource::Registry(r) => Err(Error::Unsupported(format!(
+            "fetching '{r}' in a build without the `oci` feature"
+        ))),
     }
 }
 
+fn load_file(p: &Path, opts: &OciOptions) -> Result<LoadedImage> {
+    let shown = p.display().to_string();
+    // Regular files only, read with a cap: a FIFO or /dev/zero fails at once.
+    let raw = crate::secret_file::read(p, image::MAX_MANIFEST_BYTES as u64)
+        .map_err(|e| Error::Model(format!("cannot read the manifest file '{shown}': {e}")))?
+        .to_vec();
+    let parsed = image::parse(&raw)?;
+    match (&parsed, &opts.platform) {
+        (image::Parsed::Index(entries), Some(_)) => {
+            return Err(Error::Model(format!(
+                "'{shown}' is an image index ({}); a local index cannot be followed: save the \
+                 chosen platform's manifest instead",
+                image::platforms(entries)
+            )))
+        }
+        (image::Parsed::Image(_), Some(p)) => return Err(not_an_index(&shown, p)),
+        _ => {}
+    }
+    let image = image::require_image(parsed, &shown)?;
+    let stem = p
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string();
+    Ok(LoadedImage {
+        image,
+        manifest_digest: sha256(&raw),
+        manifest_size: raw.len() as u64,
+        subject_name: stem,
+        source: shown,
+    })
+}
+
+/// A platform was asked for, but the document is a single image manifest: saying nothing would
+/// let the user believe the platform they named was checked.
+fn not_an_index(shown: &str, platform: &str) -> Error {
+    Error::Model(format!(
+        "'{shown}' is a single image manifest, not an index: it has no platforms to choose \
+         '{}' from",
+        platform.escape_debug()
+    ))
+}
+
+/// The manifest `r` names, through `client`; an index is followed to the chosen platform's
+/// manifest, which must hash to the digest the index gives it (and the index to the digest in
+/// the reference, when it has one).
 #[cfg(feature = "oci")]
-fn load_registry(r: &OciRef, opts: &OciOptions) -> Result<LoadedImage> {
-    let raw = registry::fetch_manifest(r, &opts.registry)?;
+pub(crate) fn load_registry(
+    client: &mut registry::Client,
+    opts: &OciOptions,
+) -> Result<LoadedImage> {
+    let r = client.reference().clone();
+    let fetched = client.manifest(&r.reference(), r.digest.as_ref())?;
     let shown = r.to_string();
-    let (raw, image) = match (image::parse(&raw)?, &opts.platform) {
-        (image::Parsed::Image(m), _) => (raw, m),
+    let checked = |f: &registry::Fetched, what: &str| -> Result<image::Parsed> {
+        let parsed = image::parse(&f.bytes)?;
+        if !image::content_type_agrees(f.content_type.as_deref(), &parsed) {
+            return Err(Error::Registry(format!(
+                "registry {}: {what} is served as '{}' but is {}; clients that trust the header \
+                 would read another document",
+                r.registry,
+                json::shown(f.content_type.as_deref().unwrap_or_default()),
+                match parsed {
+                    image::Parsed::Image(_) => "an image manifest",
+                    image::Parsed::Index(_) => "an index",
+                }
+            )));
+        }
+        Ok(parsed)
+    };
+    let (raw, image) = match (checked(&fetched, "the manifest")?, &opts.platform) {
+        (image::Parsed::Image(_), Some(p)) => return Err(not_an_index(&shown, p)),
+        (image::Parsed::Image(m), None) => (fetched.bytes, m),
         (image::Parsed::Index(entries), Some(platform)) => {
             let chosen = image::select_platform(&entries, platform)?;
             let digest = format!("sha256:{}", hex::encode(chosen.digest));
-            let raw = registry::fetch(r, &digest, &opts.registry)?;
-            if sha256(&raw) != chosen.digest {
-                return Err(Error::Registry(format!(
-                    "registry {}: the manifest served for {digest} does not hash to it",
-                    r.registry
-                )));
-            }
-            let image =
-                image::require_image(image::parse(&raw)?, &format!("{shown} ({platform})"))?;
-            (raw, image)
+            let f = client.manifest(&digest, Some(&chosen.digest))?;
+            let image = image::require_image(
+                checked(&f, &format!("the {platform} manifest"))?,
+                &format!("{shown} ({platform})"),
+            )?;
+            (f.bytes, image)
         }
-        (parsed @ image::Parsed::Index(_), None) => (raw, image::require_image(parsed, &shown)?),
+        (parsed @ image::Parsed::Index(_), None) => {
+            (fetched.bytes, image::require_image(parsed, &shown)?)
+        }
     };
     Ok(LoadedImage {
         image,
@@ -216,13 +256,6 @@ fn load_registry(r: &OciRef, opts: &OciOptions) -> Result<LoadedImage> {
         subject_name: r.subject_name(),
         source: shown,
     })
-}
-
-#[cfg(not(feature = "oci"))]
-fn load_registry(r: &OciRef, _opts: &OciOptions) -> Result<LoadedImage> {
-    Err(Error::Unsupported(format!(
-        "fetching '{r}' in a build without the `oci` feature"
-    )))
 }
 
 /// The serialization every OCI signature records.
@@ -236,10 +269,12 @@ pub fn serialization() -> SerializationInfo {
     }
 }
 
-/// The statement of an image, ready for any [`Signer`].
+/// The statement of an image, ready for any [`Signer`]: its resources with their descriptions
+/// (see the module documentation).
 pub fn prepare(img: &LoadedImage) -> Result<PreparedStatement> {
-    let m = image::resources(&img.image)?;
-    let payload = crate::statement::encode(&img.subject_name, &serialization(), &m)?;
+    let (m, bindings) = image::described_resources(&img.image)?;
+    let payload =
+        crate::statement::encode_with(&img.subject_name, &serialization(), &m, Some(&bindings))?;
     Ok(PreparedStatement {
         payload,
         root_digest: m.root_digest(),
@@ -248,17 +283,42 @@ pub fn prepare(img: &LoadedImage) -> Result<PreparedStatement> {
     })
 }
 
+/// A signed image.
+#[derive(Debug, Clone)]
+pub struct SignedImage {
+    /// What signing did.
+    pub outcome: SignOutcome,
+    /// The manifest that was signed.
+    pub image: LoadedImage,
+    /// The bundle, as written.
+    pub bundle: Vec<u8>,
+}
+
 /// Signs the image `source` names with `signer` and writes the bundle to `signature` atomically
-/// (checked first, as [`crate::sign::sign_model`] does). Returns the outcome and the manifest that
-/// was signed.
+/// (checked first, as [`crate::sign::sign_model`] does). An image whose config the signature
+/// would not cover is refused unless [`OciOptions::allow_unsigned_config`]. With `attach`, a
+/// bundle too large to be discovered in a registry is refused before anything is written.
 pub fn sign_model(
     source: &ModelSource,
     opts: &OciOptions,
     signer: &dyn Signer,
     signature: &Path,
-) -> Result<(SignOutcome, LoadedImage)> {
+    attach: bool,
+) -> Result<SignedImage> {
     crate::sign::check_signature_path(signature)?;
     let img = load(source, opts)?;
+    let mut warnings = Vec::new();
+    if let Some(c) = image::unsigned_config(&img.image) {
+        let what = unsigned_config_text(c);
+        if !opts.allow_unsigned_config {
+            return Err(Error::Model(format!(
+                "{what}; signing it would leave the config unsigned (a verifier could not tell \
+                 another config from it); allow that explicitly, or retitle the layer"
+            )));
+        }
+        tracing::warn!("{what}, and is left unsigned as asked");
+        warnings.push(format!("{what}: it is not signed"));
+    }
     let prepared = prepare(&img)?;
     let bytes = img
         .image
@@ -270,19 +330,41 @@ pub fn sign_model(
         bytes,
     })?;
     let signed = signer.sign_statement(&prepared)?;
+    #[cfg(feature = "oci")]
+    if attach {
+        registry::attach::check_size(&signed.bytes)?;
+    }
+    #[cfg(not(feature = "oci"))]
+    if attach {
+        return Err(Error::Unsupported(
+            "attaching signatures in a build without the `oci` feature".into(),
+        ));
+    }
     crate::sign::write_atomic(signature, &signed.bytes)?;
-    Ok((
-        SignOutcome {
+    warnings.extend(signed.warnings);
+    Ok(SignedImage {
+        outcome: SignOutcome {
             method: signer.method(),
             root_digest: prepared.root_digest,
             files: prepared.files,
             resources: prepared.resources,
             identity: signed.identity,
             signature_ignored_as: None,
-            warnings: signed.warnings,
+            warnings,
         },
-        img,
-    ))
+        image: img,
+        bundle: signed.bytes,
+    })
+}
+
+fn unsigned_config_text(c: &image::Descriptor) -> String {
+    format!(
+        "a layer is titled '{}', so the image's config blob (sha256:{}, '{}') has no resource of \
+         its own",
+        image::CONFIG_NAME,
+        hex::encode(c.digest),
+        json::shown(&c.media_type)
+    )
 }
 
 /// Verifies the image `source` names against the bundle at `signature`: the signature and signer
@@ -298,6 +380,7 @@ pub fn verify_model(
 ) -> Result<(VerifyReport, LoadedImage)> {
     let bundle = crate::bundle::read(signature)?;
     let (signer, st) = signed_statement(&bundle, verifier)?;
+    drop(bundle);
     let img = load(source, opts)?;
     Ok((compare_image(signer, &st, &img, ignore_unsigned)?, img))
 }
@@ -311,29 +394,111 @@ fn signed_statement(
     let info = &st.serialization;
     if info.serialization != Serialization::Files || info.hash_type != HashAlgorithm::Sha256 {
         return Err(Error::Model(format!(
-            "this signature covers files hashed with {} ({}), not an OCI manifest; verify a \
-             pulled copy of the model instead",
+            "this signature covers files hashed with {} ({}), not an OCI image; verify a pulled \
+             copy of the model instead",
             info.hash_type,
             info.serialization.method()
         )));
+    }
+    if st.manifest.resources.iter().any(|r| r.name == ".") {
+        return Err(Error::Model(
+            "this signature covers a single file (its resource is '.'), not an OCI image; \
+             verify the file instead"
+                .into(),
+        ));
     }
     crate::manifest::validate_signed(&st.manifest, info.hash_type, info.serialization)?;
     Ok((signer, st))
 }
 
+fn role_text(role: OciRole) -> String {
+    match role {
+        OciRole::Config => "the config".into(),
+        OciRole::Layer(i) => format!("layer {i}"),
+    }
+}
+
+fn annotations_text(a: &std::collections::BTreeMap<String, String>) -> String {
+    let all = serde_json::to_string(a).unwrap_or_default();
+    json::shown(&all)
+}
+
+/// Compares what the signature says about each blob with what the image's manifest says now.
+fn compare_bindings(
+    st: &crate::statement::Statement,
+    signed: &[OciBinding],
+    actual: &crate::manifest::Manifest,
+    actual_bindings: &[OciBinding],
+    report: &mut crate::report::MismatchReport,
+) {
+    let now: std::collections::HashMap<&str, &OciBinding> = actual
+        .resources
+        .iter()
+        .map(|r| r.name.as_str())
+        .zip(actual_bindings)
+        .collect();
+    for (r, want) in st.manifest.resources.iter().zip(signed) {
+        let Some(got) = now.get(r.name.as_str()) else {
+            continue;
+        };
+        let mut alter = |field: &str, expected: String, actual: String| {
+            report.altered.push(crate::report::Altered {
+                name: r.name.clone(),
+                field: field.into(),
+                expected,
+                actual,
+            })
+        };
+        if want.role != got.role {
+            alter("role", role_text(want.role), role_text(got.role));
+        }
+        if want.media_type != got.media_type {
+            alter(
+                "media type",
+                json::shown(&want.media_type),
+                json::shown(&got.media_type),
+            );
+        }
+        if want.annotations != got.annotations {
+            alter(
+                "annotations",
+                annotations_text(&want.annotations),
+                annotations_text(&got.annotations),
+            );
+        }
+    }
+}
+
+/// What a signature by another tool (no descriptions) leaves unbound.
+pub const UNBOUND_WARNING: &str =
+    "this signature binds the layers' names and digests only (it was \
+    not made by model-signing-rs): their media types, order and annotations are not checked";
+
 fn compare_image(
-    signer: crate::verify::SignerInfo,
+    mut signer: crate::verify::SignerInfo,
     st: &crate::statement::Statement,
     img: &LoadedImage,
     ignore_unsigned: bool,
 ) -> Result<VerifyReport> {
-    let actual = image::resources(&img.image)?;
+    let (actual, actual_bindings) = image::described_resources(&img.image)?;
     let mut report = crate::verify::compare(&st.manifest, &actual);
     if ignore_unsigned {
         report.extra.clear();
     }
+    match &st.oci {
+        Some(signed) => compare_bindings(st, signed, &actual, &actual_bindings, &mut report),
+        None => {
+            tracing::warn!("{UNBOUND_WARNING}");
+            signer.warnings.push(UNBOUND_WARNING.into());
+        }
+    }
     if !report.is_empty() {
         return Err(Error::Mismatch(Box::new(report)));
+    }
+    if let Some(c) = image::unsigned_config(&img.image) {
+        let w = format!("{}: it is not signed", unsigned_config_text(c));
+        tracing::warn!("{w}");
+        signer.warnings.push(w);
     }
     Ok(VerifyReport {
         signer,
@@ -369,20 +534,21 @@ pub fn attach(
     };
     // The manifest that was signed, by digest: a tag that moved since cannot mix two images.
     registry::attach::push(
-        r,
+        &mut registry::Client::new(r, &opts.registry)?,
         &registry::attach::Subject {
             digest: img.manifest_digest,
             size: img.manifest_size,
             media_type: img.image.media_type.clone(),
         },
         bundle,
-        &opts.registry,
     )
 }
 
-/// Verifies the image `source` names against the signatures attached to it in its registry
-/// (newest first): the first that verifies with `verifier` and matches the manifest wins, and
-/// its location is returned.
+/// Verifies the image `source` names against the signatures attached to it in its registry,
+/// newest first, one at a time: each is fetched only if the one before it did not verify, and
+/// the first that verifies with `verifier` and matches the manifest wins; its location is
+/// returned. All of it (the image, the list, every candidate) within the registry options'
+/// overall deadline.
 #[cfg(feature = "oci")]
 pub fn verify_attached(
     source: &ModelSource,
@@ -395,9 +561,10 @@ pub fn verify_attached(
             "a signature file is required for a local model or manifest file".into(),
         ));
     };
-    let img = load(source, opts)?;
-    let candidates = registry::attach::discover(r, &img.manifest_digest, &opts.registry)?;
-    if candidates.is_empty() {
+    let mut client = registry::Client::new(r, &opts.registry)?;
+    let img = load_registry(&mut client, opts)?;
+    let mut found = registry::attach::discover(&mut client, &img.manifest_digest)?;
+    if found.listed == 0 {
         return Err(Error::Signature(format!(
             "no signature is attached to {} (sha256:{}): the registry lists no referrer of ours \
              and has no tag {}; give the signature file",
@@ -407,9 +574,11 @@ pub fn verify_attached(
         )));
     }
     let mut reasons = Vec::new();
-    let n = candidates.len();
-    for (location, bytes) in candidates {
-        let attempt = crate::bundle::parse(&bytes)
+    let mut tried = 0usize;
+    while let Some((location, bytes)) = found.next_bundle() {
+        tried += 1;
+        let attempt = bytes
+            .and_then(|b| crate::bundle::parse(&b))
             .and_then(|b| signed_statement(&b, verifier))
             .and_then(|(signer, st)| compare_image(signer, &st, &img, ignore_unsigned));
         match attempt {
@@ -421,7 +590,7 @@ pub fn verify_attached(
         }
     }
     Err(Error::Signature(format!(
-        "{n} signature(s) are attached to {}; none verifies: {}",
+        "{tried} signature(s) attached to {} were tried; none verifies: {}",
         img.source,
         reasons
             .iter()

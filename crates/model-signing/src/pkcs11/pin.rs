@@ -4,8 +4,7 @@ use super::Pkcs11Error;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
-/// The largest `pin-source` file read, in bytes.
-pub const MAX_PIN_FILE_BYTES: u64 = 4096;
+pub use crate::limits::MAX_PIN_FILE_BYTES;
 
 /// Reads a `pin-source` file through [`crate::secret_file`]: opened without blocking (a FIFO would
 /// otherwise wait for a writer), a regular file of at most [`MAX_PIN_FILE_BYTES`] checked through

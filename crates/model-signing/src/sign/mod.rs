@@ -231,6 +231,7 @@ pub fn sign_to_bytes(
 ) -> Result<(Vec<u8>, SignOutcome)> {
     let cfg = cfg.clone().normalized();
     let files = list(model, &cfg)?;
+    check_fits(&files, &cfg)?;
     signer.check_before_hashing(&size_of(&files))?;
     let prepared = prepare_listed(model, &cfg, files)?;
     // The first signature of a process also seeds aws-lc's random generator, from the operating
@@ -241,6 +242,7 @@ pub fn sign_to_bytes(
     // (`AWS_LC_SYS_NO_JITTER_ENTROPY`) would remove the cost and the second entropy source with it;
     // a signing tool keeps the source.
     let signed = signer.sign_statement(&prepared)?;
+    check_bundle_size(signed.bytes.len())?;
     let outcome = SignOutcome {
         method: signer.method(),
         root_digest: prepared.root_digest,
@@ -251,6 +253,49 @@ pub fn sign_to_bytes(
         warnings: signed.warnings,
     };
     Ok((signed.bytes, outcome))
+}
+
+/// Refuses, before anything is hashed, a model whose signature a verifier would refuse to read:
+/// more resources than a statement may list, or a bundle over the size verifiers read (220,000
+/// files with long names made a 325 MB bundle that every verifier refused). The bundle's size is
+/// estimated from the names (the statement lists each with its digest; base64 in the envelope).
+fn check_fits(files: &[walk::FileEntry], cfg: &HashingConfig) -> Result<()> {
+    let digest_hex = 2 * cfg.algorithm.digest_len() as u64;
+    let mut resources = 0u64;
+    let mut statement = 0u64;
+    for f in files {
+        let (count, suffix) = match cfg.serialization {
+            hashing::Serialization::Files => (1, 0),
+            // `:start:end`, two decimal offsets of at most 20 digits.
+            hashing::Serialization::Shards { shard_size } => (f.size.div_ceil(shard_size), 42),
+        };
+        // `{"name":"…","algorithm":"blake2b","digest":"…"},` with `"` and `\` escaped.
+        let escapes = f.name.bytes().filter(|b| matches!(b, b'"' | b'\\')).count() as u64;
+        let each = f.name.len() as u64 + escapes + suffix + digest_hex + 48;
+        resources = resources.saturating_add(count);
+        statement = statement.saturating_add(count.saturating_mul(each));
+    }
+    if resources > statement::MAX_RESOURCES as u64 {
+        return Err(Error::Model(format!(
+            "the model has {resources} files or shards to sign, more than the {} resources a \
+             signature may list",
+            statement::MAX_RESOURCES
+        )));
+    }
+    check_bundle_size(usize::try_from(statement.saturating_mul(4) / 3).unwrap_or(usize::MAX))
+}
+
+/// A bundle over [`bundle::MAX_BUNDLE_BYTES`] is never written: no verifier would read it.
+fn check_bundle_size(len: usize) -> Result<()> {
+    if len as u64 > bundle::MAX_BUNDLE_BYTES {
+        return Err(Error::Model(format!(
+            "the signature would be about {} MiB, over the {} MiB a verifier reads; sign fewer \
+             files (leave some out, or sign parts of the model separately) or use larger shards",
+            len >> 20,
+            bundle::MAX_BUNDLE_BYTES >> 20
+        )));
+    }
+    Ok(())
 }
 
 fn size_of(files: &[walk::FileEntry]) -> ModelSize {

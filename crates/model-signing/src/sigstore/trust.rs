@@ -50,8 +50,7 @@ pub const CACHED_TRUSTED_ROOT: &str = "trusted_root.json";
 /// File name of the cached signing config inside [`cache_dir`].
 pub const CACHED_SIGNING_CONFIG: &str = "signing_config.json";
 
-/// Trust files bigger than this are refused: the production root is about 10 KB.
-const MAX_TRUST_FILE_BYTES: u64 = 16 * 1024 * 1024;
+use crate::limits::MAX_TRUST_FILE_BYTES;
 
 /// What the user asked for; see the module documentation for the order in which it is used.
 #[derive(Debug, Clone, Default)]

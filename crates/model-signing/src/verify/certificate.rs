@@ -132,9 +132,13 @@ impl BundleVerifier for CertificateVerifier {
         // v0.2.0 certificate bundles were signed with SHA-256 whatever the curve.
         let ok = verify_dsse(
             bundle,
-            |m| key.verify(m, &bundle.signature).is_ok(),
-            |m| {
-                key.verify_with(m, &bundle.signature, SigHash::Sha256)
+            |digest| {
+                let hash = key.curve().sig_hash();
+                key.verify_digest_with(&digest(hash), &bundle.signature, hash)
+                    .is_ok()
+            },
+            |digest| {
+                key.verify_digest_with(&digest(SigHash::Sha256), &bundle.signature, SigHash::Sha256)
                     .is_ok()
             },
         );

@@ -71,8 +71,16 @@ impl BundleVerifier for KeyVerifier {
         let hash = self.key.curve().sig_hash();
         let ok = verify_dsse(
             bundle,
-            |m| self.key.verify(m, &bundle.signature).is_ok(),
-            |m| self.key.verify_with(m, &bundle.signature, hash).is_ok(),
+            |digest| {
+                self.key
+                    .verify_digest_with(&digest(hash), &bundle.signature, hash)
+                    .is_ok()
+            },
+            |digest| {
+                self.key
+                    .verify_digest_with(&digest(hash), &bundle.signature, hash)
+                    .is_ok()
+            },
         );
         match ok {
             None => Err(Error::Signature(

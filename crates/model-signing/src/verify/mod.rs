@@ -184,6 +184,27 @@ fn check_and_report(
     st: &Statement,
     opts: &VerifyOptions,
 ) -> Result<VerifyReport> {
+    // The signed record, not the files, says what was signed. A signature of an OCI image
+    // describes layers and a config: a directory can be a pulled copy of it (one file per
+    // titled layer), a single file cannot, and is most likely the manifest itself, given
+    // without saying so.
+    let mut signer = signer;
+    if st.oci.is_some() {
+        if !model.is_dir() {
+            return Err(Error::Model(format!(
+                "this signature was made for an OCI image (its resources describe image layers \
+                 and a config), not for the file '{}'; verify it against the image \
+                 (oci://REGISTRY/REPO...), its manifest file (oci-manifest:PATH) or a pulled copy \
+                 (a directory)",
+                model.display()
+            )));
+        }
+        let w = "this signature was made for an OCI image; the directory is checked as a pulled \
+                 copy of it: file contents only, not the media types, order or annotations of \
+                 its layers";
+        tracing::warn!("{w}");
+        signer.warnings.push(w.into());
+    }
     let files_checked = check_model(model, st, opts)?;
     let ser = st.serialization.serialization;
     Ok(VerifyReport {
@@ -240,6 +261,9 @@ pub fn check_model(model: &Path, st: &Statement, opts: &VerifyOptions) -> Result
         ignore,
     };
     let mut files = opts.engine.walk(model, &wopts)?;
+    if info.allow_symlinks && !opts.allow_symlinks {
+        links_stay_inside(model, &files)?;
+    }
 
     // A single-file model is named "." by Python and by its basename by the OMS spec text.
     if let [only] = files.as_mut_slice() {
@@ -387,19 +411,53 @@ pub(crate) fn require_v03(bundle: &Bundle) -> Result<()> {
     Ok(())
 }
 
-/// Tries the standard PAE, then the v0.2.0 compat PAE.
+/// A message given by its digest: the DSSE encodings are hashed as they are produced, never
+/// built whole (the payload can be hundreds of MiB, and the compat encoding four times that).
+pub(crate) type Prehashed<'a> = &'a dyn Fn(crate::keys::SigHash) -> aws_lc_rs::digest::Digest;
+
+/// With symlinks followed only because the signer recorded that it followed them, every file
+/// must lie inside the model once links are resolved. Otherwise whoever wrote the model chooses
+/// a file of the verifier's (a link to `/etc/shadow`) and learns its digest from the mismatch
+/// report, wherever a service verifies uploads and shows its report. Following a link out of the
+/// model takes the verifier's own consent ([`VerifyOptions::allow_symlinks`]); the error names the
+/// link, never its target.
+fn links_stay_inside(model: &Path, files: &[walk::FileEntry]) -> Result<()> {
+    let root = walk::canonical_root(model)?;
+    for f in files {
+        let inside = std::fs::canonicalize(&f.path).is_ok_and(|t| t.starts_with(&root));
+        if !inside {
+            return Err(Error::Model(format!(
+                "'{}' leads out of the model through a symlink; the signature records that links \
+                 were followed, but following one out of the model takes the verifier's own \
+                 permission to follow symlinks",
+                crate::error::untrusted_text(&f.name, 300)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Tries the standard PAE, then, for a payload that can be a v0.2 statement
+/// ([`crate::dsse::may_be_legacy`]), the v0.2.0 compat PAE. Each check gets the encoding as
+/// [`Prehashed`] and returns its verdict.
 pub(crate) fn verify_dsse(
     bundle: &Bundle,
-    standard: impl Fn(&[u8]) -> bool,
-    compat: impl Fn(&[u8]) -> bool,
+    standard: impl Fn(Prehashed<'_>) -> bool,
+    compat: impl Fn(Prehashed<'_>) -> bool,
 ) -> Option<bool> {
-    if standard(&crate::dsse::pae(&bundle.payload_type, &bundle.payload)) {
+    let pae = |hash: crate::keys::SigHash| {
+        crate::dsse::pae_digest(&bundle.payload_type, &bundle.payload, hash.digest_alg())
+    };
+    if standard(&pae) {
         return Some(false);
     }
-    if compat(&crate::dsse::pae_compat(
-        &bundle.payload_type,
-        &bundle.payload,
-    )) {
+    if !crate::dsse::may_be_legacy(&bundle.payload) {
+        return None;
+    }
+    let legacy = |hash: crate::keys::SigHash| {
+        crate::dsse::pae_compat_digest(&bundle.payload_type, &bundle.payload, hash.digest_alg())
+    };
+    if compat(&legacy) {
         return Some(true);
     }
     None

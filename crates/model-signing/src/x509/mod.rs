@@ -80,7 +80,7 @@
 use crate::keys::PublicKey;
 use const_oid::db::rfc5280;
 use sha2::{Digest, Sha256};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 use thiserror::Error;
 
 mod algorithm;
@@ -100,40 +100,13 @@ use time::{secs_from_system_time, system_time_from_secs};
 
 pub use time::{format_secs, format_time};
 
-/// Largest DER certificate accepted, in bytes (64 KiB).
-///
-/// Real certificates are 1-10 KB (a Fulcio leaf with its SCTs is about 2 KB; an RSA-8192 CA with
-/// long policies stays well under 16 KB). The bound exists because the signature check of a
-/// certificate hashes its whole TBSCertificate: without it, a bundle could carry a leaf with a
-/// 20 MB extension and make every issuer candidate re-hash it, before any key is checked.
-/// [`Certificate::from_der`] refuses larger inputs; the bundle reader uses it to refuse oversized
-/// bundles early.
-pub const MAX_CERTIFICATE_BYTES: usize = 64 * 1024;
+pub use crate::limits::MAX_CERTIFICATE_BYTES;
 
-/// Largest number of certificates a bundle's chain may hold: the leaf plus at most 15
-/// intermediates.
-///
-/// Real chains are a leaf and one to three intermediates. Together with
-/// [`MAX_CERTIFICATE_BYTES`] this bounds what an unauthenticated bundle can make path building do
-/// (at most 16 x 16 untrusted signature checks of at most 64 KiB each). [`validate_chain`] refuses
-/// more than `MAX_CHAIN_CERTIFICATES - 1` intermediates; the bundle reader uses it to refuse
-/// oversized bundles early.
-pub const MAX_CHAIN_CERTIFICATES: usize = 16;
+pub use crate::limits::MAX_CHAIN_CERTIFICATES;
 
-/// Largest number of trust anchors [`validate_chain`] accepts.
-///
-/// Anchors come from the user's own `--certificate-chain` files, not from the bundle, so the bound
-/// is generous: a system CA bundle holds about 150 roots. It only keeps the path search (which
-/// scans the anchors for issuers at every step) bounded whatever file is passed.
-pub const MAX_TRUST_ANCHORS: usize = 1_000;
+pub use crate::limits::MAX_TRUST_ANCHORS;
 
-/// Wall-clock budget of one path search in [`validate_chain`], on top of its step budget.
-///
-/// Real chains are built in well under a millisecond; the step budget (10,000 path extensions and
-/// signature checks) already bounds look-alike meshes, and this deadline caps the cost of whatever
-/// the step count does not capture (slow RSA-8192 checks, a loaded machine). Exceeding it fails
-/// validation with [`ChainError::Limit`].
-pub const PATH_BUILDING_DEADLINE: Duration = Duration::from_secs(2);
+pub use crate::limits::PATH_BUILDING_DEADLINE;
 
 /// Errors from certificate parsing, path validation or the signing-usage check.
 ///

@@ -9,17 +9,8 @@ use aws_lc_rs::digest;
 use std::collections::HashMap;
 use std::time::Instant;
 
-/// OpenSSL's default verify depth is 100, i.e. at most 101 certificates in a path.
-const MAX_PATH_LEN: usize = 101;
-/// Bound on the work of path building (path extensions plus signature verifications) when a
-/// bundle holds many certificates with the same names. Each unit is cheap: signature results are
-/// memoised per (child, issuer) pair, each TBSCertificate is hashed once per hash algorithm, and
-/// no certificate exceeds [`MAX_CERTIFICATE_BYTES`]. [`PATH_BUILDING_DEADLINE`] bounds the
-/// wall-clock time on top.
-///
-/// [`MAX_CERTIFICATE_BYTES`]: super::MAX_CERTIFICATE_BYTES
-/// [`PATH_BUILDING_DEADLINE`]: super::PATH_BUILDING_DEADLINE
-pub(super) const MAX_STEPS: usize = 10_000;
+use crate::limits::MAX_PATH_LEN;
+pub(super) use crate::limits::MAX_STEPS;
 
 #[derive(Clone, Copy)]
 pub(super) struct Step {

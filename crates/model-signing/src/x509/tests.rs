@@ -10,6 +10,7 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use const_oid::db::{rfc4519, rfc5280, rfc5912};
 use const_oid::ObjectIdentifier;
+use std::time::Duration;
 use std::time::UNIX_EPOCH;
 
 fn one(c: &Certificate) -> &[Certificate] {

@@ -153,6 +153,16 @@ pub(crate) fn presence(shards: bool, len: usize) -> Expect {
     }
 }
 
+/// [`presence`] for a file that now exists under `name`: a name no signature may hold (a control
+/// character) makes the walk itself refuse the tree, for signer and verifier alike.
+pub(crate) fn arrival(shards: bool, len: usize, name: &str) -> Expect {
+    if model_signing::manifest::validate_path(name).is_err() {
+        Expect::Model("a signature cannot list it")
+    } else {
+        presence(shards, len)
+    }
+}
+
 #[derive(Clone, Copy)]
 pub(crate) enum Style {
     Plain,
@@ -382,7 +392,7 @@ pub(crate) fn apply(kind: Kind, fx: &Fixture, rng: &mut Rng, shards: bool, n: us
             fs::rename(fx.path(&name), fx.path(&new)).unwrap();
             Applied::new(
                 format!("rename {name:?} ({} bytes) -> {new:?}", data.len()),
-                presence(shards, data.len()),
+                arrival(shards, data.len(), &new),
                 vec![Undo::Rename(fx.path(&new), fx.path(&name))],
             )
         }
@@ -477,7 +487,7 @@ pub(crate) fn apply(kind: Kind, fx: &Fixture, rng: &mut Rng, shards: bool, n: us
             let expect = if kind == Kind::BackslashName {
                 Expect::Model("backslash")
             } else {
-                presence(shards, data.len())
+                arrival(shards, data.len(), &name)
             };
             Applied::new(
                 format!("add {name:?} ({} bytes)", data.len()),
@@ -509,7 +519,7 @@ pub(crate) fn apply(kind: Kind, fx: &Fixture, rng: &mut Rng, shards: bool, n: us
             write_file(&fx.path(&name), &data);
             Applied::new(
                 format!("add {name:?} next to {orig:?} ({} bytes)", data.len()),
-                presence(shards, data.len()),
+                arrival(shards, data.len(), &name),
                 vec![Undo::Remove(fx.path(&name))],
             )
         }
@@ -536,7 +546,7 @@ pub(crate) fn apply(kind: Kind, fx: &Fixture, rng: &mut Rng, shards: bool, n: us
             write_file(&fx.path(&name), &data);
             Applied::new(
                 format!("add {name:?} ({} bytes) in new dirs", data.len()),
-                presence(shards, data.len()),
+                arrival(shards, data.len(), &name),
                 vec![Undo::Remove(fx.path(&top))],
             )
         }

@@ -71,10 +71,8 @@ pub const GCP_METADATA_BASE: &str = "http://metadata.google.internal";
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// The metadata server answers in milliseconds when it exists; do not hang where it does not.
 const GCP_TIMEOUT: Duration = Duration::from_secs(3);
-/// Largest HTTP response body read from an issuer (discovery documents and tokens are small).
-const MAX_BODY: usize = 1 << 20;
-/// Largest request head accepted by the loopback listener.
-const MAX_REQUEST_HEAD: usize = 8192;
+use crate::limits::MAX_LOOPBACK_REQUEST_HEAD as MAX_REQUEST_HEAD;
+use crate::limits::MAX_OIDC_RESPONSE_BYTES as MAX_BODY;
 /// How long one browser connection to the listener may take to send its request.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -171,30 +169,7 @@ type Result<T, E = OidcError> = std::result::Result<T, E>;
 /// the text stays on one line and cannot drive the terminal, and at most [`MAX_SHOWN`]
 /// characters, then `...`.
 pub(crate) fn display_untrusted(s: &str) -> String {
-    let mut out = String::new();
-    let mut shown = 0usize;
-    for c in s.chars() {
-        let piece: String = match c {
-            '\t' | '\n' | '\r' => c.escape_default().collect(),
-            c if c < ' '
-                || ('\u{7f}'..='\u{9f}').contains(&c)
-                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}')
-                || ('\u{202a}'..='\u{202e}').contains(&c)
-                || ('\u{2066}'..='\u{2069}').contains(&c) =>
-            {
-                c.escape_unicode().collect()
-            }
-            c => c.to_string(),
-        };
-        let len = piece.chars().count();
-        if shown.saturating_add(len) > MAX_SHOWN {
-            out.push_str("...");
-            break;
-        }
-        shown += len;
-        out.push_str(&piece);
-    }
-    out
+    crate::error::untrusted_text(s, MAX_SHOWN)
 }
 
 // ---------------------------------------------------------------------------------------------

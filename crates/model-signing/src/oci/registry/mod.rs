@@ -1,10 +1,14 @@
-//! Fetching a manifest from an OCI registry (distribution API v2): anonymous access, the bearer
-//! token flow, HTTP Basic, credentials from the Docker config. Only the manifest is fetched, never
-//! a blob.
+//! Talking to an OCI registry (distribution API v2): anonymous access, the bearer token flow,
+//! HTTP Basic, credentials from the Docker config; manifests, blobs, the referrers API, pushes.
 //!
 //! Hand-written on reqwest (the one the Sigstore crates already bring) rather than on `oci-client`,
 //! because every byte a registry sends is untrusted and read here with a cap (`oci-client` reads
-//! bodies whole), and because signing needs one GET, not a client. See `docs/design/oci.md`.
+//! bodies whole), and because signing needs a few requests, not a client. See `docs/design/oci.md`.
+//!
+//! Bounds (all in [`crate::limits`]): every body is read with a cap; every request has a timeout
+//! and all the requests of one [`Client`] share an overall deadline; credentials (the Docker
+//! config's, and tokens obtained with them) are sent only to the registry's own origin (scheme,
+//! host and port), never to a host an upload `Location` or a redirect names.
 
 use super::reference::OciRef;
 use super::sha256;
@@ -12,7 +16,7 @@ use crate::error::{Error, Result};
 use base64::Engine as _;
 use sigstore_sign::reqwest;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How to reach registries.
 #[derive(Debug, Clone)]
@@ -24,6 +28,9 @@ pub struct RegistryOptions {
     pub docker_config: Option<PathBuf>,
     /// Time one request may take.
     pub timeout: Duration,
+    /// Time all the requests of one operation (fetching an image, discovering and fetching its
+    /// attached signatures, attaching one) may take together.
+    pub deadline: Duration,
 }
 
 impl Default for RegistryOptions {
@@ -31,7 +38,8 @@ impl Default for RegistryOptions {
         RegistryOptions {
             plain_http: false,
             docker_config: None,
-            timeout: Duration::from_secs(60),
+            timeout: crate::limits::REGISTRY_REQUEST_TIMEOUT,
+            deadline: crate::limits::REGISTRY_DEADLINE,
         }
     }
 }
@@ -41,9 +49,6 @@ const ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
     application/vnd.oci.image.index.v1+json, \
     application/vnd.docker.distribution.manifest.v2+json, \
     application/vnd.docker.distribution.manifest.list.v2+json;q=0.9";
-
-/// Largest token response read.
-const MAX_TOKEN_BYTES: usize = 1 << 20;
 
 fn registry_error(r: &OciRef, msg: impl std::fmt::Display) -> Error {
     Error::Registry(format!("registry {}: {msg}", r.registry))
@@ -202,19 +207,62 @@ fn short_body(bytes: &[u8]) -> String {
     one.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Fetches the raw manifest `r` names. When `r` has a digest, the bytes must hash to it.
-pub fn fetch_manifest(r: &OciRef, opts: &RegistryOptions) -> Result<Vec<u8>> {
-    fetch(r, &r.reference(), opts)
+/// A document fetched from a registry, with the media type the registry declared for it.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The bytes as served.
+    pub bytes: Vec<u8>,
+    /// The `Content-Type` header, if any (clients such as containerd choose how to read the
+    /// document from it).
+    pub content_type: Option<String>,
 }
 
-/// Fetches the manifest `reference` (a tag or `sha256:…`) of `r`'s repository.
-pub fn fetch(r: &OciRef, reference: &str, opts: &RegistryOptions) -> Result<Vec<u8>> {
-    let mut s = Session::new(r, opts)?;
-    let raw = crate::sigstore::oidc::block_on(async {
-        match s.get_manifest(reference).await? {
-            Some(raw) => Ok(raw),
+/// Fetches the manifest `r` names. When `r` has a digest, the bytes must hash to it.
+pub fn fetch_manifest(r: &OciRef, opts: &RegistryOptions) -> Result<Fetched> {
+    Client::new(r, opts)?.manifest(&r.reference(), r.digest.as_ref())
+}
+
+/// A synchronous connection to one repository on one registry: the authorization obtained so
+/// far, and the clock of the overall deadline ([`RegistryOptions::deadline`]), which starts when
+/// the client is made.
+pub struct Client {
+    rt: tokio::runtime::Runtime,
+    s: Session,
+}
+
+impl Client {
+    /// A client for `r`'s repository. Must not be called from inside an async runtime.
+    pub fn new(r: &OciRef, opts: &RegistryOptions) -> Result<Self> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::Config(
+                "the registry functions are synchronous; call them from outside an async runtime \
+                 (e.g. through tokio::task::spawn_blocking)"
+                    .into(),
+            ));
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| registry_error(r, format!("cannot start the network runtime: {e}")))?;
+        Ok(Client {
+            rt,
+            s: Session::new(r, opts)?,
+        })
+    }
+
+    /// The reference this client was made for.
+    pub fn reference(&self) -> &OciRef {
+        &self.s.r
+    }
+
+    /// The manifest `reference` (a tag or `sha256:…`); when `want` is given, the bytes must hash
+    /// to it. A registry without it is an error.
+    pub fn manifest(&mut self, reference: &str, want: Option<&[u8; 32]>) -> Result<Fetched> {
+        let r = self.s.r.clone();
+        match self.optional_manifest(reference, want)? {
+            Some(f) => Ok(f),
             None => Err(registry_error(
-                r,
+                &r,
                 format!(
                     "no manifest '{}' in {}",
                     reference.escape_debug(),
@@ -222,38 +270,66 @@ pub fn fetch(r: &OciRef, reference: &str, opts: &RegistryOptions) -> Result<Vec<
                 ),
             )),
         }
-    })
-    .map_err(|e| registry_error(r, crate::error::one_line(&e)))??;
-    if let Some(want) = r
-        .digest
-        .as_ref()
-        .filter(|_| reference.starts_with("sha256:"))
-    {
-        let got = sha256(&raw);
-        if &got != want {
-            return Err(registry_error(
-                r,
-                format!(
-                    "the manifest served for sha256:{} hashes to sha256:{}",
-                    hex::encode(want),
-                    hex::encode(got)
-                ),
-            ));
-        }
     }
-    Ok(raw)
+
+    /// [`Client::manifest`], or `None` when the registry has none (404).
+    pub fn optional_manifest(
+        &mut self,
+        reference: &str,
+        want: Option<&[u8; 32]>,
+    ) -> Result<Option<Fetched>> {
+        let fetched = self.rt.block_on(self.s.get_manifest(reference))?;
+        if let (Some(f), Some(want)) = (&fetched, want) {
+            let got = sha256(&f.bytes);
+            if &got != want {
+                return Err(registry_error(
+                    &self.s.r,
+                    format!(
+                        "the manifest served for sha256:{} hashes to sha256:{}",
+                        hex::encode(want),
+                        hex::encode(got)
+                    ),
+                ));
+            }
+        }
+        Ok(fetched)
+    }
+
+    /// The blob `digest`, at most `cap` bytes, checked against its digest.
+    pub fn blob(&mut self, digest: &[u8; 32], cap: usize) -> Result<Vec<u8>> {
+        self.rt.block_on(self.s.get_blob(digest, cap))
+    }
+
+    /// The referrers index of `digest` filtered to `artifact_type`, or `None` when the registry
+    /// has no referrers API (404).
+    pub fn referrers(&mut self, digest: &[u8; 32], artifact_type: &str) -> Result<Option<Fetched>> {
+        self.rt.block_on(self.s.referrers(digest, artifact_type))
+    }
+
+    /// Uploads a blob; returns its digest.
+    pub fn put_blob(&mut self, data: &[u8]) -> Result<[u8; 32]> {
+        self.rt.block_on(self.s.put_blob(data))
+    }
+
+    /// Pushes a manifest under `reference` (a tag or its digest).
+    pub fn put_manifest(&mut self, reference: &str, media_type: &str, raw: &[u8]) -> Result<()> {
+        self.rt
+            .block_on(self.s.put_manifest(reference, media_type, raw))
+    }
 }
 
 /// One repository on one registry, with the authorization obtained so far.
-struct Session<'a> {
+struct Session {
     client: reqwest::Client,
-    base: String,
-    r: &'a OciRef,
-    opts: &'a RegistryOptions,
+    base: reqwest::Url,
+    r: OciRef,
+    opts: RegistryOptions,
     creds: Option<(String, String)>,
     auth: Option<String>,
     /// Whether `auth` was obtained for pushing.
     auth_push: bool,
+    /// When every request must be over.
+    deadline: Instant,
 }
 
 /// What a request sends.
@@ -266,11 +342,10 @@ struct Req<'b> {
     push: bool,
 }
 
-impl<'a> Session<'a> {
-    fn new(r: &'a OciRef, opts: &'a RegistryOptions) -> Result<Self> {
+impl Session {
+    fn new(r: &OciRef, opts: &RegistryOptions) -> Result<Self> {
         let scheme = if opts.plain_http { "http" } else { "https" };
         let client = reqwest::Client::builder()
-            .timeout(opts.timeout)
             .connect_timeout(opts.timeout.min(Duration::from_secs(15)))
             .user_agent(concat!("model-signing-rs/", env!("CARGO_PKG_VERSION")))
             // A redirect to another host would carry our Authorization header along: follow none.
@@ -285,27 +360,59 @@ impl<'a> Session<'a> {
                     ),
                 )
             })?;
+        let base = reqwest::Url::parse(&format!("{scheme}://{}/", r.registry))
+            .map_err(|e| registry_error(r, format!("not a registry address: {e}")))?;
         Ok(Session {
             client,
-            base: format!("{scheme}://{}", r.registry),
-            r,
-            opts,
+            base,
+            r: r.clone(),
+            opts: opts.clone(),
             creds: credentials(&r.registry, opts)?,
             auth: None,
             auth_push: false,
+            deadline: Instant::now() + opts.deadline,
         })
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}/v2/{}/{path}", self.base, self.r.repository)
+        format!("{}v2/{}/{path}", self.base.as_str(), self.r.repository)
     }
 
-    /// Sends `req`, answering one 401 challenge (with push scope when `req.push`).
+    /// The time the next request may take: the per-request timeout, cut to what is left of the
+    /// overall deadline; an error once nothing is left.
+    fn budget(&self) -> Result<Duration> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(registry_error(
+                &self.r,
+                format!(
+                    "the registry requests took longer than the {} s allowed for this operation",
+                    self.opts.deadline.as_secs()
+                ),
+            ));
+        }
+        Ok(left.min(self.opts.timeout))
+    }
+
+    /// Whether `url` is on the registry's own origin (scheme, host and port): the only place
+    /// credentials go.
+    fn same_origin(&self, url: &str) -> bool {
+        reqwest::Url::parse(url).is_ok_and(|u| u.origin() == self.base.origin())
+    }
+
+    /// Sends `req`, answering one 401 challenge (with push scope when `req.push`). A request to
+    /// another origin (an upload `Location` on a storage host) goes without credentials, and
+    /// its 401 is not answered.
     async fn send(&mut self, req: Req<'_>) -> Result<reqwest::Response> {
-        let r = self.r;
+        let r = self.r.clone();
+        let own = self.same_origin(&req.url);
+        let timeout = self.budget()?;
         let build = |auth: &Option<String>| {
-            let mut b = self.client.request(req.method.clone(), &req.url);
-            if let Some(a) = auth {
+            let mut b = self
+                .client
+                .request(req.method.clone(), &req.url)
+                .timeout(timeout);
+            if let Some(a) = auth.as_ref().filter(|_| own) {
                 b = b.header("Authorization", a);
             }
             if let Some(ct) = req.content_type {
@@ -319,11 +426,18 @@ impl<'a> Session<'a> {
             }
             b
         };
+        let deadline_secs = self.opts.deadline.as_secs();
+        let cut = timeout < self.opts.timeout;
         let net = |e: reqwest::Error| {
-            registry_error(
-                r,
-                format!("cannot reach {}: {}", req.url, crate::error::chain_text(&e)),
-            )
+            let why = match (e.is_timeout(), cut) {
+                (true, true) => format!(
+                    "timed out: the registry requests took longer than the {deadline_secs} s \
+                     allowed for this operation"
+                ),
+                (true, false) => "timed out".to_string(),
+                _ => crate::error::chain_text(&e),
+            };
+            registry_error(&r, format!("cannot reach {}: {why}", req.url))
         };
         let auth = if req.push && !self.auth_push {
             None
@@ -331,7 +445,7 @@ impl<'a> Session<'a> {
             self.auth.clone()
         };
         let resp = build(&auth).send().await.map_err(net)?;
-        if resp.status() != reqwest::StatusCode::UNAUTHORIZED {
+        if resp.status() != reqwest::StatusCode::UNAUTHORIZED || !own {
             return Ok(resp);
         }
         let challenge = resp
@@ -347,21 +461,27 @@ impl<'a> Session<'a> {
         );
         let a = authorize(
             &self.client,
-            r,
+            &r,
             &challenge,
             self.creds.as_ref(),
-            self.opts,
+            &self.opts,
             &scope,
+            self.budget()?,
         )
         .await?;
         self.auth = Some(a);
         self.auth_push = req.push;
-        let resp = build(&self.auth).send().await.map_err(net)?;
+        let timeout = self.budget()?;
+        let resp = build(&self.auth)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(net)?;
         if resp.status() == reqwest::StatusCode::UNAUTHORIZED
             || (req.push && resp.status() == reqwest::StatusCode::FORBIDDEN)
         {
             return Err(registry_error(
-                r,
+                &r,
                 if self.creds.is_some() {
                     format!(
                         "the credentials from the Docker config were refused ({})",
@@ -382,10 +502,15 @@ impl<'a> Session<'a> {
     /// A non-success answer as one line.
     async fn failure(&self, resp: reqwest::Response, what: &str) -> Error {
         let status = resp.status();
-        let body = capped(resp, 4096, "error response", self.r)
-            .await
-            .unwrap_or_default();
-        registry_error(self.r, format!("{what}: {status}: {}", short_body(&body)))
+        let body = capped(
+            resp,
+            crate::limits::MAX_REGISTRY_ERROR_BYTES,
+            "error response",
+            &self.r,
+        )
+        .await
+        .unwrap_or_default();
+        registry_error(&self.r, format!("{what}: {status}: {}", short_body(&body)))
     }
 
     /// A capped GET of `url`, or `None` when the registry answers 404.
@@ -394,7 +519,7 @@ impl<'a> Session<'a> {
         url: String,
         accept: &str,
         what: &str,
-    ) -> Result<Option<Vec<u8>>> {
+    ) -> Result<Option<Fetched>> {
         let resp = self
             .send(Req {
                 method: reqwest::Method::GET,
@@ -411,13 +536,20 @@ impl<'a> Session<'a> {
         if !resp.status().is_success() {
             return Err(self.failure(resp, &format!("GET {url}")).await);
         }
-        capped(resp, super::image::MAX_MANIFEST_BYTES, what, self.r)
-            .await
-            .map(Some)
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string);
+        let bytes = capped(resp, crate::limits::MAX_MANIFEST_BYTES, what, &self.r).await?;
+        Ok(Some(Fetched {
+            bytes,
+            content_type,
+        }))
     }
 
     /// The manifest `reference`, or `None` when the registry has none (404).
-    async fn get_manifest(&mut self, reference: &str) -> Result<Option<Vec<u8>>> {
+    async fn get_manifest(&mut self, reference: &str) -> Result<Option<Fetched>> {
         let url = self.url(&format!("manifests/{reference}"));
         self.get_optional(url, ACCEPT, "manifest").await
     }
@@ -445,21 +577,25 @@ impl<'a> Session<'a> {
                 .to_string();
             let target = reqwest::Url::parse(&url)
                 .and_then(|u| u.join(&loc))
-                .map_err(|_| registry_error(self.r, "a blob redirect without a usable Location"))?;
+                .map_err(|_| {
+                    registry_error(&self.r, "a blob redirect without a usable Location")
+                })?;
+            let timeout = self.budget()?;
             resp = self
                 .client
                 .get(target.as_str())
+                .timeout(timeout)
                 .send()
                 .await
-                .map_err(|e| registry_error(self.r, crate::error::chain_text(&e)))?;
+                .map_err(|e| registry_error(&self.r, crate::error::chain_text(&e)))?;
         }
         if !resp.status().is_success() {
             return Err(self.failure(resp, &format!("GET {url}")).await);
         }
-        let bytes = capped(resp, cap, "blob", self.r).await?;
+        let bytes = capped(resp, cap, "blob", &self.r).await?;
         if &sha256(&bytes) != digest {
             return Err(registry_error(
-                self.r,
+                &self.r,
                 format!(
                     "the blob served for sha256:{} does not hash to it",
                     hex::encode(digest)
@@ -469,7 +605,8 @@ impl<'a> Session<'a> {
         Ok(bytes)
     }
 
-    /// Uploads a blob (monolithic: POST then PUT); returns its digest.
+    /// Uploads a blob (monolithic: POST then PUT); returns its digest. The upload `Location`
+    /// may name another host (a storage service): the PUT then goes without credentials.
     async fn put_blob(&mut self, data: &[u8]) -> Result<[u8; 32]> {
         let digest = sha256(data);
         let url = self.url("blobs/uploads/");
@@ -490,11 +627,17 @@ impl<'a> Session<'a> {
             .headers()
             .get("location")
             .and_then(|l| l.to_str().ok())
-            .ok_or_else(|| registry_error(self.r, "an upload without a Location"))?
+            .ok_or_else(|| registry_error(&self.r, "an upload without a Location"))?
             .to_string();
         let mut put = reqwest::Url::parse(&url)
             .and_then(|u| u.join(&loc))
-            .map_err(|_| registry_error(self.r, "an upload Location that is not a URL"))?;
+            .map_err(|_| registry_error(&self.r, "an upload Location that is not a URL"))?;
+        if !matches!(put.scheme(), "http" | "https") {
+            return Err(registry_error(
+                &self.r,
+                "an upload Location that is not http(s)",
+            ));
+        }
         put.query_pairs_mut()
             .append_pair("digest", &format!("sha256:{}", hex::encode(digest)));
         let resp = self
@@ -532,270 +675,23 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    /// The referrers of `digest` with our artifact type, or `None` when the registry has no
+    /// The referrers of `digest` with `artifact_type`, or `None` when the registry has no
     /// referrers API (404).
-    async fn referrers(&mut self, digest: &[u8; 32]) -> Result<Option<Vec<u8>>> {
+    async fn referrers(
+        &mut self,
+        digest: &[u8; 32],
+        artifact_type: &str,
+    ) -> Result<Option<Fetched>> {
         let url = self.url(&format!(
-            "referrers/sha256:{}?artifactType={}",
+            "referrers/sha256:{}?artifactType={artifact_type}",
             hex::encode(digest),
-            attach::ARTIFACT_TYPE
         ));
         self.get_optional(url, super::image::OCI_INDEX, "referrers index")
             .await
     }
 }
 
-/// Pushing a bundle to the registry beside the image it signs, and finding it again, the way
-/// rh-model-signing does, so that each tool finds the other's: an OCI 1.1 artifact whose `subject`
-/// is the image (the referrers API) where the registry has that API, else the tag
-/// `sha256-<manifest hex>.sig` listing the bundles as layers, newest first.
-pub mod attach {
-    use super::{registry_error, sha256, OciRef, RegistryOptions, Session};
-    use crate::error::{Error, Result};
-
-    /// The artifact type of model-signing bundles in a registry (rh-model-signing's).
-    pub const ARTIFACT_TYPE: &str = "application/vnd.model-signing.signature.v0.1";
-    /// The config media type of a referrer artifact.
-    pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.model-signing.signature.v0.1.config+json";
-    /// The config media type of the tag-mode manifest.
-    pub const TAG_CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
-    /// The media type of a bundle layer.
-    pub const LAYER_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
-    /// The annotation marking a tag-mode manifest as ours (a cosign `.sig` tag is left alone).
-    pub const TAG_ANNOTATION: &str = "dev.sigstore.model-signing.artifact-type";
-    /// Most bundles kept under one tag, and read back when discovering.
-    pub const MAX_BUNDLES: usize = 16;
-
-    /// The fallback tag of an image manifest digest.
-    pub fn sig_tag(digest: &[u8; 32]) -> String {
-        format!("sha256-{}.sig", hex::encode(digest))
-    }
-
-    /// Where a bundle was attached or found.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum Location {
-        /// A referrer artifact (its manifest digest).
-        Referrer([u8; 32]),
-        /// Layer `index` of the fallback tag.
-        Tag { tag: String, index: usize },
-    }
-
-    impl std::fmt::Display for Location {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            match self {
-                Location::Referrer(d) => write!(f, "the referrer sha256:{}", hex::encode(d)),
-                Location::Tag { tag, index } => write!(f, "layer {index} of the tag {tag}"),
-            }
-        }
-    }
-
-    /// The subject of an attachment: the image manifest that was signed.
-    #[derive(Debug, Clone)]
-    pub struct Subject {
-        /// Its digest.
-        pub digest: [u8; 32],
-        /// Its size in bytes.
-        pub size: u64,
-        /// Its media type.
-        pub media_type: String,
-    }
-
-    fn layer(bundle_digest: &[u8; 32], size: usize) -> serde_json::Value {
-        serde_json::json!({
-            "mediaType": LAYER_MEDIA_TYPE,
-            "digest": format!("sha256:{}", hex::encode(bundle_digest)),
-            "size": size,
-        })
-    }
-
-    /// Pushes `bundle` for `subject` into `r`'s repository.
-    pub fn push(
-        r: &OciRef,
-        subject: &Subject,
-        bundle: &[u8],
-        opts: &RegistryOptions,
-    ) -> Result<Location> {
-        let mut s = Session::new(r, opts)?;
-        crate::sigstore::oidc::block_on(async {
-            let has_referrers = s.referrers(&subject.digest).await?.is_some();
-            let empty = b"{}";
-            let config = s.put_blob(empty).await?;
-            let bundle_digest = s.put_blob(bundle).await?;
-            if has_referrers {
-                let m = serde_json::json!({
-                    "schemaVersion": 2,
-                    "mediaType": super::super::image::OCI_MANIFEST,
-                    "artifactType": ARTIFACT_TYPE,
-                    "config": {
-                        "mediaType": CONFIG_MEDIA_TYPE,
-                        "digest": format!("sha256:{}", hex::encode(config)),
-                        "size": empty.len(),
-                    },
-                    "layers": [layer(&bundle_digest, bundle.len())],
-                    "subject": {
-                        "mediaType": subject.media_type,
-                        "digest": format!("sha256:{}", hex::encode(subject.digest)),
-                        "size": subject.size,
-                    },
-                });
-                let raw = serde_json::to_vec(&m)
-                    .map_err(|e| Error::Registry(format!("encoding a manifest: {e}")))?;
-                let d = sha256(&raw);
-                s.put_manifest(
-                    &format!("sha256:{}", hex::encode(d)),
-                    super::super::image::OCI_MANIFEST,
-                    &raw,
-                )
-                .await?;
-                return Ok(Location::Referrer(d));
-            }
-            let tag = sig_tag(&subject.digest);
-            let mut layers = vec![layer(&bundle_digest, bundle.len())];
-            if let Some(prev) = s.get_manifest(&tag).await? {
-                let v: serde_json::Value = serde_json::from_slice(&prev).map_err(|_| {
-                    registry_error(
-                        r,
-                        format!("the tag {tag} holds a manifest that is not JSON"),
-                    )
-                })?;
-                let ours = v
-                    .get("annotations")
-                    .and_then(|a| a.get(TAG_ANNOTATION))
-                    .and_then(|a| a.as_str())
-                    == Some(ARTIFACT_TYPE);
-                if !ours {
-                    return Err(registry_error(
-                        r,
-                        format!(
-                            "the tag {tag} exists and was not written by model-signing (cosign \
-                             uses that tag too); it is left untouched"
-                        ),
-                    ));
-                }
-                if let Some(old) = v.get("layers").and_then(|l| l.as_array()) {
-                    layers.extend(old.iter().take(MAX_BUNDLES - 1).cloned());
-                }
-            }
-            let m = serde_json::json!({
-                "schemaVersion": 2,
-                "mediaType": super::super::image::OCI_MANIFEST,
-                "config": {
-                    "mediaType": TAG_CONFIG_MEDIA_TYPE,
-                    "digest": format!("sha256:{}", hex::encode(config)),
-                    "size": empty.len(),
-                },
-                "layers": layers,
-                "annotations": { TAG_ANNOTATION: ARTIFACT_TYPE },
-            });
-            let raw = serde_json::to_vec(&m)
-                .map_err(|e| Error::Registry(format!("encoding a manifest: {e}")))?;
-            s.put_manifest(&tag, super::super::image::OCI_MANIFEST, &raw)
-                .await?;
-            Ok(Location::Tag { tag, index: 0 })
-        })
-        .map_err(|e| registry_error(r, crate::error::one_line(&e)))?
-    }
-
-    fn bundle_layers(manifest: &[u8]) -> Vec<[u8; 32]> {
-        let Ok(v) = serde_json::from_slice::<serde_json::Value>(manifest) else {
-            return Vec::new();
-        };
-        v.get("layers")
-            .and_then(|l| l.as_array())
-            .map(|layers| {
-                layers
-                    .iter()
-                    .filter(|l| {
-                        l.get("mediaType").and_then(|m| m.as_str()) == Some(LAYER_MEDIA_TYPE)
-                    })
-                    .filter_map(|l| l.get("digest").and_then(|d| d.as_str()))
-                    .filter_map(|d| super::super::image::parse_digest(d, "a bundle layer").ok())
-                    .take(MAX_BUNDLES)
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// The bundles attached to `digest` in `r`'s repository, newest first: the referrers API's,
-    /// else the fallback tag's. Every manifest and blob is read with a cap and checked against its
-    /// digest.
-    pub fn discover(
-        r: &OciRef,
-        digest: &[u8; 32],
-        opts: &RegistryOptions,
-    ) -> Result<Vec<(Location, Vec<u8>)>> {
-        let mut s = Session::new(r, opts)?;
-        crate::sigstore::oidc::block_on(async {
-            let mut out = Vec::new();
-            if let Some(index) = s.referrers(digest).await? {
-                let v: serde_json::Value = serde_json::from_slice(&index)
-                    .map_err(|_| registry_error(r, "the referrers index is not JSON"))?;
-                let mut entries: Vec<(String, [u8; 32])> = v
-                    .get("manifests")
-                    .and_then(|m| m.as_array())
-                    .map(|ms| {
-                        ms.iter()
-                            .filter(|m| {
-                                m.get("artifactType").and_then(|a| a.as_str())
-                                    == Some(ARTIFACT_TYPE)
-                            })
-                            .filter_map(|m| {
-                                let d = m.get("digest").and_then(|d| d.as_str())?;
-                                let created = m
-                                    .get("annotations")
-                                    .and_then(|a| a.get("org.opencontainers.image.created"))
-                                    .and_then(|c| c.as_str())
-                                    .unwrap_or("")
-                                    .to_string();
-                                super::super::image::parse_digest(d, "a referrer")
-                                    .ok()
-                                    .map(|d| (created, d))
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                entries.sort_by(|a, b| b.0.cmp(&a.0));
-                for (_, d) in entries.into_iter().take(MAX_BUNDLES) {
-                    let Some(m) = s
-                        .get_manifest(&format!("sha256:{}", hex::encode(d)))
-                        .await?
-                    else {
-                        continue;
-                    };
-                    if sha256(&m) != d {
-                        return Err(registry_error(
-                            r,
-                            "a referrer manifest does not hash to its digest",
-                        ));
-                    }
-                    if let Some(b) = bundle_layers(&m).first() {
-                        out.push((
-                            Location::Referrer(d),
-                            s.get_blob(b, crate::bundle::MAX_BUNDLE_BYTES as usize)
-                                .await?,
-                        ));
-                    }
-                }
-                return Ok(out);
-            }
-            let tag = sig_tag(digest);
-            if let Some(m) = s.get_manifest(&tag).await? {
-                for (index, b) in bundle_layers(&m).iter().enumerate() {
-                    out.push((
-                        Location::Tag {
-                            tag: tag.clone(),
-                            index,
-                        },
-                        s.get_blob(b, crate::bundle::MAX_BUNDLE_BYTES as usize)
-                            .await?,
-                    ));
-                }
-            }
-            Ok(out)
-        })
-        .map_err(|e| registry_error(r, crate::error::one_line(&e)))?
-    }
-}
+pub mod attach;
 
 /// The `Authorization` header value answering a 401 challenge.
 async fn authorize(
@@ -805,6 +701,7 @@ async fn authorize(
     creds: Option<&(String, String)>,
     opts: &RegistryOptions,
     scope: &str,
+    timeout: Duration,
 ) -> Result<String> {
     let basic = creds.map(|(u, p)| {
         format!(
@@ -855,7 +752,7 @@ async fn authorize(
                 // Our scope, not the challenge's: pushing needs more than the GET that was refused.
                 q.append_pair("scope", scope);
             }
-            let mut req = client.get(url.as_str());
+            let mut req = client.get(url.as_str()).timeout(timeout);
             if let Some(b) = &basic {
                 req = req.header("Authorization", b);
             }
@@ -882,7 +779,13 @@ async fn authorize(
                     ),
                 ));
             }
-            let body = capped(resp, MAX_TOKEN_BYTES, "token response", r).await?;
+            let body = capped(
+                resp,
+                crate::limits::MAX_TOKEN_RESPONSE_BYTES,
+                "token response",
+                r,
+            )
+            .await?;
             let v: serde_json::Value = serde_json::from_slice(&body)
                 .map_err(|e| registry_error(r, format!("the token response is not JSON: {e}")))?;
             let token = v
