@@ -1,0 +1,3 @@
+module ocidecode
+
+go 1.19
