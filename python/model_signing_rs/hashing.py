@@ -124,8 +124,13 @@ class Config:
         the engine's threads (holding the GIL, one call at a time), about once per percent, at the
         start and at the end, with a count that never goes back. It may release the GIL (sleep,
         print, log). If it raises, hashing stops within a read chunk and that exception (even
-        ``KeyboardInterrupt``) is what the call raises.
+        ``KeyboardInterrupt``) is what the call raises. Anything but a callable or ``None`` is a
+        ``TypeError`` here, not when hashing starts.
         """
+        if callback is not None and not callable(callback):
+            raise TypeError(
+                f"the progress callback must be callable or None, not {type(callback).__name__}"
+            )
         self._progress = callback
         return self
 

@@ -77,7 +77,12 @@ fn error_class(e: &Error, op: Op) -> &'static str {
 /// Converts a library error into the matching exception, with the library's message
 /// ([`chain_text`]); a mismatch also carries its per-file lists.
 fn to_py_err(py: Python<'_>, e: Error, op: Op) -> PyErr {
-    let message = chain_text(&e);
+    // Printed exceptions reach terminals and logs: text from registries, bundles and file names
+    // is escaped onto one line (a mismatch report keeps its line per file, its names escaped).
+    let message = match &e {
+        Error::Mismatch(_) => chain_text(&e),
+        _ => model_signing::error::untrusted_text(&chain_text(&e), usize::MAX),
+    };
     // Only Ctrl-C or a raising callback cancel, and each raises its own exception instead; this
     // is in case the library ever stops for another reason of that kind.
     if let Error::Cancelled = e {

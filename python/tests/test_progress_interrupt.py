@@ -298,3 +298,9 @@ def test_max_workers_over_the_cap_is_a_config_error(model, tmp_path, keys, op):
     # The cap itself is allowed.
     at_cap = model_signing_rs.hashing.Config().use_file_serialization(max_workers=256)
     assert at_cap.hash(model).resource_descriptors()
+
+
+def test_a_progress_callback_that_is_not_callable_is_refused_at_once():
+    with pytest.raises(TypeError, match="callable"):
+        model_signing_rs.hashing.Config().set_progress(42)  # type: ignore[arg-type]
+    assert model_signing_rs.hashing.Config().set_progress(None) is not None

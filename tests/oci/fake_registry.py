@@ -22,7 +22,9 @@ Repositories under `hostile/` answer badly on purpose: `hostile/big` a 5 MiB man
 redirect to another host, `hostile/slow` a manifest after 3 s, `hostile/ctype` an image manifest
 served as an index. `hostile/sigs` and `hostile/dupsigs` serve an image (tag `v1`) whose fallback
 signature tag lists 16 different bundles, or one bundle 16 times; every blob there is a 64 MiB
-stream. Prints `PORT=<n>` once listening; exits when stdin closes.
+chunked stream. `hostile/layers` serves a manifest of 10,001 layers, `hostile/errorflood` a 500 whose
+body never ends, `hostile/tokenflood` a bearer challenge whose token service answers with an
+endless body. Prints `PORT=<n>` once listening; exits when stdin closes.
 """
 
 import argparse
@@ -142,7 +144,33 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, HOSTILE_IMAGE, "application/vnd.oci.image.index.v1+json")
         if repo in ("hostile/sigs", "hostile/dupsigs"):
             return self.hostile_sigs(repo)
+        if repo == "hostile/layers":
+            layer = {"mediaType": "application/octet-stream", "digest": "sha256:" + "1" * 64,
+                     "size": 1}
+            doc = json.loads(HOSTILE_IMAGE)
+            doc["layers"] = [layer] * 10001
+            return self.send(200, json.dumps(doc).encode(),
+                             "application/vnd.oci.image.manifest.v1+json")
+        if repo == "hostile/errorflood":
+            return self.endless(500)
+        if repo == "hostile/tokenflood":
+            host = self.headers.get("Host")
+            return self.send(401, b"{}", headers={
+                "WWW-Authenticate": f'Bearer realm="http://{host}/tokenflood",service="fake"'})
         return self.send(404, b"{}")
+
+    def endless(self, code):
+        """A response of `code` whose body streams until the client hangs up."""
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        chunk = b"x" * 65536
+        try:
+            for _ in range(16384):  # 1 GiB at most
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        except OSError:
+            pass
 
     def hostile_sigs(self, repo):
         """Signatures that must be fetched one at a time, capped, a repeated one once."""
@@ -151,15 +179,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(404, b"{}")
         kind, ref = m.group(1), m.group(2)
         if kind == "blobs":
-            size = 64 << 20
+            # Chunked, with no Content-Length to refuse up front: the cap has to stop the read.
             self.send_response(200)
             self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(size))
+            self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             chunk = b"{" * 65536
             try:
-                for _ in range(size // len(chunk)):
-                    self.wfile.write(chunk)
+                for _ in range((64 << 20) // len(chunk)):
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
             except OSError:
                 pass
             return None
@@ -183,6 +211,8 @@ class Handler(BaseHTTPRequestHandler):
                 LOG.clear()
             return self.send(200, json.dumps(LOG).encode())
         self.log_request_seen()
+        if self.path.startswith("/tokenflood"):
+            return self.endless(200)
         if self.path.startswith("/token"):
             return self.token()
         if self.path == "/v2/":

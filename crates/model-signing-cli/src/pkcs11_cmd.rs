@@ -71,7 +71,10 @@ pub fn run(action: Pkcs11Action) -> ExitCode {
             Err(e) => {
                 eprintln!(
                     "Listing failed with error: {}",
-                    model_signing::error::chain_text(e.as_ref())
+                    model_signing::error::untrusted_text(
+                        &model_signing::error::chain_text(e.as_ref()),
+                        usize::MAX
+                    )
                 );
                 ExitCode::from(1)
             }

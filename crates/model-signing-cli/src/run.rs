@@ -110,6 +110,15 @@ fn fail(prefix: &str, e: &anyhow::Error) -> ExitCode {
 /// flags).
 fn render(e: &anyhow::Error) -> String {
     let mut out = model_signing::error::chain_text(e.as_ref());
+    // Messages quote registries, bundles, file names and issuers: whatever they hold reaches the
+    // terminal escaped, on one line. A mismatch report keeps its own line breaks (one per file)
+    // and escapes its names itself.
+    let report = e
+        .chain()
+        .any(|c| matches!(c.downcast_ref::<LibError>(), Some(LibError::Mismatch(_))));
+    if !report {
+        out = model_signing::error::untrusted_text(&out, usize::MAX);
+    }
     if let Some(hint) = e
         .chain()
         .find_map(|c| c.downcast_ref::<LibError>().and_then(flag_hint))

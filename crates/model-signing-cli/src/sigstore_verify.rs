@@ -45,7 +45,10 @@ pub fn trust_root(action: TrustRootAction) -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    eprintln!("Updating the trusted root failed with error: {e}");
+                    eprintln!(
+                        "Updating the trusted root failed with error: {}",
+                        model_signing::error::untrusted_text(&e.to_string(), usize::MAX)
+                    );
                     ExitCode::from(1)
                 }
             }

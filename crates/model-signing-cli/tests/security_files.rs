@@ -4,9 +4,8 @@
 
 mod common;
 
+use common::craft::craft;
 use common::*;
-use model_signing::keys::PrivateKey;
-use model_signing::{bundle, dsse};
 use serde_json::{json, Value};
 use std::ffi::OsString;
 use std::fs;
@@ -34,7 +33,7 @@ fn verify_limited(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Ru
     run(Command::new("sh")
         .arg("-c")
         .arg(r#"ulimit -v 4000000; exec "$0" "$@""#)
-        .arg(BIN)
+        .arg(bin())
         .args(verify_args(model, key, sig, extra)))
 }
 
@@ -72,22 +71,6 @@ fn payload(sig: &Path) -> Value {
         .decode(b["dsseEnvelope"]["payload"].as_str().unwrap())
         .unwrap();
     serde_json::from_slice(&p).unwrap()
-}
-
-/// Signs `statement` with `key` into a key bundle at `out`, bypassing our statement writer.
-fn craft(key: &KeyPair, statement: &Value, out: &Path) {
-    let pk = PrivateKey::from_pem(&fs::read(&key.private_key).unwrap(), None).unwrap();
-    let payload = serde_json::to_vec(statement).unwrap();
-    let sig = pk.sign(&dsse::pae(dsse::PAYLOAD_TYPE, &payload)).unwrap();
-    let material = bundle::VerificationMaterial::PublicKey {
-        hint: Some(pk.public_key().hint()),
-        legacy_raw_bytes: false,
-    };
-    fs::write(
-        out,
-        bundle::encode(&material, dsse::PAYLOAD_TYPE, &payload, &sig).unwrap(),
-    )
-    .unwrap();
 }
 
 /// Finding 4: work items used to be planned from the size on disk divided by the signed shard size,

@@ -289,7 +289,7 @@ fn signature_mode_follows_the_umask() {
         let r = run(std::process::Command::new("sh")
             .arg("-c")
             .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
-            .arg(BIN)
+            .arg(bin())
             .args(args![
                 "sign",
                 "key",
@@ -470,4 +470,26 @@ fn a_recorded_allow_symlinks_does_not_follow_links_out_of_the_model() {
     let r = verify_key(&upload, &key, &usig, &["--allow-symlinks"]);
     r.assert_exit(1)
         .assert_stderr_contains("changed: weights.bin");
+
+    // A link to a directory out of the model is refused at the link: nothing behind it is
+    // listed or named (the review saw `cfg/id_ed25519_work_laptop` in the error, and a WARN
+    // line per entry of `/` for a link to it).
+    let private = t.path().join("private-dir");
+    write_file(&private, "id_ed25519_work_laptop", "key");
+    let dirup = make_small_model(t.path(), "dirup");
+    symlink(&private, dirup.join("cfg")).unwrap();
+    let dsig = t.path().join("d.sig");
+    // Signed where the signer chose to follow it (its own machine).
+    sign_key(&dirup, &key, &dsig, &["--allow-symlinks"]).assert_success();
+    symlink("/", dirup.join("root")).unwrap();
+    let r = verify_key(&dirup, &key, &dsig, &[]);
+    r.assert_exit(1)
+        .assert_stderr_contains("leads out of the model");
+    assert!(!r.stderr.contains("id_ed25519"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("/etc") && !r.stderr.contains("root/"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("WARN"), "{}", r.stderr);
 }

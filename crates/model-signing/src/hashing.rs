@@ -275,6 +275,8 @@ impl HashingConfig {
         crate::walk::WalkOptions {
             allow_symlinks: self.allow_symlinks,
             ignore: self.ignore.clone(),
+            // The signer follows links where it chooses.
+            links_stay_inside: false,
         }
     }
 }

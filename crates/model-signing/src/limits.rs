@@ -177,6 +177,9 @@ pub const MAX_SCRYPT_WORK: u64 = 256 * 1024 * 1024;
 /// The largest password or OAuth client-secret file read, in bytes.
 pub const MAX_SECRET_FILE_BYTES: u64 = 4096;
 
+/// The largest Docker config (`config.json`, which holds registry credentials) read, in bytes.
+pub const MAX_DOCKER_CONFIG_BYTES: u64 = 1 << 20;
+
 /// The largest `pin-source` file read, in bytes.
 pub const MAX_PIN_FILE_BYTES: u64 = 4096;
 

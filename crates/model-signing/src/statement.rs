@@ -65,6 +65,19 @@ pub struct OciBinding {
     /// The descriptor's annotations (the title among them; `io.deis.oras.content.unpack` makes
     /// oras unpack a layer as a directory).
     pub annotations: std::collections::BTreeMap<String, String>,
+    /// On the layer titled `config.json`, which takes the name the config blob would have had:
+    /// the image's config blob (its digest and media type), which then has no resource of its
+    /// own. Other verifiers, which read names and digests only, do not check it.
+    pub config: Option<OciConfig>,
+}
+
+/// The config blob of an image, recorded beside the layer that took its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OciConfig {
+    /// Raw SHA-256 of the blob.
+    pub digest: [u8; 32],
+    /// Its media type (`""` when it has none).
+    pub media_type: String,
 }
 
 /// Which blob of an image an [`OciBinding`] describes.
@@ -157,6 +170,15 @@ struct OutOci<'a> {
     index: Option<usize>,
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     annotations: &'a std::collections::BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<OutConfig<'a>>,
+}
+
+#[derive(Serialize)]
+struct OutConfig<'a> {
+    digest: String,
+    #[serde(rename = "mediaType", skip_serializing_if = "str::is_empty")]
+    media_type: &'a str,
 }
 
 /// Serialises the statement for `manifest` as compact JSON bytes.
@@ -216,6 +238,10 @@ pub fn encode_with(
                                     OciRole::Layer(i) => Some(i),
                                 },
                                 annotations: &b.annotations,
+                                config: b.config.as_ref().map(|c| OutConfig {
+                                    digest: format!("sha256:{}", hex::encode(c.digest)),
+                                    media_type: &c.media_type,
+                                }),
                             },
                         }),
                     }
@@ -583,6 +609,15 @@ fn oci_binding(v: Value, media_type: Field<'_>, i: usize) -> Result<OciBinding> 
         index: Option<u64>,
         #[serde(default)]
         annotations: std::collections::BTreeMap<String, String>,
+        #[serde(default)]
+        config: Option<RawConfig>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawConfig {
+        digest: String,
+        #[serde(default, rename = "mediaType")]
+        media_type: String,
     }
     let raw: Raw = serde_json::from_value(v)
         .map_err(|e| bad(format!("resources[{i}].annotations.oci: {e}")))?;
@@ -605,10 +640,35 @@ fn oci_binding(v: Value, media_type: Field<'_>, i: usize) -> Result<OciBinding> 
         Field::Str(s) => s.into_owned(),
         Field::NotString => return Err(bad(format!("resources[{i}].mediaType is not a string"))),
     };
+    let config = match raw.config {
+        None => None,
+        Some(_) if !matches!(role, OciRole::Layer(_)) => {
+            return Err(bad(format!(
+                "resources[{i}].annotations.oci: a config blob recorded on the config itself"
+            )))
+        }
+        Some(c) => {
+            let hex_part = c.digest.strip_prefix("sha256:").unwrap_or("");
+            let digest: [u8; 32] = decode_hex(hex_part, || {
+                format!("resources[{i}].annotations.oci.config.digest")
+            })?
+            .try_into()
+            .map_err(|_| {
+                bad(format!(
+                    "resources[{i}].annotations.oci.config.digest is not sha256:<64 hex>"
+                ))
+            })?;
+            Some(OciConfig {
+                digest,
+                media_type: c.media_type,
+            })
+        }
+    };
     Ok(OciBinding {
         role,
         media_type,
         annotations: raw.annotations,
+        config,
     })
 }
 
@@ -920,11 +980,16 @@ mod tests {
                 role: OciRole::Config,
                 media_type: "application/vnd.oci.image.config.v1+json".into(),
                 annotations: Default::default(),
+                config: None,
             },
             OciBinding {
                 role: OciRole::Layer(3),
                 media_type: String::new(),
                 annotations: [("org.opencontainers.image.title".into(), "w.bin".into())].into(),
+                config: Some(OciConfig {
+                    digest: [9; 32],
+                    media_type: "application/vnd.oci.empty.v1+json".into(),
+                }),
             },
         ];
         let bytes = encode_with("m", &info(Serialization::Files), &two, Some(&b)).unwrap();
@@ -935,7 +1000,7 @@ mod tests {
             "{s}"
         );
         assert!(
-            s.contains(r#""annotations":{"oci":{"role":"layer","index":3,"annotations":{"org.opencontainers.image.title":"w.bin"}}}"#),
+            s.contains(&format!(r#""annotations":{{"oci":{{"role":"layer","index":3,"annotations":{{"org.opencontainers.image.title":"w.bin"}},"config":{{"digest":"sha256:{}","mediaType":"application/vnd.oci.empty.v1+json"}}}}}}"#, "09".repeat(32))),
             "{s}"
         );
         let st = decode(&bytes).unwrap();

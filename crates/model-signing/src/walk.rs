@@ -290,6 +290,11 @@ pub struct WalkOptions {
     pub allow_symlinks: bool,
     /// Paths to leave out.
     pub ignore: IgnoreSet,
+    /// With [`Self::allow_symlinks`]: a link that leads out of the model is an error (naming the
+    /// link, never its target), and nothing behind it is listed. A verifier sets it when links
+    /// are followed only because the signer recorded that it followed them: otherwise the
+    /// model's author chooses a file or directory of the verifier's to hash.
+    pub links_stay_inside: bool,
 }
 
 /// Refuses registry references where a local path is expected (an `oci://registry/repo:tag`
@@ -521,16 +526,23 @@ impl Walker<'_> {
                         shown_path(&path)
                     ))
                 })?;
-                if let Ok(target) = fs::canonicalize(&path) {
-                    if !target.starts_with(self.canon_root) {
-                        // The target is not named: when verifying, it is a file of the
-                        // verifier's that the model's author chose.
-                        tracing::warn!(
-                            "symlink '{}' points outside the model; the content it leads to is \
-                             what is hashed",
+                let inside = fs::canonicalize(&path).is_ok_and(|t| t.starts_with(self.canon_root));
+                if !inside {
+                    // The target is never named: when verifying, it is a file or directory of
+                    // the verifier's that the model's author chose.
+                    if self.opts.links_stay_inside {
+                        return Err(Error::Model(format!(
+                            "'{}' leads out of the model through a symlink; the signature records \
+                             that links were followed, but following one out of the model takes \
+                             the verifier's own permission to follow symlinks",
                             crate::error::untrusted_text(&name, 300)
-                        );
+                        )));
                     }
+                    tracing::warn!(
+                        "symlink '{}' points outside the model; the content it leads to is what \
+                         is hashed",
+                        crate::error::untrusted_text(&name, 300)
+                    );
                 }
                 tmeta
             } else if ft.is_file() || ft.is_dir() {

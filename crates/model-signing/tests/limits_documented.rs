@@ -75,6 +75,7 @@ fn security_md_lists_every_bound_with_its_value() {
         MAX_SCRYPT_MEMORY,
         MAX_SCRYPT_WORK,
         MAX_SECRET_FILE_BYTES,
+        MAX_DOCKER_CONFIG_BYTES,
         MAX_PIN_FILE_BYTES,
         MAX_TRUST_FILE_BYTES,
         MAX_OIDC_RESPONSE_BYTES,

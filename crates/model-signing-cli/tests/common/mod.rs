@@ -48,6 +48,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use tempfile::TempDir;
 
+pub mod craft;
 pub mod oci;
 
 // ---------------------------------------------------------------------------
@@ -55,7 +56,17 @@ pub mod oci;
 // ---------------------------------------------------------------------------
 
 /// Path of our `model-signing` binary, built by cargo for the tests.
-pub const BIN: &str = env!("CARGO_BIN_EXE_model-signing");
+pub const BUILT_BIN: &str = env!("CARGO_BIN_EXE_model-signing");
+
+/// The binary the tests run: cargo's build, or `MS_TEST_BIN` when set. Running the suite against
+/// an older build (`MS_TEST_BIN=/path/to/old/model-signing cargo nextest run ...`) shows which
+/// tests fail there, i.e. which findings a change fixed.
+pub fn bin() -> PathBuf {
+    std::env::var_os("MS_TEST_BIN")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(BUILT_BIN))
+}
 
 /// Root of the repository (the workspace).
 pub fn repo_root() -> PathBuf {
@@ -240,7 +251,7 @@ pub fn run_with_stdin(cmd: &mut Command, input: Option<&[u8]>) -> Run {
 
 /// A [`Command`] for our `model-signing` binary.
 pub fn model_signing() -> Command {
-    Command::new(BIN)
+    Command::new(bin())
 }
 
 /// Runs our `model-signing` binary with `args`.

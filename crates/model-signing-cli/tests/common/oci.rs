@@ -385,7 +385,7 @@ pub fn ms_with_peak_rss(python: &Path, args: Vec<std::ffi::OsString>) -> (Run, u
         print('MAXRSS_KB=%d' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n\
         sys.exit(p.returncode)\n";
     let mut cmd = Command::new(python);
-    cmd.args(["-c", wrapper]).arg(BIN).args(args);
+    cmd.args(["-c", wrapper]).arg(bin()).args(args);
     let r = run(&mut cmd);
     let kb = r
         .stderr

@@ -9,7 +9,7 @@
 use super::json;
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, Resource};
-use crate::statement::{OciBinding, OciRole};
+use crate::statement::{OciBinding, OciConfig, OciRole};
 use std::collections::BTreeMap;
 
 pub use crate::limits::{MAX_LAYERS, MAX_MANIFEST_BYTES};
@@ -355,7 +355,8 @@ pub fn require_image(parsed: Parsed, source: &str) -> Result<ImageManifest> {
     }
 }
 
-/// `os/arch sha256:…` of each index entry (the first 20), for messages.
+/// `os/arch sha256:…` of each index entry (the first 20), for messages: the platform text comes
+/// from the registry, so it is escaped.
 pub fn platforms(entries: &[Descriptor]) -> String {
     let mut out: Vec<String> = entries
         .iter()
@@ -363,7 +364,11 @@ pub fn platforms(entries: &[Descriptor]) -> String {
         .map(|d| {
             format!(
                 "{} sha256:{}",
-                d.platform.as_deref().unwrap_or("no platform"),
+                d.platform
+                    .as_deref()
+                    .map_or("no platform".to_string(), |p| crate::error::untrusted_text(
+                        p, 100
+                    )),
                 hex::encode(d.digest)
             )
         })
@@ -374,23 +379,94 @@ pub fn platforms(entries: &[Descriptor]) -> String {
     out.join(", ")
 }
 
-/// The index entry for `platform` (`os/arch[/variant]`): exactly one must match.
+/// A platform as clients compare them, after containerd's `platforms.Normalize`: lower case;
+/// `x86_64`, `x86-64` are `amd64` and its `v1` is no variant; `aarch64` is `arm64` and its `8` or
+/// `v8` is no variant; `armhf` is `arm/v7`, `armel` `arm/v6`, `arm` alone `arm/v7`; `i386` is
+/// `386`; `macos` is `darwin`.
+fn normalized(os: &str, arch: &str, variant: &str) -> (String, String, String) {
+    let mut os = os.to_ascii_lowercase();
+    if os == "macos" {
+        os = "darwin".into();
+    }
+    let (arch, variant) = (arch.to_ascii_lowercase(), variant.to_ascii_lowercase());
+    let (arch, variant) = match arch.as_str() {
+        "i386" => ("386".to_string(), String::new()),
+        "x86_64" | "x86-64" | "amd64" => (
+            "amd64".to_string(),
+            if variant == "v1" {
+                String::new()
+            } else {
+                variant
+            },
+        ),
+        "aarch64" | "arm64" => (
+            "arm64".to_string(),
+            if matches!(variant.as_str(), "8" | "v8") {
+                String::new()
+            } else {
+                variant
+            },
+        ),
+        "armhf" => ("arm".to_string(), "v7".to_string()),
+        "armel" => ("arm".to_string(), "v6".to_string()),
+        "arm" => (
+            "arm".to_string(),
+            match variant.as_str() {
+                "" | "7" => "v7".to_string(),
+                "5" | "6" | "8" => format!("v{variant}"),
+                _ => variant,
+            },
+        ),
+        _ => (arch, variant),
+    };
+    (os, arch, variant)
+}
+
+/// Splits `os/arch[/variant]`.
+fn platform_parts(p: &str) -> Option<(&str, &str, &str)> {
+    let mut it = p.split('/');
+    let (os, arch) = (it.next()?, it.next()?);
+    let variant = it.next().unwrap_or("");
+    (it.next().is_none() && !os.is_empty() && !arch.is_empty()).then_some((os, arch, variant))
+}
+
+/// The index entry for `platform` (`os/arch[/variant]`), chosen so that every client would choose
+/// it too, or an error. Clients do not compare platform strings. containerd normalises both sides
+/// (`linux/x86_64` is `linux/amd64`, `linux/arm64/v8` is `linux/arm64`) and takes the first of the
+/// entries that match best; oras-go compares the raw fields and matches any variant when none is
+/// asked for, taking the first match. Every entry either of them could take is a candidate, and
+/// exactly one must be: with two, the one a client runs may not be the one verified.
 pub fn select_platform<'a>(entries: &'a [Descriptor], platform: &str) -> Result<&'a Descriptor> {
+    let shown = platform.escape_debug();
+    let (os, arch, variant) = platform_parts(platform).ok_or_else(|| {
+        Error::Config(format!(
+            "the platform '{shown}' is not os/architecture[/variant]"
+        ))
+    })?;
+    let want = normalized(os, arch, variant);
     let matching: Vec<&Descriptor> = entries
         .iter()
-        .filter(|d| d.platform.as_deref() == Some(platform))
+        .filter(|d| {
+            let Some((o, a, v)) = d.platform.as_deref().and_then(platform_parts) else {
+                return false;
+            };
+            let containerd = normalized(o, a, v) == want;
+            let oras = o == os && a == arch && (variant.is_empty() || v == variant);
+            containerd || oras
+        })
         .collect();
     match matching.as_slice() {
         [one] => Ok(one),
         [] => Err(Error::Model(format!(
-            "the image index has no manifest for platform '{}' (it has {})",
-            platform.escape_debug(),
+            "the image index has no manifest for platform '{shown}' (it has {})",
             platforms(entries)
         ))),
-        _ => Err(Error::Model(format!(
-            "the image index has {} manifests for platform '{}'",
-            matching.len(),
-            platform.escape_debug()
+        several => Err(Error::Model(format!(
+            "the image index has {} manifests that clients may take for platform '{shown}' \
+             (clients normalise platforms and may ignore the variant; {}): which one runs \
+             depends on the client, so none is verified; name the platform manifest by digest",
+            several.len(),
+            platforms(&several.iter().map(|d| (*d).clone()).collect::<Vec<_>>())
         ))),
     }
 }
@@ -479,10 +555,16 @@ pub fn described_resources(image: &ImageManifest) -> Result<(Manifest, Vec<OciBi
     }
     let bindings = named
         .iter()
-        .map(|(_, d, role)| OciBinding {
+        .map(|(name, d, role)| OciBinding {
             role: *role,
             media_type: d.media_type.clone(),
             annotations: d.annotations.clone(),
+            // The layer that took the config's name carries the config: bound by our
+            // signatures even where no resource names it.
+            config: (matches!(role, OciRole::Layer(_)) && name == CONFIG_NAME).then(|| OciConfig {
+                digest: image.config.digest,
+                media_type: image.config.media_type.clone(),
+            }),
         })
         .collect();
     let manifest = Manifest {
@@ -816,6 +898,84 @@ mod tests {
             [0x22; 32]
         );
         assert!(select_platform(&entries, "windows/amd64").is_err());
+    }
+
+    fn index_of(platforms: &[&str]) -> Vec<Descriptor> {
+        platforms
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Descriptor {
+                media_type: OCI_MANIFEST.into(),
+                digest: [i as u8 + 1; 32],
+                size: 9,
+                annotations: BTreeMap::new(),
+                platform: Some(p.to_string()),
+                artifact_type: None,
+            })
+            .collect()
+    }
+
+    /// The attack the review found: an index listing EVIL under a platform spelled another way
+    /// before GOOD. containerd normalises and takes the first match, oras-go ignores the variant
+    /// when none is asked: the choice must be unique under every reading, or refused.
+    #[test]
+    fn platforms_are_chosen_as_clients_choose_them() {
+        for (evil, want) in [
+            ("linux/x86_64", "linux/amd64"),
+            ("Linux/amd64", "linux/amd64"),
+            ("linux/AMD64", "linux/amd64"),
+            ("linux/amd64/v1", "linux/amd64"),
+            ("linux/amd64/v3", "linux/amd64"),
+            ("linux/arm64/v8", "linux/arm64"),
+            ("linux/aarch64", "linux/arm64"),
+            ("linux/arm64", "linux/aarch64"),
+            ("linux/armhf", "linux/arm/v7"),
+            ("linux/arm/7", "linux/arm"),
+        ] {
+            let good = want;
+            let idx = index_of(&[evil, good]);
+            let e = select_platform(&idx, want).unwrap_err().to_string();
+            assert!(
+                e.contains("2 manifests that clients may take"),
+                "{evil} / {want}: {e}"
+            );
+        }
+        // Unique under every reading: chosen.
+        let idx = index_of(&["linux/amd64", "linux/arm64", "linux/arm/v6", "linux/arm/v7"]);
+        assert_eq!(
+            select_platform(&idx, "linux/amd64").unwrap().digest,
+            [1; 32]
+        );
+        assert_eq!(
+            select_platform(&idx, "linux/x86_64").unwrap().digest,
+            [1; 32]
+        );
+        assert_eq!(
+            select_platform(&idx, "linux/arm64/v8").unwrap().digest,
+            [2; 32]
+        );
+        assert_eq!(
+            select_platform(&idx, "linux/arm/v6").unwrap().digest,
+            [3; 32]
+        );
+        assert_eq!(
+            select_platform(&idx, "linux/arm/v7").unwrap().digest,
+            [4; 32]
+        );
+        assert_eq!(
+            select_platform(&idx, "linux/armhf").unwrap().digest,
+            [4; 32]
+        );
+        // `linux/arm` is v7 to containerd but any variant to oras-go: two candidates here.
+        assert!(select_platform(&idx, "linux/arm").is_err());
+        assert!(select_platform(&idx, "windows/amd64").is_err());
+        assert!(select_platform(&idx, "linux").is_err());
+        // Registry text in the message is escaped.
+        let idx = index_of(&["linux/amd\u{1b}[2K64"]);
+        let e = select_platform(&idx, "linux/arm64")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains('\u{1b}'), "{e}");
     }
 
     trait ReplaceAll {

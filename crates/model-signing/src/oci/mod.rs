@@ -310,14 +310,22 @@ pub fn sign_model(
     let mut warnings = Vec::new();
     if let Some(c) = image::unsigned_config(&img.image) {
         let what = unsigned_config_text(c);
+        // Our signature records the config beside that layer, but the verifiers of other tools
+        // (rh-model-signing, the Go port), which read names and digests only, would accept any
+        // config with it.
         if !opts.allow_unsigned_config {
             return Err(Error::Model(format!(
-                "{what}; signing it would leave the config unsigned (a verifier could not tell \
-                 another config from it); allow that explicitly, or retitle the layer"
+                "{what}; a verifier that reads only names and digests (rh-model-signing, the Go \
+                 port) would accept this signature with any config; allow that explicitly, or \
+                 retitle the layer"
             )));
         }
-        tracing::warn!("{what}, and is left unsigned as asked");
-        warnings.push(format!("{what}: it is not signed"));
+        let w = format!(
+            "{what}: it is recorded beside that layer, which only model-signing-rs checks; other \
+             tools' verifiers accept any config with this signature"
+        );
+        tracing::warn!("{w}");
+        warnings.push(w);
     }
     let prepared = prepare(&img)?;
     let bytes = img
@@ -466,13 +474,32 @@ fn compare_bindings(
                 annotations_text(&got.annotations),
             );
         }
+        if let Some(c) = &want.config {
+            let shown = |c: &crate::statement::OciConfig| {
+                format!(
+                    "sha256:{} '{}'",
+                    hex::encode(c.digest),
+                    json::shown(&c.media_type)
+                )
+            };
+            if got.config.as_ref() != Some(c) {
+                alter(
+                    "the image's config blob",
+                    shown(c),
+                    got.config
+                        .as_ref()
+                        .map_or_else(|| "none beside this layer".into(), shown),
+                );
+            }
+        }
     }
 }
 
 /// What a signature by another tool (no descriptions) leaves unbound.
-pub const UNBOUND_WARNING: &str =
-    "this signature binds the layers' names and digests only (it was \
-    not made by model-signing-rs): their media types, order and annotations are not checked";
+pub const UNBOUND_WARNING: &str = "this signature binds the layers' names and digests only (it \
+    records no OCI descriptions: it was made for files, or for the image by another tool): their \
+    media types, order and annotations, and a config that has no resource of its own, are not \
+    checked";
 
 fn compare_image(
     mut signer: crate::verify::SignerInfo,
@@ -495,7 +522,13 @@ fn compare_image(
     if !report.is_empty() {
         return Err(Error::Mismatch(Box::new(report)));
     }
-    if let Some(c) = image::unsigned_config(&img.image) {
+    // Our signatures record the config beside the layer that took its name; only a signature
+    // without that (another tool's) leaves it unsigned.
+    let config_bound = st
+        .oci
+        .as_ref()
+        .is_some_and(|b| b.iter().any(|b| b.config.is_some()));
+    if let (Some(c), false) = (image::unsigned_config(&img.image), config_bound) {
         let w = format!("{}: it is not signed", unsigned_config_text(c));
         tracing::warn!("{w}");
         signer.warnings.push(w);

@@ -68,7 +68,7 @@ fn credentials(registry: &str, opts: &RegistryOptions) -> Result<Option<(String,
     };
     // The Docker config holds credentials: read like the other secret files (regular file,
     // bounded, zeroized).
-    let bytes = match crate::secret_file::read(&path, 1 << 20) {
+    let bytes = match crate::secret_file::read(&path, crate::limits::MAX_DOCKER_CONFIG_BYTES) {
         Ok(b) => b,
         Err(crate::secret_file::SecretFileError::Io(e))
             if e.kind() == std::io::ErrorKind::NotFound =>
@@ -693,6 +693,37 @@ impl Session {
 
 pub mod attach;
 
+/// The token service a bearer challenge names, which receives the Docker config's credentials:
+/// https; or plain http to a loopback host; or, when the registry itself is spoken to in plain
+/// http (`--plain-http`), plain http to the registry's own host (a local registry with its token
+/// service beside it). Plain http to any other host would send the credentials in clear text
+/// to a place the registry's answer chose.
+fn token_realm(r: &OciRef, realm: &str, plain_http: bool) -> Result<reqwest::Url> {
+    let refuse = || {
+        registry_error(
+            r,
+            format!(
+                "the token realm '{}' is not https (plain http is accepted only to loopback or to \
+                 the plain-http registry's own host)",
+                crate::error::untrusted_text(realm, 200)
+            ),
+        )
+    };
+    if let Ok(url) = crate::sigstore::oidc::check_transport(realm, false) {
+        return Ok(url);
+    }
+    let url = reqwest::Url::parse(realm).map_err(|_| refuse())?;
+    let registry_host = reqwest::Url::parse(&format!("http://{}/", r.registry))
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string));
+    let same_host = url.host_str().is_some() && url.host_str() == registry_host.as_deref();
+    if plain_http && url.scheme() == "http" && same_host {
+        Ok(url)
+    } else {
+        Err(refuse())
+    }
+}
+
 /// The `Authorization` header value answering a 401 challenge.
 async fn authorize(
     client: &reqwest::Client,
@@ -732,18 +763,7 @@ async fn authorize(
             };
             let realm = get("realm")
                 .ok_or_else(|| registry_error(r, "a bearer challenge without a realm"))?;
-            // The token endpoint receives the credentials: https, or plain http to loopback, or
-            // plain http anywhere only when plain http was asked for.
-            let mut url =
-                crate::sigstore::oidc::check_transport(&realm, opts.plain_http).map_err(|_| {
-                    registry_error(
-                        r,
-                        format!(
-                            "the token realm '{}' is not https",
-                            realm.chars().take(200).collect::<String>().escape_debug()
-                        ),
-                    )
-                })?;
+            let mut url = token_realm(r, &realm, opts.plain_http)?;
             {
                 let mut q = url.query_pairs_mut();
                 if let Some(s) = get("service") {
@@ -822,6 +842,57 @@ mod tests {
         assert_eq!(p[0], ("realm".into(), "https://auth.example/token".into()));
         assert_eq!(p[1].1, "registry.example");
         assert_eq!(p[2].1, "repository:a/b:pull");
+    }
+
+    /// The review's finding: with `--plain-http`, a loopback registry's challenge named a realm
+    /// on another host over plain http, and the Docker config's password went there in clear
+    /// text.
+    #[test]
+    fn token_realms_get_credentials_only_over_https_or_to_the_registry_itself() {
+        let r = |reg: &str| OciRef {
+            registry: reg.into(),
+            repository: "m".into(),
+            tag: Some("v1".into()),
+            digest: None,
+        };
+        for (reg, realm, plain, ok) in [
+            ("127.0.0.1:5000", "https://auth.example/token", false, true),
+            ("127.0.0.1:5000", "http://127.0.0.1:9/token", false, true),
+            ("127.0.0.1:5000", "http://192.0.2.5/token", true, false),
+            ("127.0.0.1:5000", "http://192.0.2.5/token", false, false),
+            (
+                "reg.example:5000",
+                "http://reg.example:5001/token",
+                true,
+                true,
+            ),
+            (
+                "reg.example:5000",
+                "http://reg.example:5001/token",
+                false,
+                false,
+            ),
+            (
+                "reg.example:5000",
+                "http://reg.example.evil/token",
+                true,
+                false,
+            ),
+            (
+                "reg.example:5000",
+                "http://user@evil.example/token",
+                true,
+                false,
+            ),
+            ("reg.example:5000", "ftp://reg.example/token", true, false),
+            ("reg.example:5000", "not a url", true, false),
+        ] {
+            assert_eq!(
+                token_realm(&r(reg), realm, plain).is_ok(),
+                ok,
+                "{reg} {realm} plain={plain}"
+            );
+        }
     }
 
     #[test]

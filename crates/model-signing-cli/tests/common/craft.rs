@@ -1,0 +1,23 @@
+//! Bundles made outside our statement writer, for tests that need a statement it would not write.
+
+use super::KeyPair;
+use model_signing::keys::PrivateKey;
+use model_signing::{bundle, dsse};
+use std::fs;
+use std::path::Path;
+
+/// Signs `statement` with `key` into a key bundle at `out`, bypassing our statement writer.
+pub fn craft(key: &KeyPair, statement: &serde_json::Value, out: &Path) {
+    let pk = PrivateKey::from_pem(&fs::read(&key.private_key).unwrap(), None).unwrap();
+    let payload = serde_json::to_vec(statement).unwrap();
+    let sig = pk.sign(&dsse::pae(dsse::PAYLOAD_TYPE, &payload)).unwrap();
+    let material = bundle::VerificationMaterial::PublicKey {
+        hint: Some(pk.public_key().hint()),
+        legacy_raw_bytes: false,
+    };
+    fs::write(
+        out,
+        bundle::encode(&material, dsse::PAYLOAD_TYPE, &payload, &sig).unwrap(),
+    )
+    .unwrap();
+}
