@@ -6,12 +6,15 @@ released.
 
 from __future__ import annotations
 
+import logging
 import pathlib
 from typing import Any, Dict, Iterable, List, Optional, Union
 
 from . import _native
 from ._paths import PathLike, fspath
 from .hashing import Config as HashingConfig
+
+_logger = logging.getLogger(__name__)
 
 #: One RFC 3161 TSA URL, several, or ``None``.
 TsaUrls = Union[str, Iterable[str], None]
@@ -67,9 +70,8 @@ class Config:
         A signature path inside the model is left out of what is signed. ``model_path`` may also
         be an OCI image (not in the reference): ``oci://REGISTRY/REPO:TAG`` or ``@sha256:...``
         (only its manifest is fetched; ``plain_http`` for a local registry, ``platform`` such as
-        ``linux/amd64`` for an image index), or a local manifest file: pass ``oci_manifest=True``
-        (or write ``oci-manifest:PATH``); a path is never read as a manifest because of what it
-        contains. An image whose config blob the signature would not cover (a layer titled
+        ``linux/amd64`` for an image index), or a local manifest file: pass ``oci_manifest=True``;
+        a path is never read as a manifest because of what it contains or how it is spelled. An image whose config blob the signature would not cover (a layer titled
         ``config.json`` beside a non-empty config) is refused unless ``allow_unsigned_config``.
         """
         if self._signer is None:
@@ -87,6 +89,8 @@ class Config:
                 "allow_unsigned_config": allow_unsigned_config,
             },
         )
+        for w in out.get("warnings", []):
+            _logger.warning("%s", w)
         return SignResult(out)
 
     def set_hashing_config(self, hashing_config: HashingConfig) -> "Config":

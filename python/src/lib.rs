@@ -519,20 +519,10 @@ impl OciSpec {
     }
 }
 
-/// The OCI source `model` names, if any: an `oci://` reference, an `oci-manifest:PATH`, or
-/// `model` itself when the caller said it is a manifest file.
+/// The OCI source `model` names, if any: an `oci://` reference, or `model` itself when the caller
+/// said it is a manifest file (`oci_manifest=True`). No prefix is read from a path here.
 fn oci_source(model: &Path, spec: &OciSpec) -> Result<Option<oci::ModelSource>, Error> {
-    if spec.oci_manifest {
-        return match oci::detect(model)? {
-            oci::ModelSource::Files(p) | oci::ModelSource::ManifestFile(p) => {
-                Ok(Some(oci::ModelSource::ManifestFile(p)))
-            }
-            oci::ModelSource::Registry(_) => Err(Error::Config(
-                "oci_manifest names a local manifest file, not an oci:// reference".into(),
-            )),
-        };
-    }
-    oci::detect_with(model, &spec.options())
+    oci::detect_explicit(model, spec.oci_manifest, &spec.options())
 }
 
 fn sign_inner(

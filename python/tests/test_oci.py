@@ -91,9 +91,23 @@ def test_sign_verify_by_reference_and_manifest_file(tmp_path, keys, registry):
     manifest = tmp_path / "bert.manifest.json"
     client("manifest", host, "models/bert:v1", str(manifest))
     v.verify(manifest, sig, oci_manifest=True)
-    v.verify(f"oci-manifest:{manifest}", sig)
     with pytest.raises(errors.ModelError, match="made for an OCI image"):
         v.verify(manifest, sig)
+    # The CLI's `oci-manifest:` prefix means nothing in Python, where pathlib turns
+    # "./oci-manifest:x" into "oci-manifest:x" and no spelling could name a directory of that name:
+    # a directory planted under that name beside the real manifest is hashed, never skipped.
+    planted = tmp_path / "oci-manifest:bert.manifest.json"
+    planted.mkdir()
+    (planted / "weights.bin").write_bytes(b"not the signed weights")
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        for spelled in (pathlib.Path("./oci-manifest:bert.manifest.json"),
+                        "oci-manifest:bert.manifest.json"):
+            with pytest.raises(errors.MismatchError):
+                v.verify(spelled, sig)
+    finally:
+        os.chdir(cwd)
     # A re-pushed tampered layer: a MismatchError (a ValueError) naming it.
     (m / "weights.bin").write_bytes(os.urandom(2000))
     client("push", host, "models/bert:v1", str(cfg), str(m / "weights.bin"), str(m / "config.json"))
@@ -114,7 +128,7 @@ def test_oci_errors(tmp_path, keys):
     idx.write_text('{"schemaVersion": 2, "manifests": []}')
     with pytest.raises(errors.ModelError, match="image index"):
         s.sign(idx, tmp_path / "m.sig", oci_manifest=True)
-    with pytest.raises(errors.ConfigError, match="not an oci:// reference"):
+    with pytest.raises(errors.ConfigError, match="the path is an oci:// reference"):
         s.sign("oci://r.example/m:v1", tmp_path / "m.sig", oci_manifest=True)
     # Read strictly: a key Go clients fold onto a field is refused.
     folded = tmp_path / "folded.json"
@@ -145,3 +159,35 @@ def test_oci_errors(tmp_path, keys):
         s.sign(model, tmp_path / "m.sig", plain_http=True)
     with pytest.raises(errors.ConfigError, match="OCI registry reference"):
         model_signing_rs.hashing.Config().hash("oci://localhost:5000/m:v1")
+
+
+def test_what_verification_did_not_check_is_logged(tmp_path, keys, caplog):
+    """A signature that binds names and digests only (here: of a directory holding the image's
+    files, as other tools sign images) verifies an image with a warning; code written for the
+    reference never reads the report, so the warning is logged too."""
+    import hashlib
+    import json
+    import logging
+
+    model = tmp_path / "files"
+    model.mkdir()
+    (model / "w.bin").write_bytes(b"weights")
+    (model / "config.json").write_bytes(b'{"arch": "x"}')
+    digest = {n: hashlib.sha256((model / n).read_bytes()).hexdigest() for n in ("w.bin", "config.json")}
+    manifest = tmp_path / "image.json"
+    manifest.write_text(json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": "sha256:" + digest["config.json"], "size": 13},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": "sha256:" + digest["w.bin"], "size": 7,
+                    "annotations": {"org.opencontainers.image.title": "w.bin"}}],
+    }))
+    s, v = _key_configs(keys)
+    sig = tmp_path / "files.sig"
+    s.sign(model, sig)
+    with caplog.at_level(logging.WARNING, logger="model_signing_rs"):
+        report = v.verify(manifest, sig, oci_manifest=True)
+    assert any("names and digests only" in w for w in report.warnings)
+    assert any("names and digests only" in r.getMessage() for r in caplog.records)

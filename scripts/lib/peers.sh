@@ -82,24 +82,34 @@ ms_setup_python_peers() {
 # directions; exports MS_PEER_RH (its python). Pinned with the Sigstore stack the other peers use.
 MS_RH_REQS=("rh-model-signing==1.0.5" "${MS_PY_PEER_COMMON_REQS[@]}" "oras==0.2.43")
 ms_setup_rh_peer() {
-    local venv=$MS_TEST_ENV/rh-1.0.5 reqs="${MS_RH_REQS[*]}"
-    if [[ -x $venv/bin/python && -f $venv/.ms-requirements && "$(cat "$venv/.ms-requirements")" == "$reqs" ]] &&
-        "$venv/bin/python" -c 'import model_signing._oci.registry, model_signing._cli' 2>/dev/null; then
-        ms_log "rh-model-signing 1.0.5: already installed ($venv)"
-    else
-        ms_log "rh-model-signing 1.0.5: installing into $venv"
-        rm -rf "$venv"
-        mkdir -p "$MS_TEST_ENV"
-        "$MS_PYTHON" -m venv "$venv" >&2 || return 1
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${MS_RH_REQS[@]}" >&2 || return 1
-        printf '%s' "$reqs" >"$venv/.ms-requirements"
-        "$venv/bin/python" -c 'import model_signing._oci.registry, model_signing._cli' >&2 || {
-            ms_log "error: rh-model-signing in $venv does not import after install"
-            return 1
-        }
-    fi
+    local venv=$MS_TEST_ENV/rh-1.0.5
+    ms_setup_tool_venv "rh-model-signing 1.0.5" "$venv" \
+        'import model_signing._oci.registry, model_signing._cli' "${MS_RH_REQS[@]}" || return 1
     MS_PEER_RH=$venv/bin/python
     export MS_PEER_RH
+}
+
+# ms_setup_tool_venv WHAT VENV CHECK REQ...: make sure VENV is a venv installed from exactly REQ...
+# (a stamp file records them) in which the Python statement CHECK runs; install it when not.
+ms_setup_tool_venv() {
+    local what=$1 venv=$2 check=$3
+    shift 3
+    local reqs="$*"
+    if [[ -x $venv/bin/python && -f $venv/.ms-requirements && "$(cat "$venv/.ms-requirements")" == "$reqs" ]] &&
+        "$venv/bin/python" -c "$check" 2>/dev/null; then
+        ms_log "$what: already installed ($venv)"
+        return 0
+    fi
+    ms_log "$what: installing into $venv"
+    rm -rf "$venv"
+    mkdir -p "$MS_TEST_ENV"
+    "$MS_PYTHON" -m venv "$venv" >&2 || return 1
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" >&2 || return 1
+    printf '%s' "$reqs" >"$venv/.ms-requirements"
+    "$venv/bin/python" -c "$check" >&2 || {
+        ms_log "error: $what in $venv does not import after install"
+        return 1
+    }
 }
 
 # ---------------------------------------------------------------------------
@@ -273,18 +283,8 @@ ms_setup_registry() {
         ms_apt_install "an OCI registry (docker-registry)" docker-registry || return 1
     command -v htpasswd >/dev/null 2>&1 ||
         ms_apt_install "htpasswd (apache2-utils)" apache2-utils || return 1
-    local venv=$MS_TEST_ENV/oras reqs="${MS_ORAS_REQS[*]}"
-    if [[ -x $venv/bin/python && -f $venv/.ms-requirements && "$(cat "$venv/.ms-requirements")" == "$reqs" ]] &&
-        "$venv/bin/python" -c 'import oras.provider' 2>/dev/null; then
-        ms_log "oras: already installed ($venv)"
-    else
-        ms_log "oras: installing into $venv"
-        rm -rf "$venv"
-        mkdir -p "$MS_TEST_ENV"
-        "$MS_PYTHON" -m venv "$venv" >&2 || return 1
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${MS_ORAS_REQS[@]}" >&2 || return 1
-        printf '%s' "$reqs" >"$venv/.ms-requirements"
-    fi
+    local venv=$MS_TEST_ENV/oras
+    ms_setup_tool_venv "oras" "$venv" 'import oras.provider' "${MS_ORAS_REQS[@]}" || return 1
     MS_DOCKER_REGISTRY=$(command -v docker-registry)
     MS_HTPASSWD=$(command -v htpasswd)
     MS_ORAS_PY=$venv/bin/python

@@ -3,8 +3,6 @@
 mod common;
 
 use common::*;
-use model_signing::keys::PrivateKey;
-use model_signing::{bundle, dsse};
 use serde_json::{json, Value};
 use std::fs;
 use std::path::Path;
@@ -613,17 +611,7 @@ fn key_formats_and_bad_keys() {
 
 /// Signs `statement` (any JSON) with `key` into a key bundle, bypassing our own statement writer.
 fn craft(key: &KeyPair, statement: &Value, out: &Path, mutate: impl Fn(&mut Value)) {
-    let pk = PrivateKey::from_pem(&fs::read(&key.private_key).unwrap(), None).unwrap();
-    let payload = serde_json::to_vec(statement).unwrap();
-    let sig = pk.sign(&dsse::pae(dsse::PAYLOAD_TYPE, &payload)).unwrap();
-    let material = bundle::VerificationMaterial::PublicKey {
-        hint: Some(pk.public_key().hint()),
-        legacy_raw_bytes: false,
-    };
-    let mut b: Value = serde_json::from_slice(
-        &bundle::encode(&material, dsse::PAYLOAD_TYPE, &payload, &sig).unwrap(),
-    )
-    .unwrap();
+    let mut b: Value = serde_json::from_slice(&common::craft::crafted(key, statement)).unwrap();
     mutate(&mut b);
     fs::write(out, serde_json::to_vec(&b).unwrap()).unwrap();
 }

@@ -592,14 +592,33 @@ fn platforms_by_digest_and_on_a_single_manifest() {
     std::fs::write(&m.weights, pattern(3000, 66)).unwrap();
     reg.push("models/multi:evil", &m.config_blob, &[&m.weights]);
     let evil = reg.manifest_bytes("models/multi:evil");
-    for spelling in [
-        r#""os":"linux","architecture":"x86_64""#,
-        r#""os":"Linux","architecture":"amd64""#,
-        r#""os":"linux","architecture":"amd64","variant":"v1""#,
-        r#""os":"linux","architecture":"amd64","variant":"v3""#,
+    // The second review's: containerd falls back from amd64 to 386 and to an entry without a
+    // platform when GOOD is a variant it does not take; Go lowercases `İ` to `i`.
+    for (spelling, good_platform) in [
+        (
+            r#","platform":{"os":"linux","architecture":"x86_64"}"#,
+            "amd64",
+        ),
+        (
+            r#","platform":{"os":"Linux","architecture":"amd64"}"#,
+            "amd64",
+        ),
+        (
+            r#","platform":{"os":"linux","architecture":"amd64","variant":"v1"}"#,
+            "amd64",
+        ),
+        (
+            r#","platform":{"os":"linux","architecture":"amd64","variant":"v3"}"#,
+            "amd64",
+        ),
+        (
+            r#","platform":{"os":"linux","architecture":"386"}"#,
+            r#"amd64","variant":"v2"#,
+        ),
+        ("", r#"amd64","variant":"v2"#),
     ] {
         let index = format!(
-            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"sha256:{}","size":{},"platform":{{{spelling}}}}},{{"mediaType":"{OCI_MANIFEST}","digest":"sha256:{}","size":{},"platform":{{"os":"linux","architecture":"amd64"}}}}]}}"#,
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"sha256:{}","size":{}{spelling}}},{{"mediaType":"{OCI_MANIFEST}","digest":"sha256:{}","size":{},"platform":{{"os":"linux","architecture":"{good_platform}"}}}}]}}"#,
             sha256_hex(&evil),
             evil.len(),
             sha256_hex(&image),
@@ -618,6 +637,23 @@ fn platforms_by_digest_and_on_a_single_manifest() {
         );
         assert_one_line_failure(&r, &["2 manifests that clients may take"]);
     }
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"sha256:{}","size":{},"platform":{{"os":"l\u0130nux","architecture":"amd64"}}}}]}}"#,
+        sha256_hex(&evil),
+        evil.len(),
+    );
+    reg.put_manifest(
+        "models/multi:latest",
+        index.as_bytes(),
+        "application/vnd.oci.image.index.v1+json",
+    );
+    let r = verify_key_oci(
+        &key,
+        &sig,
+        &reg.oci("models/multi:latest"),
+        &["--plain-http", "--platform", "linux/amd64"],
+    );
+    assert_one_line_failure(&r, &["not printable ASCII"]);
     // Registry text in the listing reaches the terminal escaped (it held ESC and a newline).
     let index = format!(
         r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"sha256:{}","size":{},"platform":{{"os":"linux\u001b[2K\rVerification succeeded\n","architecture":"amd64"}}}}]}}"#,

@@ -8,18 +8,16 @@
 /// The DSSE payload type of in-toto statements.
 pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 
+/// `<tag> <len(type)> <type> <len(payload)> ` with decimal ASCII lengths: what precedes the
+/// payload in both encodings (`DSSEv1` standard, `DSSEV1` in v0.2.0's).
+fn prefix(tag: &str, payload_type: &str, payload_len: usize) -> String {
+    format!("{tag} {} {payload_type} {payload_len} ", payload_type.len())
+}
+
 /// The standard DSSE v1 PAE.
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + payload_type.len() + 32);
-    out.extend_from_slice(
-        format!(
-            "DSSEv1 {} {} {} ",
-            payload_type.len(),
-            payload_type,
-            payload.len()
-        )
-        .as_bytes(),
-    );
+    out.extend_from_slice(prefix("DSSEv1", payload_type, payload.len()).as_bytes());
     out.extend_from_slice(payload);
     out
 }
@@ -31,15 +29,7 @@ pub fn pae_digest(
     alg: &'static aws_lc_rs::digest::Algorithm,
 ) -> aws_lc_rs::digest::Digest {
     let mut ctx = aws_lc_rs::digest::Context::new(alg);
-    ctx.update(
-        format!(
-            "DSSEv1 {} {} {} ",
-            payload_type.len(),
-            payload_type,
-            payload.len()
-        )
-        .as_bytes(),
-    );
+    ctx.update(prefix("DSSEv1", payload_type, payload.len()).as_bytes());
     ctx.update(payload);
     ctx.finish()
 }
@@ -76,15 +66,7 @@ pub fn may_be_legacy(payload: &[u8]) -> bool {
 }
 
 fn write_pae_compat(payload_type: &str, payload: &[u8], sink: &mut dyn FnMut(&[u8])) {
-    sink(
-        format!(
-            "DSSEV1 {} {} {} ",
-            payload_type.len(),
-            payload_type,
-            payload.len()
-        )
-        .as_bytes(),
-    );
+    sink(prefix("DSSEV1", payload_type, payload.len()).as_bytes());
     write_python_bytes_repr(payload, sink);
 }
 

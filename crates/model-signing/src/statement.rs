@@ -78,6 +78,8 @@ pub struct OciConfig {
     pub digest: [u8; 32],
     /// Its media type (`""` when it has none).
     pub media_type: String,
+    /// Its descriptor's annotations.
+    pub annotations: std::collections::BTreeMap<String, String>,
 }
 
 /// Which blob of an image an [`OciBinding`] describes.
@@ -179,6 +181,8 @@ struct OutConfig<'a> {
     digest: String,
     #[serde(rename = "mediaType", skip_serializing_if = "str::is_empty")]
     media_type: &'a str,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    annotations: &'a std::collections::BTreeMap<String, String>,
 }
 
 /// Serialises the statement for `manifest` as compact JSON bytes.
@@ -241,6 +245,7 @@ pub fn encode_with(
                                 config: b.config.as_ref().map(|c| OutConfig {
                                     digest: format!("sha256:{}", hex::encode(c.digest)),
                                     media_type: &c.media_type,
+                                    annotations: &c.annotations,
                                 }),
                             },
                         }),
@@ -618,6 +623,8 @@ fn oci_binding(v: Value, media_type: Field<'_>, i: usize) -> Result<OciBinding> 
         digest: String,
         #[serde(default, rename = "mediaType")]
         media_type: String,
+        #[serde(default)]
+        annotations: std::collections::BTreeMap<String, String>,
     }
     let raw: Raw = serde_json::from_value(v)
         .map_err(|e| bad(format!("resources[{i}].annotations.oci: {e}")))?;
@@ -661,6 +668,7 @@ fn oci_binding(v: Value, media_type: Field<'_>, i: usize) -> Result<OciBinding> 
             Some(OciConfig {
                 digest,
                 media_type: c.media_type,
+                annotations: c.annotations,
             })
         }
     };
@@ -989,6 +997,7 @@ mod tests {
                 config: Some(OciConfig {
                     digest: [9; 32],
                     media_type: "application/vnd.oci.empty.v1+json".into(),
+                    annotations: Default::default(),
                 }),
             },
         ];

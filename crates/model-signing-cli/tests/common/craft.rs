@@ -8,6 +8,11 @@ use std::path::Path;
 
 /// Signs `statement` with `key` into a key bundle at `out`, bypassing our statement writer.
 pub fn craft(key: &KeyPair, statement: &serde_json::Value, out: &Path) {
+    fs::write(out, crafted(key, statement)).unwrap();
+}
+
+/// The bundle [`craft`] writes.
+pub fn crafted(key: &KeyPair, statement: &serde_json::Value) -> Vec<u8> {
     let pk = PrivateKey::from_pem(&fs::read(&key.private_key).unwrap(), None).unwrap();
     let payload = serde_json::to_vec(statement).unwrap();
     let sig = pk.sign(&dsse::pae(dsse::PAYLOAD_TYPE, &payload)).unwrap();
@@ -15,9 +20,5 @@ pub fn craft(key: &KeyPair, statement: &serde_json::Value, out: &Path) {
         hint: Some(pk.public_key().hint()),
         legacy_raw_bytes: false,
     };
-    fs::write(
-        out,
-        bundle::encode(&material, dsse::PAYLOAD_TYPE, &payload, &sig).unwrap(),
-    )
-    .unwrap();
+    bundle::encode(&material, dsse::PAYLOAD_TYPE, &payload, &sig).unwrap()
 }

@@ -181,10 +181,14 @@ pub fn descriptor(node: &json::Node, what: &str) -> Result<Descriptor> {
             pf.strings("features")?;
             // Compared as `os/arch[/variant]`: a part holding a `/` (or empty) would make two
             // different platforms one string, where clients compare the fields.
+            // Platform values are Go's GOOS/GOARCH names: ASCII. Anything else is refused, so
+            // that no client's case folding (Go lowercases `İ` to `i`) makes two entries one.
             for (part, v) in [("os", os), ("architecture", arch), ("variant", variant)] {
-                if v.is_some_and(|v| v.is_empty() || v.contains('/')) {
+                if v.is_some_and(|v| {
+                    v.is_empty() || v.contains('/') || !v.bytes().all(|b| b.is_ascii_graphic())
+                }) {
                     return Err(bad(format!(
-                        "{what}.platform.{part} is empty or holds a '/'"
+                        "{what}.platform.{part} is empty, holds a '/' or is not printable ASCII"
                     )));
                 }
             }
@@ -430,12 +434,27 @@ fn platform_parts(p: &str) -> Option<(&str, &str, &str)> {
     (it.next().is_none() && !os.is_empty() && !arch.is_empty()).then_some((os, arch, variant))
 }
 
-/// The index entry for `platform` (`os/arch[/variant]`), chosen so that every client would choose
-/// it too, or an error. Clients do not compare platform strings. containerd normalises both sides
-/// (`linux/x86_64` is `linux/amd64`, `linux/arm64/v8` is `linux/arm64`) and takes the first of the
-/// entries that match best; oras-go compares the raw fields and matches any variant when none is
-/// asked for, taking the first match. Every entry either of them could take is a candidate, and
-/// exactly one must be: with two, the one a client runs may not be the one verified.
+/// The architecture family a client may fall back within: containerd's matcher for `amd64`
+/// also takes `386`, and for `arm64` every `arm` variant, when the preferred entry is absent or
+/// not one it takes.
+fn arch_family(normalized_arch: &str) -> &str {
+    match normalized_arch {
+        "amd64" | "386" => "x86",
+        "arm64" | "arm" => "arm",
+        other => other,
+    }
+}
+
+/// The index entry for `platform` (`os/arch[/variant]`), chosen so that no client can run another
+/// one for it, or an error. Clients do not compare platform strings: containerd normalises both
+/// sides (`linux/x86_64` is `linux/amd64`, `linux/arm64/v8` is `linux/arm64`), takes the first of
+/// the entries that match best, falls back within an architecture family (`386` for `amd64`,
+/// `arm` for `arm64`) and to entries without a platform (read from their config); oras-go
+/// compares the raw fields and takes any variant when none is asked. So every entry of the
+/// same OS and architecture family, whatever its variant, and every entry without a platform, is
+/// a candidate, and there must be exactly one, which must match the request: with two, what a
+/// client runs may not be what was verified. (An index with both `amd64` and `386` images is
+/// refused: name the platform manifest by digest.)
 pub fn select_platform<'a>(entries: &'a [Descriptor], platform: &str) -> Result<&'a Descriptor> {
     let shown = platform.escape_debug();
     let (os, arch, variant) = platform_parts(platform).ok_or_else(|| {
@@ -444,17 +463,30 @@ pub fn select_platform<'a>(entries: &'a [Descriptor], platform: &str) -> Result<
         ))
     })?;
     let want = normalized(os, arch, variant);
-    let matching: Vec<&Descriptor> = entries
+    let candidates: Vec<&Descriptor> = entries
         .iter()
-        .filter(|d| {
-            let Some((o, a, v)) = d.platform.as_deref().and_then(platform_parts) else {
-                return false;
-            };
-            let containerd = normalized(o, a, v) == want;
-            let oras = o == os && a == arch && (variant.is_empty() || v == variant);
-            containerd || oras
+        .filter(|d| match d.platform.as_deref().and_then(platform_parts) {
+            None => true,
+            Some((o, a, v)) => {
+                let got = normalized(o, a, v);
+                got.0 == want.0 && arch_family(&got.1) == arch_family(&want.1)
+            }
         })
         .collect();
+    let matches = |d: &Descriptor| {
+        d.platform
+            .as_deref()
+            .and_then(platform_parts)
+            .is_some_and(|(o, a, v)| {
+                let got = normalized(o, a, v);
+                got.0 == want.0 && got.1 == want.1 && (variant.is_empty() || got.2 == want.2)
+            })
+    };
+    let matching: Vec<&Descriptor> = match candidates.as_slice() {
+        [one] if matches(one) => vec![one],
+        [_] => Vec::new(),
+        several => several.to_vec(),
+    };
     match matching.as_slice() {
         [one] => Ok(one),
         [] => Err(Error::Model(format!(
@@ -463,7 +495,8 @@ pub fn select_platform<'a>(entries: &'a [Descriptor], platform: &str) -> Result<
         ))),
         several => Err(Error::Model(format!(
             "the image index has {} manifests that clients may take for platform '{shown}' \
-             (clients normalise platforms and may ignore the variant; {}): which one runs \
+             (clients normalise platforms, may ignore the variant, fall back from amd64 to 386 \
+             and from arm64 to arm, and to entries without a platform; {}): which one runs \
              depends on the client, so none is verified; name the platform manifest by digest",
             several.len(),
             platforms(&several.iter().map(|d| (*d).clone()).collect::<Vec<_>>())
@@ -564,6 +597,7 @@ pub fn described_resources(image: &ImageManifest) -> Result<(Manifest, Vec<OciBi
             config: (matches!(role, OciRole::Layer(_)) && name == CONFIG_NAME).then(|| OciConfig {
                 digest: image.config.digest,
                 media_type: image.config.media_type.clone(),
+                annotations: image.config.annotations.clone(),
             }),
         })
         .collect();
@@ -838,6 +872,15 @@ mod tests {
                 "holds a '/'",
             ),
             (
+                // Go lowercases `İ` to `i`: `lİnux` is `linux` to containerd.
+                good.replacen(
+                    "\"size\":5",
+                    "\"size\":5,\"platform\":{\"os\":\"l\u{130}nux\",\"architecture\":\"amd64\"}",
+                    1,
+                ),
+                "not printable ASCII",
+            ),
+            (
                 good.replacen(
                     "\"annotations\":{",
                     "\"annotations\":{\"a\":\"1\",\"a\":\"2\",",
@@ -940,8 +983,41 @@ mod tests {
                 "{evil} / {want}: {e}"
             );
         }
-        // Unique under every reading: chosen.
-        let idx = index_of(&["linux/amd64", "linux/arm64", "linux/arm/v6", "linux/arm/v7"]);
+        // The second review's bypasses: containerd falls back within a family (386 for amd64,
+        // arm for arm64) and to entries without a platform, so those are candidates too.
+        for (entries, want) in [
+            (
+                vec![Some("linux/386"), Some("linux/amd64/v2")],
+                "linux/amd64",
+            ),
+            (
+                vec![Some("linux/arm/v7"), Some("linux/arm64/v9")],
+                "linux/arm64",
+            ),
+            (
+                vec![Some("linux/arm/v8"), Some("linux/arm64")],
+                "linux/arm64",
+            ),
+            (vec![None, Some("linux/amd64")], "linux/amd64"),
+            (vec![Some("linux/amd64"), Some("linux/386")], "linux/386"),
+        ] {
+            let mut idx = index_of(
+                &entries
+                    .iter()
+                    .map(|p| p.unwrap_or("x/y"))
+                    .collect::<Vec<_>>(),
+            );
+            for (d, p) in idx.iter_mut().zip(&entries) {
+                d.platform = p.map(str::to_string);
+            }
+            let e = select_platform(&idx, want).unwrap_err().to_string();
+            assert!(
+                e.contains("2 manifests that clients may take"),
+                "{entries:?} / {want}: {e}"
+            );
+        }
+        // One entry per OS and architecture family: chosen, under any spelling of the request.
+        let idx = index_of(&["linux/amd64", "linux/arm64", "linux/s390x", "windows/amd64"]);
         assert_eq!(
             select_platform(&idx, "linux/amd64").unwrap().digest,
             [1; 32]
@@ -955,21 +1031,25 @@ mod tests {
             [2; 32]
         );
         assert_eq!(
-            select_platform(&idx, "linux/arm/v6").unwrap().digest,
+            select_platform(&idx, "linux/aarch64").unwrap().digest,
+            [2; 32]
+        );
+        assert_eq!(
+            select_platform(&idx, "linux/s390x").unwrap().digest,
             [3; 32]
         );
         assert_eq!(
-            select_platform(&idx, "linux/arm/v7").unwrap().digest,
+            select_platform(&idx, "windows/amd64").unwrap().digest,
             [4; 32]
         );
-        assert_eq!(
-            select_platform(&idx, "linux/armhf").unwrap().digest,
-            [4; 32]
-        );
-        // `linux/arm` is v7 to containerd but any variant to oras-go: two candidates here.
-        assert!(select_platform(&idx, "linux/arm").is_err());
-        assert!(select_platform(&idx, "windows/amd64").is_err());
+        // The only candidate of its family, but not what was asked: no manifest.
+        assert!(select_platform(&idx, "linux/386").is_err());
+        assert!(select_platform(&idx, "linux/arm64/v9").is_err());
+        assert!(select_platform(&idx, "linux/riscv64").is_err());
         assert!(select_platform(&idx, "linux").is_err());
+        // Several variants of one family cannot be told apart for every client.
+        let idx = index_of(&["linux/arm/v6", "linux/arm/v7"]);
+        assert!(select_platform(&idx, "linux/arm/v7").is_err());
         // Registry text in the message is escaped.
         let idx = index_of(&["linux/amd\u{1b}[2K64"]);
         let e = select_platform(&idx, "linux/arm64")

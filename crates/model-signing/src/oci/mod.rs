@@ -110,6 +110,30 @@ pub fn detect_with(model: &Path, opts: &OciOptions) -> Result<Option<ModelSource
     }
 }
 
+/// [`detect_with`] for callers whose paths are not spelled by a user on a command line (the Python
+/// package: `pathlib` turns `./oci-manifest:x` into `oci-manifest:x`, so no spelling could name a
+/// directory of that name). The `oci-manifest:` prefix means nothing here: `manifest_file` says
+/// that `model` is a manifest file; otherwise it is an `oci://` reference or files.
+pub fn detect_explicit(
+    model: &Path,
+    manifest_file: bool,
+    opts: &OciOptions,
+) -> Result<Option<ModelSource>> {
+    if manifest_file {
+        if is_reference(model) {
+            return Err(Error::Config(
+                "a manifest file was named, but the path is an oci:// reference".into(),
+            ));
+        }
+        return Ok(Some(ModelSource::ManifestFile(model.to_path_buf())));
+    }
+    if is_reference(model) {
+        return detect_with(model, opts);
+    }
+    // A path, whatever it is spelled like: files (the options must not apply).
+    detect_with(Path::new("."), opts).map(|_| None)
+}
+
 /// How to reach an image, and what signing it may leave out.
 #[derive(Debug, Clone, Default)]
 pub struct OciOptions {
@@ -477,9 +501,10 @@ fn compare_bindings(
         if let Some(c) = &want.config {
             let shown = |c: &crate::statement::OciConfig| {
                 format!(
-                    "sha256:{} '{}'",
+                    "sha256:{} '{}' {}",
                     hex::encode(c.digest),
-                    json::shown(&c.media_type)
+                    json::shown(&c.media_type),
+                    annotations_text(&c.annotations)
                 )
             };
             if got.config.as_ref() != Some(c) {
