@@ -124,6 +124,21 @@ pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
     chain_text(e).replace(['\n', '\r'], " ")
 }
 
+/// Text quoted inside a message (a key, a title, a path), escaped the way `{:?}` escapes a string
+/// (quotes, backslashes and every non-printable character) and cut to `max` characters, then `…`.
+pub fn quoted_text(s: &str, max: usize) -> String {
+    let mut out: String = s
+        .chars()
+        .take(max)
+        .collect::<String>()
+        .escape_debug()
+        .to_string();
+    if s.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// Text someone else wrote (a file name from a model tree, a layer title, an issuer's error
 /// message), made safe for one line of a terminal or a log: control characters (C0, DEL, C1), the
 /// line and paragraph separators and the bidirectional controls are escaped (`\n`, `\u{1b}`,

@@ -65,12 +65,19 @@ pub fn read(path: &Path, max: u64) -> Result<Zeroizing<Vec<u8>>, SecretFileError
     // a copy behind) and a file that grew since the check is noticed.
     let cap = usize::try_from(max.saturating_add(1)).unwrap_or(0);
     let mut data = Zeroizing::new(Vec::with_capacity(cap));
-    file.take(max.saturating_add(1)).read_to_end(&mut data)?;
+    read_bounded(file, max, &mut data)?;
+    Ok(data)
+}
+
+/// Reads `file` into `data`, at most `max` bytes: one byte more is read, so that a file that
+/// grew since its size was checked is noticed.
+fn read_bounded(file: File, max: u64, data: &mut Vec<u8>) -> Result<(), SecretFileError> {
+    file.take(max.saturating_add(1)).read_to_end(data)?;
     let read = u64::try_from(data.len()).unwrap_or(u64::MAX);
     if read > max {
         return Err(SecretFileError::TooBig { len: read, max });
     }
-    Ok(data)
+    Ok(())
 }
 
 /// Reads a regular file of at most `max` bytes (a FIFO, a device or a directory fails at once,
@@ -82,11 +89,7 @@ pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, SecretFileError> {
         return Err(SecretFileError::TooBig { len, max });
     }
     let mut data = Vec::with_capacity(usize::try_from(len.saturating_add(1)).unwrap_or(0));
-    file.take(max.saturating_add(1)).read_to_end(&mut data)?;
-    let read = u64::try_from(data.len()).unwrap_or(u64::MAX);
-    if read > max {
-        return Err(SecretFileError::TooBig { len: read, max });
-    }
+    read_bounded(file, max, &mut data)?;
     Ok(data)
 }
 

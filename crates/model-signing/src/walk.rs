@@ -378,17 +378,7 @@ fn special_file_error(p: &Path) -> Error {
 /// A path from the model tree for a message: names are chosen by whoever wrote the tree, so
 /// control characters are escaped (one line, no terminal escapes) and a long path is cut.
 pub fn shown_path(p: &Path) -> String {
-    let s = p.to_string_lossy();
-    let mut out: String = s
-        .chars()
-        .take(300)
-        .collect::<String>()
-        .escape_debug()
-        .to_string();
-    if s.chars().count() > 300 {
-        out.push('…');
-    }
-    out
+    crate::error::quoted_text(&p.to_string_lossy(), 300)
 }
 
 struct Walker<'a> {

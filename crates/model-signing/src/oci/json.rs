@@ -137,16 +137,7 @@ impl<'de> Deserialize<'de> for Node {
 
 /// Text from a document, made safe for a one-line message: at most 80 characters, escaped.
 pub fn shown(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .take(80)
-        .collect::<String>()
-        .escape_debug()
-        .to_string();
-    if s.chars().count() > 80 {
-        out.push('…');
-    }
-    out
+    crate::error::quoted_text(s, 80)
 }
 
 /// Reads `raw` into a [`Node`] tree: one JSON value, no repeated key in any object, nesting at

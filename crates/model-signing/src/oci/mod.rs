@@ -92,22 +92,26 @@ pub fn is_reference(model: &Path) -> bool {
 /// error.
 pub fn detect_with(model: &Path, opts: &OciOptions) -> Result<Option<ModelSource>> {
     match detect(model)? {
-        ModelSource::Files(_) => {
-            #[cfg(feature = "oci")]
-            let plain_http = opts.registry.plain_http;
-            #[cfg(not(feature = "oci"))]
-            let plain_http = false;
-            if plain_http || opts.platform.is_some() || opts.allow_unsigned_config {
-                return Err(Error::Config(
-                    "the plain-http, platform and unsigned-config options apply only to OCI \
-                     images (oci:// references and oci-manifest: files)"
-                        .into(),
-                ));
-            }
-            Ok(None)
-        }
+        ModelSource::Files(_) => no_image_options(opts).map(|()| None),
         source => Ok(Some(source)),
     }
+}
+
+/// Refuses options that apply only to images (plain http, a platform, an unsigned config) for a
+/// model of files.
+fn no_image_options(opts: &OciOptions) -> Result<()> {
+    #[cfg(feature = "oci")]
+    let plain_http = opts.registry.plain_http;
+    #[cfg(not(feature = "oci"))]
+    let plain_http = false;
+    if plain_http || opts.platform.is_some() || opts.allow_unsigned_config {
+        return Err(Error::Config(
+            "the plain-http, platform and unsigned-config options apply only to OCI images \
+             (oci:// references and oci-manifest: files)"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// [`detect_with`] for callers whose paths are not spelled by a user on a command line (the Python
@@ -130,8 +134,8 @@ pub fn detect_explicit(
     if is_reference(model) {
         return detect_with(model, opts);
     }
-    // A path, whatever it is spelled like: files (the options must not apply).
-    detect_with(Path::new("."), opts).map(|_| None)
+    // A path, whatever it is spelled like: files.
+    no_image_options(opts).map(|()| None)
 }
 
 /// How to reach an image, and what signing it may leave out.
@@ -189,9 +193,8 @@ pub fn load(source: &ModelSource, opts: &OciOptions) -> Result<LoadedImage> {
 fn load_file(p: &Path, opts: &OciOptions) -> Result<LoadedImage> {
     let shown = p.display().to_string();
     // Regular files only, read with a cap: a FIFO or /dev/zero fails at once.
-    let raw = crate::secret_file::read(p, image::MAX_MANIFEST_BYTES as u64)
-        .map_err(|e| Error::Model(format!("cannot read the manifest file '{shown}': {e}")))?
-        .to_vec();
+    let raw = crate::secret_file::read_regular(p, image::MAX_MANIFEST_BYTES as u64)
+        .map_err(|e| Error::Model(format!("cannot read the manifest file '{shown}': {e}")))?;
     let parsed = image::parse(&raw)?;
     match (&parsed, &opts.platform) {
         (image::Parsed::Index(entries), Some(_)) => {

@@ -327,23 +327,20 @@ pub fn cache_dir(instance: Instance, cache_root: Option<&Path>) -> Option<PathBu
 }
 
 fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Error::Config(format!("cannot read {what} '{}': {e}", path.display())))?;
-    if !meta.is_file() {
-        return Err(Error::Config(format!(
-            "{what} '{}' is not a regular file",
-            path.display()
-        )));
-    }
-    if meta.len() > MAX_TRUST_FILE_BYTES {
-        return Err(Error::Config(format!(
-            "{what} '{}' is {} bytes, over the {MAX_TRUST_FILE_BYTES} byte limit",
-            path.display(),
-            meta.len()
-        )));
-    }
-    std::fs::read(path)
-        .map_err(|e| Error::Config(format!("cannot read {what} '{}': {e}", path.display())))
+    use crate::secret_file::SecretFileError;
+    // Checked on the opened file: a FIFO swapped in after a check by path would hang the read.
+    crate::secret_file::read_regular(path, MAX_TRUST_FILE_BYTES).map_err(|e| {
+        Error::Config(match e {
+            SecretFileError::NotRegular => {
+                format!("{what} '{}' is not a regular file", path.display())
+            }
+            SecretFileError::TooBig { len, .. } => format!(
+                "{what} '{}' is {len} bytes, over the {MAX_TRUST_FILE_BYTES} byte limit",
+                path.display()
+            ),
+            SecretFileError::Io(e) => format!("cannot read {what} '{}': {e}", path.display()),
+        })
+    })
 }
 
 /// The two halves of a ClientTrustConfig document.
