@@ -375,7 +375,8 @@ struct WDoc {
 }
 
 /// The JSON names of the structs' fields, in struct order (the order Go tries folded matches).
-const PLATFORM: &[&str] = &[
+/// The differential test's corpus varies these same fields.
+pub(crate) const PLATFORM: &[&str] = &[
     "architecture",
     "os",
     "os.version",
@@ -383,7 +384,7 @@ const PLATFORM: &[&str] = &[
     "variant",
     "features",
 ];
-const DESCRIPTOR: &[&str] = &[
+pub(crate) const DESCRIPTOR: &[&str] = &[
     "mediaType",
     "digest",
     "size",
@@ -393,7 +394,7 @@ const DESCRIPTOR: &[&str] = &[
     "platform",
     "artifactType",
 ];
-const DOCUMENT: &[&str] = &[
+pub(crate) const DOCUMENT: &[&str] = &[
     "schemaVersion",
     "mediaType",
     "artifactType",

@@ -382,13 +382,7 @@ fn unreachable_registries_and_options_that_do_not_apply() {
     let manifest = format!("oci-manifest:{}", manifest.display());
     let r = sign_key_oci(&key, &sig, &manifest, &["--attach"]);
     assert_one_line_failure(&r, &["--attach needs an oci:// model"]);
-    let r = ms(args![
-        "verify",
-        "key",
-        "--public-key",
-        &key.public_key,
-        &manifest
-    ]);
+    let r = verify_key_attached(&key, &manifest, &[]);
     assert_one_line_failure(&r, &["--signature is required"]);
     let r = sign_key_oci(&key, &sig, &manifest, &["--registry-timeout", "5"]);
     assert_one_line_failure(&r, &["--registry-timeout applies only to oci://"]);
@@ -399,13 +393,7 @@ fn unreachable_registries_and_options_that_do_not_apply() {
         &["--allow-unsigned-config"],
     );
     assert_one_line_failure(&r, &["unsigned-config options apply only to OCI images"]);
-    let r = ms(args![
-        "verify",
-        "key",
-        "--public-key",
-        &key.public_key,
-        &local
-    ]);
+    let r = verify_key_attached(&key, &local, &[]);
     assert_one_line_failure(&r, &["--signature is required"]);
     // `digest` takes local models only.
     let r = ms(args!["digest", &target]);
@@ -427,14 +415,7 @@ fn attach_and_discover_with_the_tag_fallback() {
     let k2 = gen_ec_key(dir.path(), "k2", Curve::P256);
     let k3 = gen_ec_key(dir.path(), "k3", Curve::P256);
     // Nothing attached yet: verifying without --signature says so.
-    let r = ms(args![
-        "verify",
-        "key",
-        "--public-key",
-        &k1.public_key,
-        "--plain-http",
-        &target
-    ]);
+    let r = verify_key_attached(&k1, &target, &["--plain-http"]);
     assert_one_line_failure(&r, &["no signature is attached", ".sig"]);
 
     let s1 = dir.path().join("1.sig");
@@ -474,30 +455,14 @@ fn attach_and_discover_with_the_tag_fallback() {
 
     // Each key finds its own, and the report says where.
     for (key, want) in [(&k2, "layer 0"), (&k1, "layer 1")] {
-        let r = ms(args![
-            "verify",
-            "key",
-            "--public-key",
-            &key.public_key,
-            "--plain-http",
-            "--output",
-            "json",
-            &target
-        ]);
+        let r = verify_key_attached(key, &target, &["--plain-http", "--output", "json"]);
         r.assert_success();
         let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
         let src = v["signature_source"].as_str().unwrap_or_default();
         assert!(src.contains(want) && src.contains(&tag), "{src}");
     }
     // A key that signed nothing: every candidate's reason, one line.
-    let r = ms(args![
-        "verify",
-        "key",
-        "--public-key",
-        &k3.public_key,
-        "--plain-http",
-        &target
-    ]);
+    let r = verify_key_attached(&k3, &target, &["--plain-http"]);
     assert_one_line_failure(&r, &["2 signature(s) attached", "none verifies"]);
 
     // A `.sig` tag written by another tool (cosign uses the same name) is left untouched; the
@@ -548,16 +513,7 @@ fn attach_and_discover_through_the_referrers_api() {
     sign_key_oci(&key, &sig, &target, &["--plain-http", "--attach"])
         .assert_success()
         .assert_stderr_contains("as the referrer sha256:");
-    let r = ms(args![
-        "verify",
-        "key",
-        "--public-key",
-        &key.public_key,
-        "--plain-http",
-        "--output",
-        "json",
-        &target
-    ]);
+    let r = verify_key_attached(&key, &target, &["--plain-http", "--output", "json"]);
     r.assert_success();
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert!(

@@ -16,6 +16,7 @@
 //! Needs the tools `tests/oci.rs` needs; skips without them unless `MS_REQUIRE_PEERS=1`.
 
 mod common;
+use common::measure::ms_with_peak_rss;
 use common::oci::*;
 use common::*;
 
@@ -404,17 +405,14 @@ fn discovery_is_bounded_before_authentication() {
     for (repo, fetches) in [("hostile/sigs", 16), ("hostile/dupsigs", 1)] {
         fake.clear_log();
         let started = Instant::now();
-        let (r, peak_kb) = ms_with_peak_rss(
-            &fake.oras_py,
-            args![
-                "verify",
-                "key",
-                "--public-key",
-                &key.public_key,
-                "--plain-http",
-                &fake.oci(&format!("{repo}:v1"))
-            ],
-        );
+        let (r, peak_kb) = ms_with_peak_rss(args![
+            "verify",
+            "key",
+            "--public-key",
+            &key.public_key,
+            "--plain-http",
+            &fake.oci(&format!("{repo}:v1"))
+        ]);
         let took = started.elapsed();
         assert_one_line_failure(&r, &["none verifies", "byte limit"]);
         r.assert_stderr_contains(&format!("{fetches} signature(s)"));
@@ -461,16 +459,7 @@ fn candidates_are_fetched_one_at_a_time_newest_first() {
     };
     for (key, want_fetches) in [(&k2, 1), (&k1, 2)] {
         fake.clear_log();
-        let r = ms(args![
-            "verify",
-            "key",
-            "--public-key",
-            &key.public_key,
-            "--plain-http",
-            "--output",
-            "json",
-            &target
-        ]);
+        let r = verify_key_attached(key, &target, &["--plain-http", "--output", "json"]);
         r.assert_success();
         assert_eq!(bundle_fetches(&fake), want_fetches);
     }
@@ -751,17 +740,14 @@ fn registry_answers_are_bounded_before_authentication() {
         ("hostile/tokenflood", "byte limit"),
     ] {
         let started = Instant::now();
-        let (r, peak_kb) = ms_with_peak_rss(
-            &fake.oras_py,
-            args![
-                "verify",
-                "key",
-                "--public-key",
-                &key.public_key,
-                "--plain-http",
-                &fake.oci(&format!("{repo}:v1"))
-            ],
-        );
+        let (r, peak_kb) = ms_with_peak_rss(args![
+            "verify",
+            "key",
+            "--public-key",
+            &key.public_key,
+            "--plain-http",
+            &fake.oci(&format!("{repo}:v1"))
+        ]);
         let took = started.elapsed();
         assert_one_line_failure(&r, &[want]);
         assert!(peak_kb < 100 * 1024, "{repo}: peak RSS {peak_kb} KiB");

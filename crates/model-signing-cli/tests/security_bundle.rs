@@ -16,10 +16,10 @@ mod common;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use common::measure::ms_with_peak_rss;
 use common::*;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -295,20 +295,19 @@ fn identity_regex_cannot_escape_its_anchors() {
         .assert_stderr_contains("does not match the identity regex");
 }
 
-/// Peak RSS (KiB) of a child, read by the kernel's accounting (via Python's `resource`).
-fn peak_rss_kib(cmd: &[OsString]) -> (i32, u64) {
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg("import resource,subprocess,sys\nr=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.PIPE)\nsys.stderr.write(r.stderr.decode(errors='replace'))\nprint(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-        .args(cmd)
-        .output()
-        .expect("python3");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut it = text.split_whitespace();
-    let code = it.next().and_then(|s| s.parse().ok()).expect("exit code");
-    let rss = it.next().and_then(|s| s.parse().ok()).expect("maxrss");
-    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    (code, rss)
+/// `verify key` of `model` with `key` and the bundle `sig`: its exit code and peak RSS (KiB).
+fn verify_peak_rss(key: &KeyPair, sig: &Path, model: &Path) -> (i32, u64) {
+    let (r, rss) = ms_with_peak_rss(args![
+        "verify",
+        "key",
+        "--public-key",
+        &key.public_key,
+        "--signature",
+        sig,
+        model
+    ]);
+    eprintln!("{}", r.stderr);
+    (r.code().unwrap_or(-1), rss)
 }
 
 /// A bundle whose 48 MiB payload fails the signature check: the v0.2 compat encoding (Python's
@@ -344,18 +343,8 @@ fn the_compat_encoding_costs_no_memory() {
         drop(payload);
         let sig = tmp.path().join("compat.sig");
         fs::write(&sig, &doc).unwrap();
-        let cmd: Vec<OsString> = vec![
-            model_signing().get_program().to_owned(),
-            "verify".into(),
-            "key".into(),
-            "--public-key".into(),
-            key.public_key.clone().into(),
-            "--signature".into(),
-            sig.into(),
-            model.clone().into(),
-        ];
         let started = std::time::Instant::now();
-        let (code, rss) = peak_rss_kib(&cmd);
+        let (code, rss) = verify_peak_rss(&key, &sig, &model);
         eprintln!(
             "legacy predicate named: {named}: {} MiB bundle, exit {code}, peak RSS {} MiB, {:?}",
             doc.len() >> 20,
@@ -399,17 +388,7 @@ fn junk_bundle_memory_is_bounded() {
         assert!(doc.len() >= size, "{what}: {}", doc.len());
         let sig = tmp.path().join("junk.sig");
         fs::write(&sig, &doc).unwrap();
-        let cmd: Vec<OsString> = vec![
-            model_signing().get_program().to_owned(),
-            "verify".into(),
-            "key".into(),
-            "--public-key".into(),
-            key.public_key.clone().into(),
-            "--signature".into(),
-            sig.into(),
-            model.clone().into(),
-        ];
-        let (code, rss) = peak_rss_kib(&cmd);
+        let (code, rss) = verify_peak_rss(&key, &sig, &model);
         eprintln!(
             "{what}: {} MiB bundle, exit {code}, peak RSS {} MiB",
             doc.len() >> 20,

@@ -49,6 +49,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub use tempfile::TempDir;
 
 pub mod craft;
+pub mod measure;
 pub mod oci;
 
 // ---------------------------------------------------------------------------

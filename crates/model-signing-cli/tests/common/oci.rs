@@ -200,6 +200,19 @@ pub fn verify_key_oci(key: &KeyPair, sig: &Path, target: &str, extra: &[&str]) -
     verify_key(Path::new(target), key, sig, extra)
 }
 
+/// `verify key` of `target` with no `--signature`: for an image, the signatures attached to it
+/// in its registry are tried.
+pub fn verify_key_attached(
+    key: &KeyPair,
+    target: impl AsRef<std::ffi::OsStr>,
+    extra: &[&str],
+) -> Run {
+    let mut a = crate::args!["verify", "key", "--public-key", &key.public_key];
+    a.extend(extra.iter().map(std::ffi::OsString::from));
+    a.push(target.as_ref().into());
+    ms(a)
+}
+
 pub fn statement_of(sig: &Path) -> serde_json::Value {
     use base64::Engine;
     let b: serde_json::Value =
@@ -373,25 +386,4 @@ impl Fake {
     pub fn clear_log(&self) {
         http_get(self.port, "/_log?clear");
     }
-}
-
-/// Runs our binary with `args` under a Python wrapper that reports its peak resident memory
-/// (`getrusage(RUSAGE_CHILDREN).ru_maxrss`, in KiB): the run, and that peak.
-pub fn ms_with_peak_rss(python: &Path, args: Vec<std::ffi::OsString>) -> (Run, u64) {
-    let wrapper = "import resource, subprocess, sys\n\
-        p = subprocess.run(sys.argv[1:], capture_output=True)\n\
-        sys.stdout.buffer.write(p.stdout)\n\
-        sys.stderr.buffer.write(p.stderr)\n\
-        print('MAXRSS_KB=%d' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n\
-        sys.exit(p.returncode)\n";
-    let mut cmd = Command::new(python);
-    cmd.args(["-c", wrapper]).arg(bin()).args(args);
-    let r = run(&mut cmd);
-    let kb = r
-        .stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("MAXRSS_KB="))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("the wrapper's MAXRSS_KB line");
-    (r, kb)
 }

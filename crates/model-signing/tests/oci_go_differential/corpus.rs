@@ -271,34 +271,27 @@ enum Kind {
     Platform,
 }
 
-const DOCUMENT_FIELDS: &[&str] = &[
-    "schemaVersion",
-    "mediaType",
-    "artifactType",
-    "config",
-    "layers",
-    "manifests",
-    "subject",
-    "annotations",
-];
-const DESCRIPTOR_FIELDS: &[&str] = &[
-    "mediaType",
-    "digest",
-    "size",
-    "urls",
-    "annotations",
-    "data",
-    "platform",
-    "artifactType",
-];
-const PLATFORM_FIELDS: &[&str] = &[
-    "architecture",
-    "os",
-    "os.version",
-    "os.features",
-    "variant",
-    "features",
-];
+impl Kind {
+    /// The fields of the consumer's struct for this kind of object (the Go model's, which the
+    /// test checks against the real Go structs).
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            Kind::Image | Kind::Index => crate::oci_go_model::DOCUMENT,
+            Kind::Descriptor => crate::oci_go_model::DESCRIPTOR,
+            Kind::Platform => crate::oci_go_model::PLATFORM,
+        }
+    }
+}
+
+/// The keys of the object at `path` in `base`, in order.
+fn present_keys(base: &V, path: &[&str]) -> Vec<String> {
+    let mut b = base.clone();
+    b.at(path)
+        .keys_mut()
+        .iter()
+        .map(|k| k.name.clone())
+        .collect()
+}
 
 /// Values of the wrong type for any field.
 const WRONG_TYPES: &[&str] = &[
@@ -375,19 +368,8 @@ fn valid_value(field: &str) -> V {
 /// has documents to compare): each key moved first or last, spelled with an escape, beside an
 /// unknown key; absent fields added with well-typed values.
 fn vary_object(c: &mut Corpus, label: &str, base: &V, path: &[&str], kind: Kind) {
-    let fields = match kind {
-        Kind::Image | Kind::Index => DOCUMENT_FIELDS,
-        Kind::Descriptor => DESCRIPTOR_FIELDS,
-        Kind::Platform => PLATFORM_FIELDS,
-    };
-    let present: Vec<String> = {
-        let mut b = base.clone();
-        b.at(path)
-            .keys_mut()
-            .iter()
-            .map(|k| k.name.clone())
-            .collect()
-    };
+    let fields = kind.fields();
+    let present = present_keys(base, path);
     let edit = |f: &dyn Fn(&mut Vec<Key>)| {
         let mut doc = base.clone();
         f(doc.at(path).keys_mut());
@@ -431,19 +413,8 @@ fn vary_object(c: &mut Corpus, label: &str, base: &V, path: &[&str], kind: Kind)
 
 /// Every mutation of one object: the one at `path` in `base`, of kind `kind`.
 fn mutate_object(c: &mut Corpus, label: &str, base: &V, path: &[&str], kind: Kind) {
-    let fields = match kind {
-        Kind::Image | Kind::Index => DOCUMENT_FIELDS,
-        Kind::Descriptor => DESCRIPTOR_FIELDS,
-        Kind::Platform => PLATFORM_FIELDS,
-    };
-    let present: Vec<String> = {
-        let mut b = base.clone();
-        b.at(path)
-            .keys_mut()
-            .iter()
-            .map(|k| k.name.clone())
-            .collect()
-    };
+    let fields = kind.fields();
+    let present = present_keys(base, path);
     let edit = |f: &dyn Fn(&mut Vec<Key>)| {
         let mut doc = base.clone();
         f(doc.at(path).keys_mut());
