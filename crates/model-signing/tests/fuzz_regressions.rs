@@ -56,6 +56,14 @@ AgEIAgEBMB0GCWCGSAFlAwQBKgQQAAAAAAAAAAAAAAAAAAAAAAQwAAAAAAAAAAAA
 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 -----END ENCRYPTED PRIVATE KEY-----
 ";
+    /// scrypt N=0, r=8, p=1: pkcs5 0.7.1 computes log2(N) as 63 - leading_zeros(N), which
+    /// overflows for N=0 (a panic with overflow checks on; CI's `keys` run, December 2026).
+    pub const SCRYPT_N_0: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----
+MIGCME4GCSqGSIb3DQEFDTBBMCAGCSsGAQQB2kcECzATBAhzYWx0c2FsdAIBAAIB
+CAIBATAdBglghkgBZQMEASoEEAcHBwcHBwcHBwcHBwcHBwcEMFpaWlpaWlpaWlpa
+WlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWg==
+-----END ENCRYPTED PRIVATE KEY-----
+";
     /// PBKDF2 with OpenSSL's default 2048 iterations: within the limits.
     pub const PBKDF2_DEFAULT: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----
 MIGLMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAhzYWx0c2FsdAICCAAw
@@ -90,6 +98,7 @@ fn hostile_key_derivation_parameters_are_refused_before_deriving() {
         ("scrypt r=16384 p=65535", SCRYPT_HUGE_R_P),
         ("scrypt 2 GiB", SCRYPT_2_GIB),
         ("scrypt 32 MiB + 1 KiB", SCRYPT_JUST_OVER),
+        ("scrypt N=0", SCRYPT_N_0),
     ] {
         let start = Instant::now();
         let err = keys_target(pem.as_bytes()).err();

@@ -121,6 +121,20 @@ fn check_kdf_cost(scheme: &pkcs8::pkcs5::EncryptionScheme<'_>) -> Result<(), Key
             )))
         }
         Kdf::Scrypt(p) => {
+            // RFC 7914 asks for N a power of two above 1 and r, p at least 1. pkcs5 0.7.1 takes
+            // log2(N) with a subtraction that overflows (a panic with overflow checks) when N is
+            // 0, so these are refused here, before it sees them.
+            if p.cost_parameter < 2
+                || !p.cost_parameter.is_power_of_two()
+                || p.block_size == 0
+                || p.parallelization == 0
+            {
+                return Err(KeyError::UnsupportedEncryption(format!(
+                    "scrypt with N={}, r={}, p={} (RFC 7914 needs N a power of two above 1, \
+                     r and p at least 1); {REENCRYPT_HINT}",
+                    p.cost_parameter, p.block_size, p.parallelization
+                )));
+            }
             let (n, r, par) = (
                 u128::from(p.cost_parameter),
                 u128::from(p.block_size),

@@ -506,4 +506,6 @@ fn oid_name(oid: &ObjectIdentifier, known: &[(ObjectIdentifier, &str)]) -> Strin
 }
 
 #[cfg(test)]
+mod kdf_tests;
+#[cfg(test)]
 mod tests;
