@@ -310,3 +310,22 @@ ms_setup_go() {
     MS_GO=$(command -v go)
     export MS_GO
 }
+
+# ---------------------------------------------------------------------------
+# ms_setup_strace: strace (Debian strace), with which the fault suite
+# (crates/model-signing-cli/tests/faults.rs) stops our binary at a chosen system call (signals
+# while hashing, syncing or renaming; a file replaced while read; a second signer meanwhile) and
+# checks the directory sync after the rename. setpriv (util-linux, always there) drops root for
+# the unwritable-directory test. Exports MS_STRACE.
+ms_setup_strace() {
+    if ! command -v strace >/dev/null 2>&1; then
+        ms_apt_install "strace" strace || return 1
+        command -v strace >/dev/null 2>&1 || {
+            ms_log "error: strace is still missing after installing it"
+            return 1
+        }
+    fi
+    MS_STRACE=$(command -v strace)
+    export MS_STRACE
+    ms_log "strace: $($MS_STRACE -V 2>/dev/null | head -1)"
+}

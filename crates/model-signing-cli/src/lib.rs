@@ -9,9 +9,11 @@
 
 mod args;
 mod config;
+mod out;
 mod pkcs11_cmd;
 mod progress;
 mod run;
+mod signals;
 mod sigstore_sign;
 mod sigstore_verify;
 
@@ -43,6 +45,13 @@ pub fn run_cli(argv: Vec<OsString>) -> ExitCode {
         progress::enable_mmap(prefix);
     }
     run::run(cli.command)
+}
+
+/// Makes SIGINT, SIGTERM and SIGHUP wait for a signature's rename to finish before they end the
+/// process, so that no temporary file is left beside it. For the `model-signing` executable only:
+/// a process embedding [`run_cli`] (Python) keeps its own signal handling.
+pub fn install_signal_handling() {
+    signals::install();
 }
 
 /// [`run_cli`] with the exit code as a number, for callers that hand it on (the Python package

@@ -64,18 +64,15 @@ pub fn certificate_signer(
 pub fn run(action: Pkcs11Action) -> ExitCode {
     match action {
         Pkcs11Action::List(a) => match list(&a) {
-            Ok(text) => {
-                print!("{text}");
-                ExitCode::SUCCESS
-            }
+            Ok(text) => crate::out::success(&text, "the module was listed"),
             Err(e) => {
-                eprintln!(
+                crate::out::stderr_line(&format!(
                     "Listing failed with error: {}",
                     model_signing::error::untrusted_text(
                         &model_signing::error::chain_text(e.as_ref()),
                         usize::MAX
                     )
-                );
+                ));
                 ExitCode::from(1)
             }
         },

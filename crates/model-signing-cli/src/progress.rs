@@ -28,7 +28,7 @@ static MMAP: AtomicBool = AtomicBool::new(false);
 pub fn enable_mmap(prefix: &str) {
     let message: &'static str = Box::leak(
         format!(
-            "{prefix}: a model file shrank while it was being hashed; sign or verify a model that \
+            "{prefix}: a model file was truncated while it was being hashed; sign or verify a model that \
              is not being modified\n"
         )
         .into_boxed_str(),

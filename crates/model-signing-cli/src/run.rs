@@ -6,6 +6,7 @@ use crate::args::{
     VerifyMethod, PASSWORD_ENV,
 };
 use crate::config;
+use crate::out;
 use anyhow::{bail, Context, Result};
 use model_signing::keys::{KeyError, PrivateKey};
 use model_signing::pkcs11::Zeroizing;
@@ -38,7 +39,7 @@ pub fn init_logging(flag: Option<LogLevel>) {
     crate::progress::set_quiet(filter < tracing::Level::INFO);
     tracing_subscriber::fmt()
         .with_max_level(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| out::LogWriter)
         .with_target(false)
         .without_time()
         .with_level(true)
@@ -70,18 +71,18 @@ pub fn run(cmd: Command) -> ExitCode {
             let output = method.common().output;
             match sign_cmd(method) {
                 Ok(report) => {
-                    if output == OutputFormat::Json {
+                    let text = if output == OutputFormat::Json {
                         let v = serde_json::to_value(&report).unwrap_or_default();
-                        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                        serde_json::to_string_pretty(&v).unwrap_or_default()
                     } else {
-                        println!("Signing succeeded");
-                    }
-                    ExitCode::SUCCESS
+                        "Signing succeeded".to_string()
+                    };
+                    out::success(&text, "the signature was written")
                 }
                 Err(e) => {
                     if output == OutputFormat::Json {
                         let v = serde_json::json!({ "signed": false, "error": render(&e) });
-                        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                        out::failure_report(&serde_json::to_string_pretty(&v).unwrap_or_default());
                     }
                     fail(SIGN_FAILED, &e)
                 }
@@ -91,17 +92,14 @@ pub fn run(cmd: Command) -> ExitCode {
         Command::TrustRoot { action } => crate::sigstore_verify::trust_root(action),
         Command::Pkcs11 { action } => crate::pkcs11_cmd::run(action),
         Command::Digest(d) => match digest_cmd(&d) {
-            Ok(s) => {
-                println!("{s}");
-                ExitCode::SUCCESS
-            }
+            Ok(s) => out::success(&s, "the digest was computed"),
             Err(e) => fail(DIGEST_FAILED, &e),
         },
     }
 }
 
 fn fail(prefix: &str, e: &anyhow::Error) -> ExitCode {
-    eprintln!("{prefix}: {}", render(e));
+    out::stderr_line(&format!("{prefix}: {}", render(e)));
     ExitCode::from(1)
 }
 
@@ -418,17 +416,17 @@ fn verify_cmd(method: VerifyMethod) -> ExitCode {
     };
     match result {
         Ok(report) => {
-            match output {
-                OutputFormat::Text => println!("Verification succeeded"),
+            let text = match output {
+                OutputFormat::Text => "Verification succeeded".to_string(),
                 OutputFormat::Json => {
                     let mut v = serde_json::to_value(&report).unwrap_or_default();
                     if let Some(o) = v.as_object_mut() {
                         o.insert("verified".into(), true.into());
                     }
-                    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                    serde_json::to_string_pretty(&v).unwrap_or_default()
                 }
-            }
-            ExitCode::SUCCESS
+            };
+            out::success(&text, "the model was verified")
         }
         Err(e) => {
             if output == OutputFormat::Json {
@@ -436,7 +434,7 @@ fn verify_cmd(method: VerifyMethod) -> ExitCode {
                 if let Some(LibError::Mismatch(m)) = e.downcast_ref::<LibError>() {
                     v["problems"] = serde_json::to_value(m).unwrap_or_default();
                 }
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                out::failure_report(&serde_json::to_string_pretty(&v).unwrap_or_default());
             }
             fail(VERIFY_FAILED, &e)
         }

@@ -40,15 +40,17 @@ pub fn trust_root(action: TrustRootAction) -> ExitCode {
             let instance = Instance::from_staging_flag(a.use_staging);
             match trust::update_cached(instance, None, Duration::from_secs(a.timeout)) {
                 Ok(out) => {
-                    println!("Trusted root updated: {}", out.trusted_root.display());
                     tracing::info!("signing config cached at {}", out.signing_config.display());
-                    ExitCode::SUCCESS
+                    crate::out::success(
+                        &format!("Trusted root updated: {}", out.trusted_root.display()),
+                        "the trusted root was updated",
+                    )
                 }
                 Err(e) => {
-                    eprintln!(
+                    crate::out::stderr_line(&format!(
                         "Updating the trusted root failed with error: {}",
                         model_signing::error::untrusted_text(&e.to_string(), usize::MAX)
-                    );
+                    ));
                     ExitCode::from(1)
                 }
             }

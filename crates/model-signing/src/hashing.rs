@@ -533,6 +533,15 @@ pub fn hash_files_with(
     Ok(out)
 }
 
+/// A file that ended before the walk's size: cut short while (or since) it was listed.
+fn truncated(path: &Path) -> Error {
+    Error::Model(format!(
+        "'{}' was truncated while it was being hashed (it ended before the size it had when \
+         listed); sign or verify a model that is not being modified",
+        path.display()
+    ))
+}
+
 fn changed(path: &Path) -> Error {
     Error::Model(format!(
         "'{}' changed while it was being hashed; sign or verify a model that is not being modified",
@@ -558,6 +567,33 @@ fn check_unchanged(f: &FileEntry, meta: &std::fs::Metadata) -> Result<()> {
         return Err(changed(&f.path));
     }
     Ok(())
+}
+
+/// Fails unless `f.path` still names the file that was just read (device, inode, size, time).
+/// Reading through a descriptor proves what was read, not what the path names now: a file
+/// replaced by a rename while it was hashed (an editor's save, a download finishing) left a
+/// signature of the unlinked inode, which the model on disk never matched.
+fn check_still_named(f: &FileEntry) -> Result<()> {
+    let now = if f.follow {
+        std::fs::metadata(&f.path)
+    } else {
+        std::fs::symlink_metadata(&f.path)
+    };
+    let meta = now.map_err(|_| swapped_after(&f.path))?;
+    if !meta.is_file()
+        || (f.identity.is_some() && crate::walk::FileIdentity::of(&meta) != f.identity)
+    {
+        return Err(swapped_after(&f.path));
+    }
+    check_unchanged(f, &meta)
+}
+
+fn swapped_after(path: &Path) -> Error {
+    Error::Model(format!(
+        "'{}' changed while it was being hashed (the path names another file than the one read: \
+         replaced or removed); sign or verify a model that is not being modified",
+        path.display()
+    ))
 }
 
 /// Opens a file the walk listed, and proves that the descriptor is that file before a byte is read.
@@ -630,6 +666,12 @@ fn hash_mapped(
     // Checked before mapping too (by `open_listed`): a file that shrank since the walk is an
     // ordinary error, while shrinking during hashing is the SIGBUS case the guard handles.
     let file = open_listed(f)?;
+    if is_sparse(&file) {
+        // A read of a hole returns zeros without allocating; a mapped page of a hole is allocated
+        // on first touch by tmpfs (and written back as data by some file systems), so a read-only
+        // verify of a sparse model could fill the file system.
+        return hash_file(f, file, start, end, alg, parallel, progress);
+    }
     let mut h = alg.hasher();
     let mut pos = start;
     while pos < end {
@@ -639,7 +681,7 @@ fn hash_mapped(
         let len = usize::try_from((end - pos).min(MAP_WINDOW as u64)).unwrap_or(MAP_WINDOW);
         let map = model_signing_mmap::Map::new(&file, pos, len).map_err(|e| {
             if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                changed(&f.path)
+                truncated(&f.path)
             } else {
                 Error::io(&f.path, e)
             }
@@ -651,7 +693,21 @@ fn hash_mapped(
         }
     }
     check_unchanged(f, &file.metadata().map_err(|e| Error::io(&f.path, e))?)?;
+    check_still_named(f)?;
     Ok(h.finish())
+}
+
+/// Whether the file has holes: fewer 512-byte blocks allocated than its size needs.
+#[cfg(unix)]
+fn is_sparse(file: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    file.metadata()
+        .is_ok_and(|m| m.blocks().saturating_mul(512) < m.len())
+}
+
+#[cfg(not(unix))]
+fn is_sparse(_file: &File) -> bool {
+    false
 }
 
 /// Hashes bytes `[start, end)` of a file, checking that the file did not change since the walk.
@@ -663,7 +719,19 @@ fn hash_range(
     parallel: bool,
     progress: Option<&dyn Progress>,
 ) -> Result<Vec<u8>> {
-    let file = open_listed(f)?;
+    hash_file(f, open_listed(f)?, start, end, alg, parallel, progress)
+}
+
+/// [`hash_range`] over a descriptor [`open_listed`] returned.
+fn hash_file(
+    f: &FileEntry,
+    file: File,
+    start: u64,
+    end: u64,
+    alg: HashAlgorithm,
+    parallel: bool,
+    progress: Option<&dyn Progress>,
+) -> Result<Vec<u8>> {
     let mut h = alg.hasher();
     let read_size = if parallel {
         BLAKE3_PAR_READ
@@ -684,7 +752,7 @@ fn hash_range(
             let chunk = buf.get_mut(..want).ok_or_else(|| changed(&f.path))?;
             let n = read_at(&file, chunk, pos).map_err(|e| Error::io(&f.path, e))?;
             if n == 0 {
-                return Err(changed(&f.path));
+                return Err(truncated(&f.path));
             }
             let data = chunk.get(..n).ok_or_else(|| changed(&f.path))?;
             h.feed(data, parallel);
@@ -695,8 +763,10 @@ fn hash_range(
         }
         Ok(())
     })?;
-    // Checked after reading: a change during the read shows up in size or mtime.
+    // Checked after reading: a change during the read shows up in size or mtime, a replacement
+    // in what the path names.
     check_unchanged(f, &file.metadata().map_err(|e| Error::io(&f.path, e))?)?;
+    check_still_named(f)?;
     Ok(h.finish())
 }
 
@@ -1161,6 +1231,62 @@ mod tests {
         }
         fn cancelled(&self) -> bool {
             self.cancel.load(Ordering::SeqCst)
+        }
+    }
+
+    /// Renames a new file over `path` on the first progress report, i.e. while it is hashed.
+    #[cfg(unix)]
+    struct ReplaceWhileHashing {
+        path: std::path::PathBuf,
+        done: AtomicBool,
+    }
+
+    #[cfg(unix)]
+    impl Progress for ReplaceWhileHashing {
+        fn advance(&self, _bytes: u64) {
+            if !self.done.swap(true, Ordering::SeqCst) {
+                replace_same_size(&self.path, &big(3 * MAP_WINDOW, 0x5a));
+            }
+        }
+    }
+
+    /// A file replaced by a rename while it is read (an editor's save, a finished download) is
+    /// an error on every path: the descriptor read the old inode, which the path no longer names.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_renamed_over_while_hashed_is_an_error() {
+        let runs = [
+            (HashAlgorithm::Sha256, Serialization::Files, false),
+            (HashAlgorithm::Sha256, Serialization::Files, true),
+            (HashAlgorithm::Blake3, Serialization::Files, true),
+            (HashAlgorithm::Blake2b, Serialization::Files, false),
+            (
+                HashAlgorithm::Blake3,
+                Serialization::Shards {
+                    shard_size: MAP_WINDOW as u64,
+                },
+                true,
+            ),
+        ];
+        for (alg, ser, mmap) in runs {
+            let d = tempfile::tempdir().unwrap();
+            let path = d.path().join("w.bin");
+            std::fs::write(&path, big(3 * MAP_WINDOW, 1)).unwrap();
+            let files = walked(d.path(), false);
+            let engine = Engine {
+                mmap,
+                max_workers: Some(1),
+                progress: Some(std::sync::Arc::new(ReplaceWhileHashing {
+                    path: path.clone(),
+                    done: AtomicBool::new(false),
+                })),
+            };
+            let e = hash_files_with(&files, alg, ser, &engine).unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("the path names another file than the one read"),
+                "{alg} {ser:?} mmap={mmap}: {e}"
+            );
         }
     }
 

@@ -68,6 +68,7 @@
     )
 )]
 
+pub mod atomic;
 pub mod bundle;
 pub mod dsse;
 pub mod error;

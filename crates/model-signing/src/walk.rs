@@ -465,6 +465,10 @@ impl Walker<'_> {
         }
         let mut files = Vec::new();
         let mut subdirs = Vec::new();
+        // Held while the directory is listed and its entries looked at: a signature being renamed
+        // into this directory by this library (another signer of the same model) waits, so its
+        // temporary name is never listed ([`crate::atomic`]).
+        let _listing = crate::atomic::lock_for_listing(dir);
         let rd = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
         for entry in rd {
             let entry = entry.map_err(|e| Error::io(dir, e))?;

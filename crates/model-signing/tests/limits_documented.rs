@@ -47,6 +47,7 @@ fn security_md_lists_every_bound_with_its_value() {
     let all = bounds![
         MAX_WORKERS,
         MAX_TREE_DEPTH,
+        DIR_LOCK_WAIT,
         MAX_MANIFEST_BYTES,
         MAX_LAYERS,
         MAX_REGISTRY_ERROR_BYTES,

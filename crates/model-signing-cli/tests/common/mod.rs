@@ -51,6 +51,7 @@ pub use tempfile::TempDir;
 pub mod craft;
 pub mod measure;
 pub mod oci;
+pub mod strace;
 
 // ---------------------------------------------------------------------------
 // Locations

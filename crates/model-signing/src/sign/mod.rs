@@ -23,7 +23,7 @@ use crate::statement::{self, SerializationInfo};
 use crate::walk;
 use serde::Serialize;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Component, Path};
 
 pub use certificate::CertificateSigner;
@@ -331,13 +331,7 @@ pub fn sign_model(
     Ok(outcome)
 }
 
-/// The directory a file path lives in (`.` for a bare name).
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
+use crate::atomic::parent_dir;
 
 /// Media type prefixes of Sigstore bundles: `application/vnd.dev.sigstore.bundle.v0.3+json` and
 /// the older `application/vnd.dev.sigstore.bundle+json;version=0.x`.
@@ -422,6 +416,15 @@ pub fn check_signature_path(path: &Path) -> Result<()> {
             )))
         }
     }
+    // Permissions and read-only mounts are found now, not after an hour of hashing; the probe
+    // creates nothing that anyone can see ([`crate::atomic::check_writable`]).
+    if let Err(e) = crate::atomic::check_writable(dir) {
+        return Err(Error::Config(format!(
+            "cannot write the signature '{}': directory '{}' is not writable: {e}",
+            path.display(),
+            dir.display()
+        )));
+    }
     let meta = match fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -485,28 +488,16 @@ pub fn signature_ignore_path(model: &Path, signature: &Path) -> Result<Option<St
     Ok((!parts.is_empty()).then(|| parts.join("/")))
 }
 
-/// Writes the signature bundle `bytes` to `path` through a temporary file in the same directory
-/// and a rename, so a failure leaves no file and never a partial one. `path` is checked first
-/// with [`check_signature_path`]; should a link appear there afterwards, the rename replaces it
-/// rather than writing through it. The file's mode is 0666 less the umask, like any file the user
-/// creates (the kernel applies the umask when the temporary file is created).
+/// Writes the signature bundle `bytes` to `path` with [`crate::atomic::write`]: a failure leaves
+/// no file and never a partial one, nothing half-written is ever visible in the directory (a
+/// signature inside the model is not listed by a concurrent signer or verifier), SIGKILL leaves at
+/// most a temporary name in one two-call window, and the rename is synced to disk. `path` is
+/// checked first with [`check_signature_path`]; should a link appear there afterwards, the rename
+/// replaces it rather than writing through it. The file's mode is 0666 less the umask, like any
+/// file the user creates.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     check_signature_path(path)?;
-    let dir = parent_dir(path);
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".model-signing-").suffix(".tmp");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(fs::Permissions::from_mode(0o666));
-    }
-    let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    crate::atomic::write(path, bytes)
 }
 
 #[cfg(test)]

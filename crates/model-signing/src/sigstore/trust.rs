@@ -613,18 +613,10 @@ pub fn update_cached(
     })
 }
 
-/// Writes through a temporary file in the same directory and renames it into place, so a reader
-/// never sees a half-written root (and a crash leaves the old one).
+/// Written with [`crate::atomic::write`], so a reader never sees a half-written root (and a crash
+/// leaves the old one).
 fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(data).map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    crate::atomic::write(path, data)
 }
 
 #[cfg(test)]

@@ -300,7 +300,7 @@ pub(crate) fn new_content(orig: &[u8], c: Change, patch: &[u8]) -> Vec<u8> {
 
 /// A 64 MiB file is modified while the model is verified. Whatever the timing, the verifier must
 /// pass only on the signed content, and otherwise fail either with "changed while it was being
-/// hashed" or with a mismatch whose digests are those of the complete new content (never of a mix).
+/// hashed" (or "truncated while") or with a mismatch whose digests are those of the complete new content (never of a mix).
 pub(crate) fn race_campaign(test: &str, alg: HashAlgorithm, ser: Serialization, iterations: usize) {
     let mut rng = Rng::for_test(test);
     let tmp = tempfile::tempdir().unwrap();
@@ -416,6 +416,9 @@ pub(crate) fn race_campaign(test: &str, alg: HashAlgorithm, ser: Serialization, 
             }
             Outcome::Fail(Error::Model(m)) if m.contains("changed while") => {
                 "detected: 'changed while it was being hashed'".into()
+            }
+            Outcome::Fail(Error::Model(m)) if m.contains("truncated while") => {
+                "detected: 'truncated while it was being hashed'".into()
             }
             Outcome::Fail(Error::Model(m)) if m.contains("no longer a regular file") => {
                 "detected: 'no longer a regular file'".into()
