@@ -327,6 +327,62 @@ fn concurrent_signers_and_verifiers_without_delays() {
     }
 }
 
+/// A process that holds every directory of a model locked (another program, or a stuck one)
+/// delays a walk by `DIR_LOCK_WAIT` (5 s) in all, not per directory; a signer's rename by as much.
+#[test]
+fn directory_locks_held_forever_delay_a_walk_by_the_bound_once() {
+    let t = tempdir();
+    let key = gen_ec_key(t.path(), "k", Curve::P256);
+    let m = t.path().join("model");
+    let mut dirs = vec![m.clone()];
+    for i in 0..8 {
+        let d = m.join(format!("d{i}"));
+        write_file(&d, "f.txt", format!("file {i}"));
+        dirs.push(d);
+    }
+    let sig = m.join("model.sig");
+    ms(sign_args(&m, &key, &sig, &[])).assert_success();
+    let holder = "import fcntl, os, sys\n\
+        fds = [os.open(d, os.O_RDONLY) for d in sys.argv[1:]]\n\
+        [fcntl.flock(fd, fcntl.LOCK_EX) for fd in fds]\n\
+        print('locked', flush=True)\n\
+        sys.stdin.read()\n";
+    let mut child = Command::new("python3")
+        .args(["-c", holder])
+        .args(&dirs)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let start = Instant::now();
+    let v = verify_key(&m, &key, &sig, &[]);
+    let verify_took = start.elapsed();
+    let start = Instant::now();
+    let s = ms(sign_args(&m, &key, &sig, &[]));
+    let sign_took = start.elapsed();
+    drop(child.stdin.take());
+    let _ = child.wait();
+    v.assert_success();
+    s.assert_success();
+    // One 5 s wait for the walk (nine directories), one for the rename; 9 x 5 s if per directory.
+    assert!(
+        verify_took < Duration::from_secs(12),
+        "verify took {verify_took:?}"
+    );
+    assert!(
+        sign_took < Duration::from_secs(18),
+        "sign took {sign_took:?}"
+    );
+    verify_key(&m, &key, &sig, &[]).assert_success();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Row 3: an unwritable signature directory is found before hashing
 // ---------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
 
 /// Held while a temporary name exists; see [`pause_renames`].
 static RENAMES: Mutex<()> = Mutex::new(());
@@ -84,10 +85,11 @@ pub fn check_writable(dir: &Path) -> std::io::Result<()> {
 
 /// A shared lock on a directory, held by a walk while it lists the directory: a [`write`] into it
 /// waits until the listing is done, and the listing never sees its temporary name. `None` when the
-/// lock cannot be had within [`crate::limits::DIR_LOCK_WAIT`] or at all (the walk then goes on
-/// without it).
-pub(crate) fn lock_for_listing(dir: &Path) -> Option<File> {
-    imp::lock(dir, false)
+/// lock cannot be had by `deadline` or at all (the walk then goes on without it). A walk gives all
+/// its directories one deadline, [`crate::limits::DIR_LOCK_WAIT`] from its start: a process
+/// holding locks on many directories delays a walk by that much in all, not per directory.
+pub(crate) fn lock_for_listing(dir: &Path, deadline: Instant) -> Option<File> {
+    imp::lock(dir, false, deadline)
 }
 
 enum Failure {
@@ -174,19 +176,18 @@ mod imp {
         }
     }
 
-    /// Takes a `flock` on `dir`, polling for at most [`DIR_LOCK_WAIT`].
-    pub(super) fn lock(dir: &Path, exclusive: bool) -> Option<File> {
+    /// Takes a `flock` on `dir`, polling until `deadline` (one try when it has passed).
+    pub(super) fn lock(dir: &Path, exclusive: bool, deadline: Instant) -> Option<File> {
         let file = open_dir(dir).ok()?;
         let op = if exclusive {
             FlockOperation::NonBlockingLockExclusive
         } else {
             FlockOperation::NonBlockingLockShared
         };
-        let start = Instant::now();
         loop {
             match rustix::fs::flock(&file, op) {
                 Ok(()) => return Some(file),
-                Err(Errno::WOULDBLOCK) if start.elapsed() < DIR_LOCK_WAIT => {
+                Err(Errno::WOULDBLOCK) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(2));
                 }
                 Err(Errno::INTR) => {}
@@ -209,7 +210,7 @@ mod imp {
             None => None,
         };
         let _gate = RENAMES.lock().unwrap_or_else(|e| e.into_inner());
-        let _lock = lock(dir_path, true);
+        let _lock = lock(dir_path, true, Instant::now() + DIR_LOCK_WAIT);
         let tmp = temp_name();
         let linked = match &staged {
             Some(f) => link_unnamed(f, &dir, &tmp)?,
@@ -259,7 +260,11 @@ mod imp {
     use std::io;
     use std::path::Path;
 
-    pub(super) fn lock(_dir: &Path, _exclusive: bool) -> Option<File> {
+    pub(super) fn lock(
+        _dir: &Path,
+        _exclusive: bool,
+        _deadline: std::time::Instant,
+    ) -> Option<File> {
         None
     }
 
@@ -342,7 +347,8 @@ mod tests {
     fn a_listing_lock_holds_the_rename_back() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("model.sig");
-        let lock = lock_for_listing(d.path()).expect("lock");
+        let far = Instant::now() + std::time::Duration::from_secs(60);
+        let lock = lock_for_listing(d.path(), far).expect("lock");
         let writer = {
             let p = p.clone();
             std::thread::spawn(move || write(&p, b"x"))

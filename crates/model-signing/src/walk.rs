@@ -342,6 +342,7 @@ pub fn walk(root: &Path, opts: &WalkOptions) -> Result<Vec<FileEntry>> {
     let w = Walker {
         opts,
         canon_root: &canon,
+        lock_deadline: std::time::Instant::now() + crate::limits::DIR_LOCK_WAIT,
     };
     let mut out = w.walk_tree(root, dir_id(root, &target_meta)?)?;
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -384,6 +385,8 @@ pub fn shown_path(p: &Path) -> String {
 struct Walker<'a> {
     opts: &'a WalkOptions,
     canon_root: &'a Path,
+    /// Until when listing a directory waits for its lock ([`crate::atomic::lock_for_listing`]).
+    lock_deadline: std::time::Instant,
 }
 
 /// A directory still to be walked: where it is, its model-relative name, its identity.
@@ -468,7 +471,7 @@ impl Walker<'_> {
         // Held while the directory is listed and its entries looked at: a signature being renamed
         // into this directory by this library (another signer of the same model) waits, so its
         // temporary name is never listed ([`crate::atomic`]).
-        let _listing = crate::atomic::lock_for_listing(dir);
+        let _listing = crate::atomic::lock_for_listing(dir, self.lock_deadline);
         let rd = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
         for entry in rd {
             let entry = entry.map_err(|e| Error::io(dir, e))?;
