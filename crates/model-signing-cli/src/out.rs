@@ -35,6 +35,7 @@ pub fn stderr_line(text: &str) {
 /// Prints the result `text` of a command that succeeded: exit 0, or exit 1 with a line on stderr
 /// saying what was done and that its report could not be written.
 pub fn success(text: &str, done: &str) -> ExitCode {
+    crate::signals::no_signal_after_success();
     match stdout_line(text) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -66,4 +67,11 @@ impl Write for LogWriter {
         let _ = std::io::stderr().flush();
         Ok(())
     }
+}
+
+/// A JSON report as text: pretty-printed, with the characters that would act on a terminal or
+/// hide on it (bidirectional controls, line separators, invisible characters, C1 controls)
+/// written as `\uXXXX` escapes, which JSON reads back as the same characters.
+pub fn json(v: &serde_json::Value) -> String {
+    model_signing::error::json_inert(&serde_json::to_string_pretty(v).unwrap_or_default())
 }

@@ -73,7 +73,7 @@ pub fn run(cmd: Command) -> ExitCode {
                 Ok(report) => {
                     let text = if output == OutputFormat::Json {
                         let v = serde_json::to_value(&report).unwrap_or_default();
-                        serde_json::to_string_pretty(&v).unwrap_or_default()
+                        out::json(&v)
                     } else {
                         "Signing succeeded".to_string()
                     };
@@ -82,7 +82,7 @@ pub fn run(cmd: Command) -> ExitCode {
                 Err(e) => {
                     if output == OutputFormat::Json {
                         let v = serde_json::json!({ "signed": false, "error": render(&e) });
-                        out::failure_report(&serde_json::to_string_pretty(&v).unwrap_or_default());
+                        out::failure_report(&out::json(&v));
                     }
                     fail(SIGN_FAILED, &e)
                 }
@@ -423,7 +423,7 @@ fn verify_cmd(method: VerifyMethod) -> ExitCode {
                     if let Some(o) = v.as_object_mut() {
                         o.insert("verified".into(), true.into());
                     }
-                    serde_json::to_string_pretty(&v).unwrap_or_default()
+                    out::json(&v)
                 }
             };
             out::success(&text, "the model was verified")
@@ -434,7 +434,7 @@ fn verify_cmd(method: VerifyMethod) -> ExitCode {
                 if let Some(LibError::Mismatch(m)) = e.downcast_ref::<LibError>() {
                     v["problems"] = serde_json::to_value(m).unwrap_or_default();
                 }
-                out::failure_report(&serde_json::to_string_pretty(&v).unwrap_or_default());
+                out::failure_report(&out::json(&v));
             }
             fail(VERIFY_FAILED, &e)
         }

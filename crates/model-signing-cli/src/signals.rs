@@ -8,6 +8,22 @@
 //! cleanup, and the signature is written unnamed until its rename, so ending at once is right
 //! everywhere else.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// [`install`] ran: this process is the `model-signing` executable, not an embedding one.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Called when a command is about to report success: from now on a signal waiting for the
+/// rename gate waits for good, and the process ends with the command's own exit code. Without
+/// it, a signal that arrived during the rename could end the process after "Signing succeeded"
+/// was printed (the review saw exit 143 after it). The gate is never released: the process is
+/// about to exit. Only in the executable; an embedding process keeps the gate.
+pub fn no_signal_after_success() {
+    if INSTALLED.load(Ordering::SeqCst) {
+        std::mem::forget(model_signing::atomic::pause_renames());
+    }
+}
+
 /// Installs the handling; does nothing where it cannot be installed (the signals then keep their
 /// default action, and only a signal during the rename can leave a temporary file).
 #[cfg(unix)]
@@ -16,6 +32,7 @@ pub fn install() {
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
         return;
     };
+    INSTALLED.store(true, Ordering::SeqCst);
     let _ = std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {

@@ -32,7 +32,7 @@
 use crate::error::{Error, Result};
 use std::fs::File;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -62,34 +62,136 @@ pub(crate) fn parent_dir(path: &Path) -> &Path {
 /// documentation). On error no file is left and an existing file is untouched, except when the
 /// final directory sync fails: then the new file is in place and the error says so.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = parent_dir(path);
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::Config(format!("'{}' names no file", path.display())))?;
-    imp::write(dir, Path::new(name), bytes).map_err(|e| match e {
-        Failure::Before(e) => Error::io(path, e),
-        Failure::DirSync(e) => Error::Config(format!(
-            "'{}' was written, but its directory could not be synced to disk, so the file may not \
-             survive a power loss: {e}",
-            path.display()
-        )),
-    })
+    Destination::open(path)?.write(bytes)
+}
+
+/// Where a file is about to be written: its directory, opened (and probed writable) once, so that
+/// everything done later (looking at the file there, writing it) happens in that directory even
+/// if its path is made to lead elsewhere meanwhile. Signing opens one before hashing and writes
+/// through it after: the review moved a signature's directory away during hashing and put a
+/// symlink to another directory in its place, and the signature landed there.
+#[derive(Debug)]
+pub struct Destination {
+    path: PathBuf,
+    dir_path: PathBuf,
+    name: std::ffi::OsString,
+    dir: imp::Dir,
+}
+
+/// What is at a [`Destination`]'s name now, looked at without following a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Nothing.
+    Nothing,
+    /// A symbolic link (dangling or not).
+    Symlink,
+    /// A directory.
+    Directory,
+    /// A regular file of this many bytes.
+    File(u64),
+    /// A FIFO, socket or device.
+    Special,
+}
+
+impl Destination {
+    /// Opens the directory `path` would be written in (resolved as the system resolves it, links
+    /// included) and checks that a file can be created there (permissions, read-only mounts)
+    /// without creating one anyone can see.
+    pub fn open(path: &Path) -> Result<Destination> {
+        let name = path
+            .file_name()
+            .ok_or_else(|| Error::Config(format!("'{}' names no file", path.display())))?
+            .to_os_string();
+        let dir_path = parent_dir(path).to_path_buf();
+        let dir = imp::Dir::open(&dir_path).map_err(|e| {
+            Error::Config(format!(
+                "cannot write '{}': directory '{}': {e}",
+                path.display(),
+                dir_path.display()
+            ))
+        })?;
+        dir.check_writable().map_err(|e| {
+            Error::Config(format!(
+                "cannot write '{}': directory '{}' is not writable: {e}",
+                path.display(),
+                dir_path.display()
+            ))
+        })?;
+        Ok(Destination {
+            path: path.to_path_buf(),
+            dir_path,
+            name,
+            dir,
+        })
+    }
+
+    /// The path this destination was opened for.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What is at the name in the opened directory now.
+    pub fn existing(&self) -> Result<Existing> {
+        self.dir
+            .existing(&self.name)
+            .map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// The first `limit` bytes of the regular file at the name (opened without following a link
+    /// and without blocking: a FIFO swapped in is refused, never waited on), or `None` when what
+    /// is there is not a regular file.
+    pub fn read_existing(&self, limit: u64) -> Result<Option<Vec<u8>>> {
+        self.dir
+            .read_existing(&self.name, limit)
+            .map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Writes `bytes` under the name in the opened directory, atomically and durably. Refused
+    /// when the directory's path no longer leads to the opened directory.
+    pub fn write(&self, bytes: &[u8]) -> Result<()> {
+        if !self.dir.is_at(&self.dir_path) {
+            return Err(Error::Config(format!(
+                "cannot write '{}': directory '{}' was replaced (moved, or swapped for a link) \
+                 since it was checked; nothing was written",
+                self.path.display(),
+                self.dir_path.display()
+            )));
+        }
+        self.dir.write(&self.name, bytes).map_err(|e| match e {
+            Failure::Before(e) => Error::io(&self.path, e),
+            Failure::DirSync(e) => Error::Config(format!(
+                "'{}' was written, but its directory could not be synced to disk, so the \
+                     file may not survive a power loss: {e}",
+                self.path.display()
+            )),
+        })
+    }
 }
 
 /// Checks that a new file can be created in `dir` (permissions, a read-only mount), without
 /// leaving or showing one: an unnamed file is created and closed. Where the file system has no
 /// unnamed files, `access(W_OK)` answers instead, which sees the same permission bits and mounts.
 pub fn check_writable(dir: &Path) -> std::io::Result<()> {
-    imp::check_writable(dir)
+    imp::Dir::open(dir)?.check_writable()
 }
 
-/// A shared lock on a directory, held by a walk while it lists the directory: a [`write`] into it
-/// waits until the listing is done, and the listing never sees its temporary name. `None` when the
-/// lock cannot be had by `deadline` or at all (the walk then goes on without it). A walk gives all
-/// its directories one deadline, [`crate::limits::DIR_LOCK_WAIT`] from its start: a process
-/// holding locks on many directories delays a walk by that much in all, not per directory.
-pub(crate) fn lock_for_listing(dir: &Path, deadline: Instant) -> Option<File> {
-    imp::lock(dir, false, deadline)
+/// A shared lock on the open directory `dir`, held by a walk while it lists the directory: a
+/// [`write`] into it waits until the listing is done, and the listing never sees its temporary
+/// name. `None` when the lock cannot be had by `deadline` or at all (the walk then goes on
+/// without it). A walk gives all its directories one deadline, [`crate::limits::DIR_LOCK_WAIT`]
+/// from its start: a process holding locks on many directories delays a walk by that much in
+/// all, not per directory.
+pub(crate) fn lock_for_listing(dir: &File, deadline: Instant) -> Option<LockGuard<'_>> {
+    imp::lock_fd(dir, false, deadline).then_some(LockGuard(dir))
+}
+
+/// A `flock` held on a directory descriptor, released when dropped.
+pub(crate) struct LockGuard<'a>(&'a File);
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        imp::unlock(self.0);
+    }
 }
 
 enum Failure {
@@ -121,16 +223,32 @@ fn write_all_synced(file: &mut File, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
+fn read_limited(file: File, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    file.take(limit).read_to_end(&mut out)?;
+    Ok(out)
+}
+
 #[cfg(target_os = "linux")]
 mod imp {
-    use super::{temp_name, write_all_synced, Failure, RENAMES};
+    use super::{read_limited, temp_name, write_all_synced, Existing, Failure, RENAMES};
     use crate::limits::DIR_LOCK_WAIT;
-    use rustix::fs::{AtFlags, FlockOperation, Mode, OFlags, CWD};
+    use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags, CWD};
     use rustix::io::Errno;
+    use std::ffi::OsStr;
     use std::fs::File;
     use std::io;
+    use std::os::unix::fs::MetadataExt;
     use std::path::Path;
     use std::time::{Duration, Instant};
+
+    /// An open directory and its identity.
+    #[derive(Debug)]
+    pub(super) struct Dir {
+        fd: File,
+        id: (u64, u64),
+    }
 
     fn open_dir(dir: &Path) -> io::Result<File> {
         let fd = rustix::fs::open(
@@ -139,6 +257,144 @@ mod imp {
             Mode::empty(),
         )?;
         Ok(File::from(fd))
+    }
+
+    impl Dir {
+        pub(super) fn open(path: &Path) -> io::Result<Dir> {
+            let fd = open_dir(path).map_err(|e| {
+                if e.raw_os_error() == Some(Errno::NOTDIR.raw_os_error()) {
+                    io::Error::new(io::ErrorKind::InvalidInput, "not a directory")
+                } else {
+                    e
+                }
+            })?;
+            let m = fd.metadata()?;
+            Ok(Dir {
+                fd,
+                id: (m.dev(), m.ino()),
+            })
+        }
+
+        /// Whether `path` still leads to this directory.
+        pub(super) fn is_at(&self, path: &Path) -> bool {
+            std::fs::metadata(path).is_ok_and(|m| (m.dev(), m.ino()) == self.id)
+        }
+
+        pub(super) fn check_writable(&self) -> io::Result<()> {
+            match unnamed(&self.fd)? {
+                Some(_) => Ok(()),
+                None => Ok(rustix::fs::accessat(
+                    &self.fd,
+                    ".",
+                    rustix::fs::Access::WRITE_OK,
+                    AtFlags::empty(),
+                )?),
+            }
+        }
+
+        pub(super) fn existing(&self, name: &OsStr) -> io::Result<Existing> {
+            let st = match rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(st) => st,
+                Err(Errno::NOENT) => return Ok(Existing::Nothing),
+                Err(e) => return Err(e.into()),
+            };
+            Ok(match FileType::from_raw_mode(st.st_mode) {
+                FileType::Symlink => Existing::Symlink,
+                FileType::Directory => Existing::Directory,
+                FileType::RegularFile => Existing::File(u64::try_from(st.st_size).unwrap_or(0)),
+                _ => Existing::Special,
+            })
+        }
+
+        pub(super) fn read_existing(
+            &self,
+            name: &OsStr,
+            limit: u64,
+        ) -> io::Result<Option<Vec<u8>>> {
+            let fd = match rustix::fs::openat(
+                &self.fd,
+                name,
+                OFlags::RDONLY
+                    | OFlags::NOFOLLOW
+                    | OFlags::NONBLOCK
+                    | OFlags::NOCTTY
+                    | OFlags::CLOEXEC,
+                Mode::empty(),
+            ) {
+                Ok(fd) => File::from(fd),
+                Err(Errno::NOENT | Errno::LOOP) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            if !fd.metadata()?.is_file() {
+                return Ok(None);
+            }
+            read_limited(fd, limit).map(Some)
+        }
+
+        pub(super) fn write(&self, name: &OsStr, bytes: &[u8]) -> Result<(), Failure> {
+            let dir = &self.fd;
+            // Written and synced with no name: nothing to clean up if the process dies here.
+            let staged = match unnamed(dir)? {
+                Some(mut f) => {
+                    write_all_synced(&mut f, bytes)?;
+                    Some(f)
+                }
+                None => None,
+            };
+            let _gate = RENAMES.lock().unwrap_or_else(|e| e.into_inner());
+            let locked = lock_fd(dir, true, Instant::now() + DIR_LOCK_WAIT);
+            let result = self.name_and_rename(staged.as_ref(), name, bytes);
+            if locked {
+                unlock(dir);
+            }
+            result?;
+            match dir.sync_all() {
+                Ok(()) => Ok(()),
+                // File systems that cannot sync a directory (some FUSE) say EINVAL.
+                Err(e) if e.raw_os_error() == Some(Errno::INVAL.raw_os_error()) => Ok(()),
+                Err(e) => Err(Failure::DirSync(e)),
+            }
+        }
+
+        /// Gives the staged file (or, without one, a new named file holding `bytes`) a temporary
+        /// name and renames it to `name`. Called with the gate and the exclusive lock held.
+        fn name_and_rename(
+            &self,
+            staged: Option<&File>,
+            name: &OsStr,
+            bytes: &[u8],
+        ) -> Result<(), Failure> {
+            let dir = &self.fd;
+            let tmp = temp_name();
+            let linked = match staged {
+                Some(f) => link_unnamed(f, dir, &tmp)?,
+                None => false,
+            };
+            if !linked {
+                // No unnamed files here: a named one, created exclusively, under the lock.
+                let fd = rustix::fs::openat(
+                    dir,
+                    tmp.as_str(),
+                    OFlags::WRONLY
+                        | OFlags::CREATE
+                        | OFlags::EXCL
+                        | OFlags::CLOEXEC
+                        | OFlags::NOFOLLOW,
+                    Mode::from_raw_mode(0o666),
+                )
+                .map_err(io::Error::from)?;
+                let mut f = File::from(fd);
+                if let Err(e) = write_all_synced(&mut f, bytes) {
+                    let _ = rustix::fs::unlinkat(dir, tmp.as_str(), AtFlags::empty());
+                    return Err(e.into());
+                }
+            }
+            if let Err(e) = rustix::fs::renameat(dir, tmp.as_str(), dir, name) {
+                let _ = rustix::fs::unlinkat(dir, tmp.as_str(), AtFlags::empty());
+                return Err(io::Error::from(e).into());
+            }
+            Ok(())
+        }
     }
 
     /// An unnamed regular file in `dir` (mode 0666 less the umask, like any file the user
@@ -176,123 +432,124 @@ mod imp {
         }
     }
 
-    /// Takes a `flock` on `dir`, polling until `deadline` (one try when it has passed).
-    pub(super) fn lock(dir: &Path, exclusive: bool, deadline: Instant) -> Option<File> {
-        let file = open_dir(dir).ok()?;
+    /// Takes a `flock` on the open directory `file`, polling until `deadline` (one try when it
+    /// has passed).
+    pub(super) fn lock_fd(file: &File, exclusive: bool, deadline: Instant) -> bool {
         let op = if exclusive {
             FlockOperation::NonBlockingLockExclusive
         } else {
             FlockOperation::NonBlockingLockShared
         };
         loop {
-            match rustix::fs::flock(&file, op) {
-                Ok(()) => return Some(file),
+            match rustix::fs::flock(file, op) {
+                Ok(()) => return true,
                 Err(Errno::WOULDBLOCK) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(2));
                 }
                 Err(Errno::INTR) => {}
-                Err(_) => return None,
+                Err(_) => return false,
             }
         }
     }
 
-    pub(super) fn write(dir_path: &Path, name: &Path, bytes: &[u8]) -> Result<(), Failure> {
-        let dir = open_dir(dir_path)?;
-        let name = name
-            .to_str()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "name is not UTF-8"))?;
-        // Written and synced with no name: nothing to clean up if the process dies here.
-        let staged = match unnamed(&dir)? {
-            Some(mut f) => {
-                write_all_synced(&mut f, bytes)?;
-                Some(f)
-            }
-            None => None,
-        };
-        let _gate = RENAMES.lock().unwrap_or_else(|e| e.into_inner());
-        let _lock = lock(dir_path, true, Instant::now() + DIR_LOCK_WAIT);
-        let tmp = temp_name();
-        let linked = match &staged {
-            Some(f) => link_unnamed(f, &dir, &tmp)?,
-            None => false,
-        };
-        if !linked {
-            // No unnamed files here: a named one, created exclusively, all of it under the lock.
-            let fd = rustix::fs::openat(
-                &dir,
-                tmp.as_str(),
-                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC | OFlags::NOFOLLOW,
-                Mode::from_raw_mode(0o666),
-            )
-            .map_err(io::Error::from)?;
-            let mut f = File::from(fd);
-            if let Err(e) = write_all_synced(&mut f, bytes) {
-                let _ = rustix::fs::unlinkat(&dir, tmp.as_str(), AtFlags::empty());
-                return Err(e.into());
-            }
-        }
-        if let Err(e) = rustix::fs::renameat(&dir, tmp.as_str(), &dir, name) {
-            let _ = rustix::fs::unlinkat(&dir, tmp.as_str(), AtFlags::empty());
-            return Err(io::Error::from(e).into());
-        }
-        match dir.sync_all() {
-            Ok(()) => Ok(()),
-            // File systems that cannot sync a directory (some FUSE) say EINVAL: nothing to do.
-            Err(e) if e.raw_os_error() == Some(Errno::INVAL.raw_os_error()) => Ok(()),
-            Err(e) => Err(Failure::DirSync(e)),
-        }
-    }
-
-    pub(super) fn check_writable(dir_path: &Path) -> io::Result<()> {
-        let dir = open_dir(dir_path)?;
-        match unnamed(&dir)? {
-            Some(_) => Ok(()),
-            None => Ok(rustix::fs::access(dir_path, rustix::fs::Access::WRITE_OK)?),
-        }
+    pub(super) fn unlock(file: &File) {
+        let _ = rustix::fs::flock(file, FlockOperation::Unlock);
     }
 }
 
-/// Elsewhere: a named temporary file in the same directory and a rename, under the rename gate.
+/// Elsewhere: by path, with a named temporary file in the same directory and a rename, under the
+/// rename gate.
 #[cfg(not(target_os = "linux"))]
 mod imp {
-    use super::{temp_name, write_all_synced, Failure, RENAMES};
+    use super::{read_limited, temp_name, write_all_synced, Existing, Failure, RENAMES};
+    use std::ffi::OsStr;
     use std::fs::{File, OpenOptions};
     use std::io;
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
 
-    pub(super) fn lock(
-        _dir: &Path,
-        _exclusive: bool,
-        _deadline: std::time::Instant,
-    ) -> Option<File> {
-        None
+    #[derive(Debug)]
+    pub(super) struct Dir {
+        path: PathBuf,
     }
 
-    pub(super) fn write(dir: &Path, name: &Path, bytes: &[u8]) -> Result<(), Failure> {
-        let _gate = RENAMES.lock().unwrap_or_else(|e| e.into_inner());
-        let tmp = dir.join(temp_name());
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        if let Err(e) = write_all_synced(&mut f, bytes) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e.into());
+    impl Dir {
+        pub(super) fn open(path: &Path) -> io::Result<Dir> {
+            if !std::fs::metadata(path)?.is_dir() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a directory",
+                ));
+            }
+            Ok(Dir {
+                path: path.to_path_buf(),
+            })
         }
-        drop(f);
-        if let Err(e) = std::fs::rename(&tmp, dir.join(name)) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e.into());
+
+        pub(super) fn is_at(&self, _path: &Path) -> bool {
+            true
         }
-        #[cfg(unix)]
-        if let Ok(d) = File::open(dir) {
-            d.sync_all().map_err(Failure::DirSync)?;
+
+        pub(super) fn check_writable(&self) -> io::Result<()> {
+            let tmp = self.path.join(temp_name());
+            OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+            std::fs::remove_file(&tmp)
         }
-        Ok(())
+
+        pub(super) fn existing(&self, name: &OsStr) -> io::Result<Existing> {
+            let m = match std::fs::symlink_metadata(self.path.join(name)) {
+                Ok(m) => m,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Existing::Nothing),
+                Err(e) => return Err(e),
+            };
+            let ft = m.file_type();
+            Ok(if ft.is_symlink() {
+                Existing::Symlink
+            } else if ft.is_dir() {
+                Existing::Directory
+            } else if ft.is_file() {
+                Existing::File(m.len())
+            } else {
+                Existing::Special
+            })
+        }
+
+        pub(super) fn read_existing(
+            &self,
+            name: &OsStr,
+            limit: u64,
+        ) -> io::Result<Option<Vec<u8>>> {
+            if !matches!(self.existing(name)?, Existing::File(_)) {
+                return Ok(None);
+            }
+            read_limited(File::open(self.path.join(name))?, limit).map(Some)
+        }
+
+        pub(super) fn write(&self, name: &OsStr, bytes: &[u8]) -> Result<(), Failure> {
+            let _gate = RENAMES.lock().unwrap_or_else(|e| e.into_inner());
+            let tmp = self.path.join(temp_name());
+            let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+            if let Err(e) = write_all_synced(&mut f, bytes) {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e.into());
+            }
+            drop(f);
+            if let Err(e) = std::fs::rename(&tmp, self.path.join(name)) {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e.into());
+            }
+            #[cfg(unix)]
+            if let Ok(d) = File::open(&self.path) {
+                d.sync_all().map_err(Failure::DirSync)?;
+            }
+            Ok(())
+        }
     }
 
-    pub(super) fn check_writable(dir: &Path) -> io::Result<()> {
-        let tmp = dir.join(temp_name());
-        OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        std::fs::remove_file(&tmp)
+    pub(super) fn lock_fd(_dir: &File, _exclusive: bool, _deadline: std::time::Instant) -> bool {
+        false
     }
+
+    pub(super) fn unlock(_dir: &File) {}
 }
 
 #[cfg(test)]
@@ -348,7 +605,8 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("model.sig");
         let far = Instant::now() + std::time::Duration::from_secs(60);
-        let lock = lock_for_listing(d.path(), far).expect("lock");
+        let dir = File::open(d.path()).unwrap();
+        let lock = lock_for_listing(&dir, far).expect("lock");
         let writer = {
             let p = p.clone();
             std::thread::spawn(move || write(&p, b"x"))

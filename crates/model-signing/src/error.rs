@@ -150,17 +150,7 @@ pub fn untrusted_text(s: &str, max: usize) -> String {
     for c in s.chars() {
         let piece: String = match c {
             '\t' | '\n' | '\r' => c.escape_default().collect(),
-            c if c < ' '
-                || ('\u{7f}'..='\u{9f}').contains(&c)
-                || matches!(
-                    c,
-                    '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{61c}'
-                )
-                || ('\u{202a}'..='\u{202e}').contains(&c)
-                || ('\u{2066}'..='\u{2069}').contains(&c) =>
-            {
-                c.escape_unicode().collect()
-            }
+            c if c < ' ' || inert_needs_escape(c) => c.escape_unicode().collect(),
             c => c.to_string(),
         };
         let len = piece.chars().count();
@@ -174,9 +164,85 @@ pub fn untrusted_text(s: &str, max: usize) -> String {
     out
 }
 
+/// Characters that change how the text around them looks, or do not show at all: C1 controls
+/// and DEL, line and paragraph separators, bidirectional controls, and the invisible format and
+/// filler characters (Unicode's Cf category and the other default-ignorable code points). Two
+/// names that differ only by one of these (`model.bin` and `model.bin` + U+200B) look the same
+/// unless it is shown escaped.
+fn inert_needs_escape(c: char) -> bool {
+    matches!(
+        c,
+        '\u{7f}'..='\u{9f}'
+            | '\u{ad}'
+            | '\u{34f}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61c}'
+            | '\u{6dd}'
+            | '\u{70f}'
+            | '\u{890}'..='\u{891}'
+            | '\u{8e2}'
+            | '\u{115f}'..='\u{1160}'
+            | '\u{17b4}'..='\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{110bd}'
+            | '\u{110cd}'
+            | '\u{13430}'..='\u{1343f}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0000}'..='\u{e0fff}'
+    )
+}
+
+/// `json` (serialized JSON) with every character [`untrusted_text`] escapes and JSON leaves raw
+/// (DEL and C1 controls, bidirectional controls, line separators, invisible characters) written
+/// as a `\uXXXX` escape: the same JSON value, inert on a terminal. These characters can only
+/// occur inside strings, where the escape means the same character.
+pub fn json_inert(json: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if inert_needs_escape(c) {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{u:04x}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invisible_characters_are_escaped_and_json_stays_the_same_value() {
+        for c in [
+            '\u{ad}',
+            '\u{200b}',
+            '\u{feff}',
+            '\u{e0041}',
+            '\u{2060}',
+            '\u{9b}',
+        ] {
+            let shown = untrusted_text(&format!("a{c}b"), 100);
+            assert!(shown.contains("\\u{"), "{c:?}: {shown}");
+        }
+        let v = serde_json::json!({ "name": "evil\u{202e}txt\u{2028}\u{e0041}\u{9b}x" });
+        let text = json_inert(&serde_json::to_string(&v).unwrap());
+        assert!(text.is_ascii(), "{text}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), v);
+    }
 
     #[test]
     fn untrusted_text_is_one_inert_line() {

@@ -516,6 +516,15 @@ pub fn hash_files_with(
     if digests.iter().any(|d| matches!(d, Err(Error::Cancelled))) {
         return Err(Error::Cancelled);
     }
+    // Each item checked its path right after reading it; a file replaced after that, while the
+    // rest of the model was hashed, would still be signed as the copy that is gone (the review
+    // did it with a small file hashed early and a large one hashed for seconds after). So once
+    // everything is hashed, every path must still name the file that was read: one `stat` each.
+    if digests.iter().all(Result::is_ok) {
+        for f in files {
+            check_still_named(f)?;
+        }
+    }
     let mut out = Vec::with_capacity(items.len());
     for (it, d) in items.iter().zip(digests) {
         let f = files
@@ -666,7 +675,7 @@ fn hash_mapped(
     // Checked before mapping too (by `open_listed`): a file that shrank since the walk is an
     // ordinary error, while shrinking during hashing is the SIGBUS case the guard handles.
     let file = open_listed(f)?;
-    if is_sparse(&file) {
+    if has_holes(&file, start, end) {
         // A read of a hole returns zeros without allocating; a mapped page of a hole is allocated
         // on first touch by tmpfs (and written back as data by some file systems), so a read-only
         // verify of a sparse model could fill the file system.
@@ -697,16 +706,26 @@ fn hash_mapped(
     Ok(h.finish())
 }
 
-/// Whether the file has holes: fewer 512-byte blocks allocated than its size needs.
-#[cfg(unix)]
-fn is_sparse(file: &File) -> bool {
+/// Whether bytes `[start, end)` of the file hold a hole. Asked of the file system
+/// (`SEEK_HOLE`: the first hole at or after `start`, the end of the file when there is none), not
+/// guessed from the allocated block count, which space reserved past the end (`fallocate
+/// --keep-size`) makes as large as a file that is all hole. A file system that cannot tell
+/// answers "no holes", as the kernel's generic `SEEK_HOLE` does.
+#[cfg(target_os = "linux")]
+fn has_holes(file: &File, start: u64, end: u64) -> bool {
+    rustix::fs::seek(file, rustix::fs::SeekFrom::Hole(start)).is_ok_and(|hole| hole < end)
+}
+
+/// Elsewhere: a file with fewer 512-byte blocks allocated than its size needs has holes.
+#[cfg(all(unix, not(target_os = "linux")))]
+fn has_holes(file: &File, _start: u64, _end: u64) -> bool {
     use std::os::unix::fs::MetadataExt;
     file.metadata()
         .is_ok_and(|m| m.blocks().saturating_mul(512) < m.len())
 }
 
 #[cfg(not(unix))]
-fn is_sparse(_file: &File) -> bool {
+fn has_holes(_file: &File, _start: u64, _end: u64) -> bool {
     false
 }
 

@@ -20,11 +20,12 @@ pub const MAX_WORKERS: usize = 256;
 /// to a model can make one. Models are a few levels deep.
 pub const MAX_TREE_DEPTH: usize = 256;
 
-/// Longest wait for a directory's `flock` ([`crate::atomic`]): a writer renaming a signature into
-/// place waits for walks listing that directory, and they for it. Both hold it for a moment; a
-/// lock held longer (another program, or a stuck one) costs at most this, then the work goes on
-/// without it.
-pub const DIR_LOCK_WAIT: Duration = Duration::from_secs(5);
+/// Longest wait for directory `flock`s ([`crate::atomic`]): a writer renaming a signature into
+/// place waits for walks listing that directory, and they for it; a walk waits this long in all,
+/// over all its directories. Both hold a lock for a moment; anyone who can read the model can hold
+/// one for ever, which costs a walk and a rename at most this each, then the work goes on without
+/// the lock.
+pub const DIR_LOCK_WAIT: Duration = Duration::from_secs(2);
 
 // ---------------------------------------------------------------------------------------------
 // OCI registries

@@ -369,6 +369,51 @@ fn dir_id(path: &Path, _m: &fs::Metadata) -> Result<DirId> {
     fs::canonicalize(path).map_err(|e| Error::io(path, e))
 }
 
+/// Opens directory `dir` for listing and proves it is the directory recorded as `id` (device and
+/// inode), never following a symlink there unless `follow` (the walk followed one to reach it).
+/// Returns the descriptor and the path to list it through: `/proc/self/fd/N`, which leads to that
+/// very descriptor's directory whatever happens to `dir` meanwhile. Where `/proc` is not mounted
+/// the directory is listed by path, and only the identity check before listing holds.
+#[cfg(target_os = "linux")]
+fn open_dir_checked(dir: &Path, id: &DirId, follow: bool) -> Result<(Option<fs::File>, PathBuf)> {
+    use rustix::fs::{Mode, OFlags};
+    use std::os::fd::AsRawFd;
+    let swapped = || {
+        Error::Model(format!(
+            "'{}' changed while the model was being listed (replaced by another directory or a \
+             link); sign or verify a model that is not being modified",
+            shown_path(dir)
+        ))
+    };
+    let mut flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    if !follow {
+        flags |= OFlags::NOFOLLOW;
+    }
+    let handle = match rustix::fs::open(dir, flags, Mode::empty()) {
+        Ok(fd) => fs::File::from(fd),
+        // A symlink where a directory was listed (ELOOP), or no longer a directory (ENOTDIR).
+        Err(rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR) => return Err(swapped()),
+        Err(e) => return Err(Error::io(dir, e.into())),
+    };
+    let meta = handle.metadata().map_err(|e| Error::io(dir, e))?;
+    if dir_id(dir, &meta)? != *id {
+        return Err(swapped());
+    }
+    let via_fd = PathBuf::from(format!("/proc/self/fd/{}", handle.as_raw_fd()));
+    let listing = if via_fd.is_dir() {
+        via_fd
+    } else {
+        dir.to_path_buf()
+    };
+    Ok((Some(handle), listing))
+}
+
+/// Elsewhere: listed by path.
+#[cfg(not(target_os = "linux"))]
+fn open_dir_checked(dir: &Path, _id: &DirId, _follow: bool) -> Result<(Option<fs::File>, PathBuf)> {
+    Ok((None, dir.to_path_buf()))
+}
+
 fn special_file_error(p: &Path) -> Error {
     Error::Model(format!(
         "cannot use '{}': it is not a regular file or directory (FIFO, socket or device)",
@@ -393,6 +438,9 @@ struct Walker<'a> {
 struct SubDir {
     path: PathBuf,
     name: String,
+    /// Reached through a symlink the walk followed (or the model path itself): opened following
+    /// links; otherwise a link found there now is refused.
+    follow: bool,
     /// Its identity and its ancestors', for cycle detection.
     chain: std::sync::Arc<Chain>,
 }
@@ -428,6 +476,7 @@ impl Walker<'_> {
         let mut level = vec![SubDir {
             path: root.to_path_buf(),
             name: String::new(),
+            follow: true,
             chain: std::sync::Arc::new(Chain {
                 id: root_id,
                 depth: 0,
@@ -437,7 +486,7 @@ impl Walker<'_> {
         while !level.is_empty() {
             let listed: Vec<(Vec<FileEntry>, Vec<SubDir>)> = level
                 .par_iter()
-                .map(|d| self.walk_dir(&d.path, &d.name, &d.chain))
+                .map(|d| self.walk_dir(d))
                 .collect::<Result<_>>()?;
             level = Vec::new();
             for (f, d) in listed {
@@ -449,12 +498,8 @@ impl Walker<'_> {
     }
 
     /// Lists one directory: its files, and its subdirectories to walk next.
-    fn walk_dir(
-        &self,
-        dir: &Path,
-        prefix: &str,
-        chain: &std::sync::Arc<Chain>,
-    ) -> Result<(Vec<FileEntry>, Vec<SubDir>)> {
+    fn walk_dir(&self, sub: &SubDir) -> Result<(Vec<FileEntry>, Vec<SubDir>)> {
+        let (dir, prefix, chain) = (sub.path.as_path(), sub.name.as_str(), &sub.chain);
         #[cfg(test)]
         tests::observe(dir);
         // A tree deeper than any model is refused (anyone who can add directories can make one),
@@ -468,14 +513,21 @@ impl Walker<'_> {
         }
         let mut files = Vec::new();
         let mut subdirs = Vec::new();
+        // The directory is listed through a descriptor proven to be the one its parent's listing
+        // recorded: listing by path followed a directory swapped for a symlink meanwhile, and
+        // the review made verify hash (and print the digest of) a file outside the model that
+        // way, stalling the walk on this directory's lock for the time to swap it.
+        let (handle, listing) = open_dir_checked(dir, &chain.id, sub.follow)?;
         // Held while the directory is listed and its entries looked at: a signature being renamed
         // into this directory by this library (another signer of the same model) waits, so its
         // temporary name is never listed ([`crate::atomic`]).
-        let _listing = crate::atomic::lock_for_listing(dir, self.lock_deadline);
-        let rd = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+        let _listing_lock = handle
+            .as_ref()
+            .and_then(|h| crate::atomic::lock_for_listing(h, self.lock_deadline));
+        let rd = fs::read_dir(&listing).map_err(|e| Error::io(dir, e))?;
         for entry in rd {
             let entry = entry.map_err(|e| Error::io(dir, e))?;
-            let path = entry.path();
+            let path = dir.join(entry.file_name());
             let fname = entry.file_name();
             let fname = fname.to_str().ok_or_else(|| {
                 Error::Model(format!(
@@ -567,6 +619,7 @@ impl Walker<'_> {
                 subdirs.push(SubDir {
                     path,
                     name,
+                    follow: ft.is_symlink(),
                     chain: std::sync::Arc::new(Chain {
                         id,
                         depth: chain.depth + 1,

@@ -117,6 +117,23 @@ impl Traced {
         assert!(ok, "kill -s {signal} {pid}");
     }
 
+    /// Waits at most `timeout` for the run to end; then kills it and panics (a hang).
+    pub fn finish_within(mut self, timeout: Duration) -> Ended {
+        let start = Instant::now();
+        while self.child.try_wait().expect("poll strace").is_none() {
+            if start.elapsed() > timeout {
+                let _ = Command::new("pkill")
+                    .args(["-KILL", "-P", &self.child.id().to_string()])
+                    .status();
+                let _ = self.child.kill();
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                panic!("the run hung: still running after {timeout:?}\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.finish()
+    }
+
     /// Waits for the run to end.
     pub fn finish(self) -> Ended {
         let out = self.child.wait_with_output().expect("wait for strace");

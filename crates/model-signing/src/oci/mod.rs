@@ -332,7 +332,7 @@ pub fn sign_model(
     signature: &Path,
     attach: bool,
 ) -> Result<SignedImage> {
-    crate::sign::check_signature_path(signature)?;
+    let dest = crate::sign::open_signature_path(signature)?;
     let img = load(source, opts)?;
     let mut warnings = Vec::new();
     if let Some(c) = image::unsigned_config(&img.image) {
@@ -375,7 +375,7 @@ pub fn sign_model(
             "attaching signatures in a build without the `oci` feature".into(),
         ));
     }
-    crate::sign::write_atomic(signature, &signed.bytes)?;
+    crate::sign::write_signature(&dest, &signed.bytes)?;
     warnings.extend(signed.warnings);
     Ok(SignedImage {
         outcome: SignOutcome {

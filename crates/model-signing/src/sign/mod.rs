@@ -23,7 +23,6 @@ use crate::statement::{self, SerializationInfo};
 use crate::walk;
 use serde::Serialize;
 use std::fs;
-use std::io::Read;
 use std::path::{Component, Path};
 
 pub use certificate::CertificateSigner;
@@ -319,19 +318,17 @@ pub fn sign_model(
     signer: &dyn Signer,
     signature: &Path,
 ) -> Result<SignOutcome> {
-    check_signature_path(signature)?;
+    let dest = open_signature_path(signature)?;
     let mut cfg = cfg.clone();
     let inside = signature_ignore_path(model, signature)?;
     if let Some(rel) = &inside {
         cfg.ignore.add(rel)?;
     }
     let (bytes, mut outcome) = sign_to_bytes(model, &cfg, signer)?;
-    write_atomic(signature, &bytes)?;
+    write_signature(&dest, &bytes)?;
     outcome.signature_ignored_as = inside;
     Ok(outcome)
 }
-
-use crate::atomic::parent_dir;
 
 /// Media type prefixes of Sigstore bundles: `application/vnd.dev.sigstore.bundle.v0.3+json` and
 /// the older `application/vnd.dev.sigstore.bundle+json;version=0.x`.
@@ -360,28 +357,6 @@ fn is_bundle_json(bytes: &[u8]) -> bool {
     }
 }
 
-/// Reads the regular file at `path` (of `len` bytes) just far enough to tell whether it is a
-/// signature bundle. An empty file is not one; neither is anything larger than the bundle reader
-/// accepts. Binary files are rejected after their first bytes.
-fn file_is_bundle(path: &Path, len: u64) -> Result<bool> {
-    if len == 0 || len > bundle::MAX_BUNDLE_BYTES {
-        return Ok(false);
-    }
-    let mut f = fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut bytes = Vec::new();
-    (&mut f)
-        .take(4096)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Ok(false);
-    }
-    f.take(bundle::MAX_BUNDLE_BYTES)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    Ok(is_bundle_json(&bytes))
-}
-
 fn refuse(path: &Path, why: &str) -> Error {
     Error::Config(format!("'{}' {why}", path.display()))
 }
@@ -394,59 +369,64 @@ fn refuse(path: &Path, why: &str) -> Error {
 /// whose `mediaType` is a Sigstore bundle media type (`application/vnd.dev.sigstore.bundle...`);
 /// an empty file is not a bundle. An existing bundle may be replaced.
 pub fn check_signature_path(path: &Path) -> Result<()> {
+    open_signature_path(path).map(|_| ())
+}
+
+/// [`check_signature_path`], returning the checked destination: its directory stays open, so the
+/// bundle written through [`write_signature`] lands in the directory that was checked, whatever
+/// its path leads to by then. [`sign_model`] opens one before hashing and writes through it.
+pub fn open_signature_path(path: &Path) -> Result<crate::atomic::Destination> {
     let bytes = path.as_os_str().as_encoded_bytes();
     if path.file_name().is_none() || bytes.ends_with(b"/") || bytes.ends_with(b"/.") {
         return Err(refuse(path, "names a directory, not a signature file"));
     }
-    let dir = parent_dir(path);
-    match fs::metadata(dir) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            return Err(Error::Config(format!(
-                "cannot write the signature '{}': '{}' is not a directory",
-                path.display(),
-                dir.display()
-            )))
+    // Missing or not a directory, permissions and read-only mounts are found now, not after an
+    // hour of hashing; the writability probe creates nothing anyone can see.
+    let dest = crate::atomic::Destination::open(path).map_err(|e| match e {
+        Error::Config(m) => {
+            Error::Config(m.replacen("cannot write", "cannot write the signature", 1))
         }
-        Err(e) => {
-            return Err(Error::Config(format!(
-                "cannot write the signature '{}': directory '{}': {e}",
-                path.display(),
-                dir.display()
-            )))
-        }
-    }
-    // Permissions and read-only mounts are found now, not after an hour of hashing; the probe
-    // creates nothing that anyone can see ([`crate::atomic::check_writable`]).
-    if let Err(e) = crate::atomic::check_writable(dir) {
-        return Err(Error::Config(format!(
-            "cannot write the signature '{}': directory '{}' is not writable: {e}",
-            path.display(),
-            dir.display()
-        )));
-    }
-    let meta = match fs::symlink_metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io(path, e)),
-    };
-    let ft = meta.file_type();
-    if ft.is_symlink() {
-        return Err(refuse(
+        other => other,
+    })?;
+    check_existing(&dest)?;
+    Ok(dest)
+}
+
+/// Refuses what is at the destination's name unless it is nothing or a signature bundle.
+fn check_existing(dest: &crate::atomic::Destination) -> Result<()> {
+    use crate::atomic::Existing;
+    let path = dest.path();
+    match dest.existing()? {
+        Existing::Nothing => Ok(()),
+        Existing::Symlink => Err(refuse(
             path,
             "is a symbolic link; refusing to write the signature through it",
-        ));
+        )),
+        Existing::Directory => Err(refuse(path, "is a directory; refusing to replace it")),
+        Existing::File(len) if len > 0 && len <= bundle::MAX_BUNDLE_BYTES => {
+            // Opened without following a link and without blocking: a FIFO swapped in after the
+            // look above is refused, never waited on (the review hung sign that way).
+            match dest.read_existing(bundle::MAX_BUNDLE_BYTES)? {
+                Some(bytes) if is_bundle_json(&bytes) => Ok(()),
+                _ => Err(not_a_bundle(path)),
+            }
+        }
+        Existing::File(_) | Existing::Special => Err(not_a_bundle(path)),
     }
-    if ft.is_dir() {
-        return Err(refuse(path, "is a directory; refusing to replace it"));
-    }
-    if !ft.is_file() || !file_is_bundle(path, meta.len())? {
-        return Err(refuse(
-            path,
-            "exists and is not a signature bundle; refusing to overwrite it",
-        ));
-    }
-    Ok(())
+}
+
+fn not_a_bundle(path: &Path) -> Error {
+    refuse(
+        path,
+        "exists and is not a signature bundle; refusing to overwrite it",
+    )
+}
+
+/// Writes the bundle `bytes` through a destination from [`open_signature_path`], after looking
+/// at what is at its name once more.
+pub fn write_signature(dest: &crate::atomic::Destination, bytes: &[u8]) -> Result<()> {
+    check_existing(dest)?;
+    dest.write(bytes)
 }
 
 /// The model-relative name under which a signature written to (or read from) `signature` is left
@@ -496,8 +476,7 @@ pub fn signature_ignore_path(model: &Path, signature: &Path) -> Result<Option<St
 /// replaces it rather than writing through it. The file's mode is 0666 less the umask, like any
 /// file the user creates.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    check_signature_path(path)?;
-    crate::atomic::write(path, bytes)
+    write_signature(&open_signature_path(path)?, bytes)
 }
 
 #[cfg(test)]
