@@ -960,6 +960,10 @@ fn invisible_and_bidi_characters_in_names_are_escaped_in_text_and_json() {
     let sig = t.path().join("model.sig");
     ms(sign_args(&m, &key, &sig, &[])).assert_success();
     let added = [
+        "model.bin\u{a0}",
+        "model\u{2002}bin",
+        "model\u{3000}bin",
+        "model.bin\u{2800}",
         "model.bin\u{ad}",
         "model.bin\u{200b}",
         "model.bin\u{feff}",
@@ -976,6 +980,10 @@ fn invisible_and_bidi_characters_in_names_are_escaped_in_text_and_json() {
     json.assert_exit(1);
     for r in [&text, &json] {
         for c in [
+            '\u{a0}',
+            '\u{2002}',
+            '\u{3000}',
+            '\u{2800}',
             '\u{ad}',
             '\u{200b}',
             '\u{feff}',
@@ -1007,4 +1015,167 @@ fn invisible_and_bidi_characters_in_names_are_escaped_in_text_and_json() {
             "{n:?} is missing from the report: {all:?}"
         );
     }
+}
+
+/// Links the signer recorded (`allow_symlinks`) flipped between a target inside the model and one
+/// outside, as fast as Python can, while verify follows them: nothing outside is ever hashed or
+/// named. (A stress companion of the exact replay below; the third review's flip loop leaked in
+/// 12 of 400 runs of the old binary, this loop, flipping two links, did not hit that window.)
+#[test]
+fn links_flipped_in_and_out_of_the_model_never_reach_outside() {
+    let t = tempdir();
+    let key = gen_ec_key(t.path(), "k", Curve::P256);
+    let m = t.path().join("model");
+    write_file(&m, "a/x.txt", b"inside\n");
+    std::os::unix::fs::symlink("a/x.txt", m.join("fl")).unwrap();
+    std::os::unix::fs::symlink("a", m.join("dl")).unwrap();
+    let outside = t.path().join("outside");
+    write_file(&outside, "secret.txt", b"TOPSECRET\n");
+    write_file(&outside, "priv/x.txt", b"PRIVX\n");
+    write_file(&outside, "priv/id_rsa", b"key\n");
+    let sig = t.path().join("model.sig");
+    ms(sign_args(&m, &key, &sig, &["--allow-symlinks"])).assert_success();
+    // sha256("TOPSECRET\n") and sha256("PRIVX\n") begin so.
+    let leaks = ["312f2aff", "e8653675", "id_rsa"];
+    let flipper = r#"
+import os, sys
+m = sys.argv[1]
+pairs = [("fl", "a/x.txt", "../outside/secret.txt"), ("dl", "a", "../outside/priv")]
+print("ready", flush=True)
+i = 0
+while True:
+    for name, inside, out in pairs:
+        tmp = os.path.join(m, ".git", "flip")
+        os.symlink(out if i % 2 else inside, tmp)
+        os.rename(tmp, os.path.join(m, name))
+    i += 1
+"#;
+    fs::create_dir(m.join(".git")).unwrap();
+    let mut child = python_until_ready(flipper, &[&m]);
+    let mut failed = 0;
+    for _ in 0..60 {
+        let v = verify_key(&m, &key, &sig, &[]);
+        for leak in leaks {
+            assert!(
+                !v.stdout.contains(leak) && !v.stderr.contains(leak),
+                "verify reached outside the model through a flipped link:\n{v}"
+            );
+        }
+        failed += usize::from(!v.success());
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    eprintln!("{failed} of 60 verifies failed (the links were moving), none reached outside");
+}
+
+/// A file rewritten in place while it was hashed, with its modification time put back: size and
+/// mtime matched, and sign signed content that never existed on disk. The status-change time,
+/// which nobody can set, now shows it.
+#[test]
+fn a_file_rewritten_in_place_with_its_mtime_restored_fails_the_sign() {
+    let Some(strace) = strace() else { return };
+    let t = tempdir();
+    let key = gen_ec_key(t.path(), "k", Curve::P256);
+    let m = t.path().join("model");
+    let w = write_file(&m, "w.bin", vec![0u8; 900_000]);
+    write_file(&m, "s.txt", b"s");
+    let sig = t.path().join("model.sig");
+    let run = Traced::start(
+        &strace,
+        t.path(),
+        &["-P", w.to_str().unwrap()],
+        "pread64",
+        2,
+        DELAY,
+        sign_args(&m, &key, &sig, &[]),
+    );
+    run.wait_for("pread64", PHASE_TIMEOUT);
+    let before = fs::metadata(&w).unwrap();
+    {
+        use std::io::{Seek, Write};
+        let mut f = fs::OpenOptions::new().write(true).open(&w).unwrap();
+        f.seek(std::io::SeekFrom::Start(0)).unwrap();
+        f.write_all(&[0xee; 32]).unwrap();
+        f.set_modified(before.modified().unwrap()).unwrap();
+    }
+    assert_eq!(
+        fs::metadata(&w).unwrap().modified().unwrap(),
+        before.modified().unwrap()
+    );
+    let end = run.finish_within(Duration::from_secs(60));
+    assert_eq!(end.status.code(), Some(1), "{}", end.stderr);
+    assert!(end.stderr.contains("changed while"), "{}", end.stderr);
+    assert!(!sig.exists());
+}
+
+/// The third review's exact race, step by step: the link points out when it is first looked at,
+/// in when it is resolved to decide whether it stays inside, and out again when it is opened.
+/// Every call on the link is held 400 ms (strace) so each flip lands between two of them.
+#[test]
+fn a_link_judged_inside_and_opened_outside_is_never_read() {
+    let Some(strace) = strace() else { return };
+    let t = tempdir();
+    let key = gen_ec_key(t.path(), "k", Curve::P256);
+    let m = t.path().join("model");
+    write_file(&m, "a/x.txt", b"inside\n");
+    let link = m.join("fl");
+    std::os::unix::fs::symlink("a/x.txt", &link).unwrap();
+    let outside = t.path().join("outside");
+    write_file(&outside, "secret.txt", b"TOPSECRET\n");
+    let sig = t.path().join("model.sig");
+    ms(sign_args(&m, &key, &sig, &["--allow-symlinks"])).assert_success();
+    let point = |target: &str| {
+        let tmp = m.join("fl.new");
+        std::os::unix::fs::symlink(target, &tmp).unwrap();
+        fs::rename(&tmp, &link).unwrap();
+    };
+    point("../outside/secret.txt");
+    let run = Command::new(&strace)
+        .args(["-f", "-qq", "-e", "signal=none", "-o"])
+        .arg(t.path().join("flip.log"))
+        .args(["-P", link.to_str().unwrap()])
+        .args(["-e", "inject=all:delay_exit=400000"])
+        .arg("--")
+        .arg(bin())
+        .args(args![
+            "verify",
+            "key",
+            "--public-key",
+            &key.public_key,
+            "--signature",
+            &sig,
+            &m
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = t.path().join("flip.log");
+    // After the first call on the link: in; after the second: out again.
+    for (n, target) in [(1, "a/x.txt"), (2, "../outside/secret.txt")] {
+        let start = Instant::now();
+        while fs::read_to_string(&log).unwrap_or_default().lines().count() < n {
+            if start.elapsed() > PHASE_TIMEOUT {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // The call has run by now; it is held on its way back.
+        std::thread::sleep(Duration::from_millis(100));
+        point(target);
+    }
+    let out = run.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let log = fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        !log.contains("TOPSECRET"),
+        "the file outside the model was read:\n{log}"
+    );
+    // sha256("TOPSECRET\n") begins so.
+    assert!(
+        !stdout.contains("312f2aff") && !stderr.contains("312f2aff"),
+        "{stdout}{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
 }

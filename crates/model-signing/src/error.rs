@@ -165,14 +165,15 @@ pub fn untrusted_text(s: &str, max: usize) -> String {
 }
 
 /// Characters that change how the text around them looks, or do not show at all: C1 controls
-/// and DEL, line and paragraph separators, bidirectional controls, and the invisible format and
-/// filler characters (Unicode's Cf category and the other default-ignorable code points). Two
-/// names that differ only by one of these (`model.bin` and `model.bin` + U+200B) look the same
-/// unless it is shown escaped.
+/// and DEL, line and paragraph separators, bidirectional controls, the invisible format and
+/// filler characters (Unicode's Cf category and the other default-ignorable code points), and the
+/// blanks that look like a space or nothing (the Zs space separators other than U+0020, and the
+/// braille blank). Two names that differ only by one of these (`model.bin` and `model.bin` +
+/// U+200B, `a b` with U+00A0) look the same unless it is shown escaped.
 fn inert_needs_escape(c: char) -> bool {
     matches!(
         c,
-        '\u{7f}'..='\u{9f}'
+        '\u{7f}'..='\u{a0}'
             | '\u{ad}'
             | '\u{34f}'
             | '\u{600}'..='\u{605}'
@@ -183,10 +184,13 @@ fn inert_needs_escape(c: char) -> bool {
             | '\u{8e2}'
             | '\u{115f}'..='\u{1160}'
             | '\u{17b4}'..='\u{17b5}'
+            | '\u{1680}'
             | '\u{180b}'..='\u{180f}'
-            | '\u{200b}'..='\u{200f}'
-            | '\u{2028}'..='\u{202e}'
-            | '\u{2060}'..='\u{206f}'
+            | '\u{2000}'..='\u{200f}'
+            | '\u{2028}'..='\u{202f}'
+            | '\u{205f}'..='\u{206f}'
+            | '\u{2800}'
+            | '\u{3000}'
             | '\u{3164}'
             | '\u{fe00}'..='\u{fe0f}'
             | '\u{feff}'
@@ -228,6 +232,11 @@ mod tests {
     #[test]
     fn invisible_characters_are_escaped_and_json_stays_the_same_value() {
         for c in [
+            '\u{a0}',
+            '\u{2002}',
+            '\u{3000}',
+            '\u{2800}',
+            '\u{202f}',
             '\u{ad}',
             '\u{200b}',
             '\u{feff}',

@@ -575,6 +575,13 @@ fn check_unchanged(f: &FileEntry, meta: &std::fs::Metadata) -> Result<()> {
     if meta.len() != f.size || (f.modified.is_some() && meta.modified().ok() != f.modified) {
         return Err(changed(&f.path));
     }
+    // A write in place with the old modification time put back changes only the status time.
+    let ctime = crate::walk::FileIdentity::of(meta).map(|id| id.ctime);
+    if f.identity
+        .is_some_and(|id| ctime.is_some_and(|c| c != id.ctime))
+    {
+        return Err(changed(&f.path));
+    }
     Ok(())
 }
 
@@ -590,7 +597,9 @@ fn check_still_named(f: &FileEntry) -> Result<()> {
     };
     let meta = now.map_err(|_| swapped_after(&f.path))?;
     if !meta.is_file()
-        || (f.identity.is_some() && crate::walk::FileIdentity::of(&meta) != f.identity)
+        || f.identity.is_some_and(|id| {
+            crate::walk::FileIdentity::of(&meta).is_none_or(|now| !now.same_file(&id))
+        })
     {
         return Err(swapped_after(&f.path));
     }
@@ -633,7 +642,7 @@ fn open_listed(f: &FileEntry) -> Result<File> {
         return Err(swapped(&f.path, "it is no longer a regular file"));
     }
     if let Some(id) = f.identity {
-        if crate::walk::FileIdentity::of(&meta) != Some(id) {
+        if crate::walk::FileIdentity::of(&meta).is_none_or(|now| !now.same_file(&id)) {
             return Err(swapped(&f.path, "it was replaced by another file"));
         }
     }
@@ -1301,9 +1310,9 @@ mod tests {
                 })),
             };
             let e = hash_files_with(&files, alg, ser, &engine).unwrap_err();
+            // Found by the status time of the unlinked file, or by what the path names now.
             assert!(
-                e.to_string()
-                    .contains("the path names another file than the one read"),
+                e.to_string().contains("changed while it was being hashed"),
                 "{alg} {ser:?} mmap={mmap}: {e}"
             );
         }

@@ -52,6 +52,17 @@ pub struct FileIdentity {
     pub dev: u64,
     /// Inode number on that device.
     pub ino: u64,
+    /// Last status change (seconds, nanoseconds): set by the kernel on every write, and on
+    /// every change of the modification time, so content rewritten in place with the old
+    /// modification time put back (which size and mtime miss) still shows.
+    pub ctime: (i64, i64),
+}
+
+impl FileIdentity {
+    /// The same file (device and inode), whatever happened to it since.
+    pub fn same_file(&self, other: &FileIdentity) -> bool {
+        self.dev == other.dev && self.ino == other.ino
+    }
 }
 
 impl FileIdentity {
@@ -62,6 +73,7 @@ impl FileIdentity {
         Some(FileIdentity {
             dev: meta.dev(),
             ino: meta.ino(),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
         })
     }
 
@@ -414,6 +426,34 @@ fn open_dir_checked(dir: &Path, _id: &DirId, _follow: bool) -> Result<(Option<fs
     Ok((None, dir.to_path_buf()))
 }
 
+/// Follows the symlink `path` and returns what it leads to (its metadata) and where that object
+/// is (its resolved path), both taken from one descriptor: opened with `O_PATH` (no side effects:
+/// nothing is read, a FIFO or device is not opened for I/O), `fstat`ed, and named by the kernel
+/// through `/proc/self/fd/N`. `None` for the path when `/proc` cannot say (then the link counts as
+/// leading out of the model).
+#[cfg(target_os = "linux")]
+fn follow_link(path: &Path) -> std::io::Result<(fs::Metadata, Option<PathBuf>)> {
+    use rustix::fs::{Mode, OFlags};
+    use std::os::fd::AsRawFd;
+    let fd = fs::File::from(rustix::fs::open(
+        path,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?);
+    let meta = fd.metadata()?;
+    let target = fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+        .ok()
+        .filter(|t| t.is_absolute());
+    Ok((meta, target))
+}
+
+/// Elsewhere: by path (a `stat`, then a `realpath`).
+#[cfg(not(target_os = "linux"))]
+fn follow_link(path: &Path) -> std::io::Result<(fs::Metadata, Option<PathBuf>)> {
+    let meta = fs::metadata(path)?;
+    Ok((meta, fs::canonicalize(path).ok()))
+}
+
 fn special_file_error(p: &Path) -> Error {
     Error::Model(format!(
         "cannot use '{}': it is not a regular file or directory (FIFO, socket or device)",
@@ -569,13 +609,17 @@ impl Walker<'_> {
                 if !self.opts.allow_symlinks {
                     return Err(Error::Symlink { path: path.clone() });
                 }
-                let tmeta = fs::metadata(&path).map_err(|e| {
+                // What the link leads to and whether that is inside the model are both read from
+                // one object, opened once: asked by path twice (a `stat`, then a `realpath`), a
+                // link flipped between the two was judged inside and hashed outside (the review
+                // printed the digest of a file the verifier could read and the author could not).
+                let (tmeta, target) = follow_link(&path).map_err(|e| {
                     Error::Model(format!(
                         "cannot follow symlink '{}': {e}",
                         shown_path(&path)
                     ))
                 })?;
-                let inside = fs::canonicalize(&path).is_ok_and(|t| t.starts_with(self.canon_root));
+                let inside = target.is_some_and(|t| t.starts_with(self.canon_root));
                 if !inside {
                     // The target is never named: when verifying, it is a file or directory of
                     // the verifier's that the model's author chose.
