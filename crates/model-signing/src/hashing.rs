@@ -516,14 +516,13 @@ pub fn hash_files_with(
     if digests.iter().any(|d| matches!(d, Err(Error::Cancelled))) {
         return Err(Error::Cancelled);
     }
-    // Each item checked its path right after reading it; a file replaced after that, while the
-    // rest of the model was hashed, would still be signed as the copy that is gone (the review
-    // did it with a small file hashed early and a large one hashed for seconds after). So once
-    // everything is hashed, every path must still name the file that was read: one `stat` each.
+    // Once everything is hashed, every path must still name the file that was read: one `stat`
+    // each, on the engine's threads. Checked at the end, not as each file is done: a file
+    // replaced after it was read, while the rest of the model was hashed, would otherwise be
+    // signed as the copy that is gone (the review did it with a small file hashed early and a
+    // large one hashed for seconds after).
     if digests.iter().all(Result::is_ok) {
-        for f in files {
-            check_still_named(f)?;
-        }
+        pool.install(|| files.par_iter().try_for_each(check_still_named))?;
     }
     let mut out = Vec::with_capacity(items.len());
     for (it, d) in items.iter().zip(digests) {
@@ -711,7 +710,6 @@ fn hash_mapped(
         }
     }
     check_unchanged(f, &file.metadata().map_err(|e| Error::io(&f.path, e))?)?;
-    check_still_named(f)?;
     Ok(h.finish())
 }
 
@@ -794,7 +792,6 @@ fn hash_file(
     // Checked after reading: a change during the read shows up in size or mtime, a replacement
     // in what the path names.
     check_unchanged(f, &file.metadata().map_err(|e| Error::io(&f.path, e))?)?;
-    check_still_named(f)?;
     Ok(h.finish())
 }
 
