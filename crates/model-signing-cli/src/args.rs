@@ -59,12 +59,13 @@ fn redacted(v: &Option<String>) -> &'static str {
 }
 
 /// The method names that may follow `sign` or `verify`.
-pub const METHODS: [&str; 5] = [
+pub const METHODS: [&str; 6] = [
     "sigstore",
     "key",
     "certificate",
     "pkcs11-key",
     "pkcs11-certificate",
+    "policy",
 ];
 
 /// Sign and verify machine-learning models (OpenSSF Model Signing).
@@ -206,6 +207,9 @@ pub enum VerifyMethod {
     Key(VerifyKeyArgs),
     /// Verify against trusted root certificates.
     Certificate(VerifyCertificateArgs),
+    /// Verify against a trust policy file: the rule matching the model names the signers trusted
+    /// for it (`verify --policy FILE MODEL` picks this method).
+    Policy(VerifyPolicyArgs),
 }
 
 /// Options every sign method shares.
@@ -628,6 +632,17 @@ pub struct VerifyKeyArgs {
     pub tsa: TsaVerifyArgs,
 }
 
+/// `verify policy` (also `verify --policy FILE ...`).
+#[derive(Debug, Args)]
+pub struct VerifyPolicyArgs {
+    #[command(flatten)]
+    pub common: CommonVerify,
+    /// The trust policy: a `model-signing.openssf.org/v1` Policy or a `ModelValidation`
+    /// resource (YAML).
+    #[arg(long, value_name = "POLICY_PATH", required = true)]
+    pub policy: PathBuf,
+}
+
 /// `verify certificate`.
 #[derive(Debug, Args)]
 pub struct VerifyCertificateArgs {
@@ -747,6 +762,15 @@ enum Position {
 pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
     let flags = global_flags();
     let mut out = Vec::with_capacity(args.len() + 1);
+    // `verify --policy FILE MODEL` names no method: the policy is the method.
+    let default_method = if args.iter().any(|a| {
+        a.to_str()
+            .is_some_and(|t| t == "--policy" || t.starts_with("--policy="))
+    }) {
+        "policy"
+    } else {
+        "sigstore"
+    };
     let mut args = args.into_iter();
     out.extend(args.next());
     let mut pos = Position::BeforeCommand;
@@ -763,7 +787,7 @@ pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
         if s == Some("--") {
             // `sign -- MODEL`: what follows is positional, so the method is the default one.
             if pos == Position::AwaitMethod {
-                out.push(OsString::from("sigstore"));
+                out.push(OsString::from(default_method));
             }
             out.push(a);
             out.extend(args);
@@ -788,7 +812,7 @@ pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
                 let named = s
                     .is_some_and(|t| METHODS.contains(&t) || matches!(t, "-h" | "--help" | "help"));
                 if !named {
-                    out.push(OsString::from("sigstore"));
+                    out.push(OsString::from(default_method));
                 }
                 pos = Position::Rest;
             }

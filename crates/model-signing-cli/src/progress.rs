@@ -87,7 +87,7 @@ impl Progress for Bar {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         let total = self.total.load(Ordering::Relaxed);
         // Redrawing the message for each of 100k tiny files would cost more than the hashing.
-        if done == total || done % 64 == 0 {
+        if done == total || done.is_multiple_of(64) {
             self.bar.set_message(format!("{done}/{total} items"));
         }
     }

@@ -402,6 +402,29 @@ fn verify_cmd(method: VerifyMethod) -> ExitCode {
                 run_verify(&c, a.common.ignore_unsigned_files, &v)
             })(),
         ),
+        VerifyMethod::Policy(a) => (
+            a.common.output,
+            (|| {
+                let c = config::verify(&a.common)?;
+                let policy = model_signing::policy::load(&a.policy)?;
+                let repo;
+                let model = match &c {
+                    config::Target::Files(f) => model_signing::policy::ModelRef::Path(&f.model),
+                    config::Target::Oci { source, .. } => match source.as_ref() {
+                        model_signing::oci::ModelSource::Registry(r) => {
+                            repo = format!("{}/{}", r.registry, r.repository);
+                            model_signing::policy::ModelRef::Oci(&repo)
+                        }
+                        _ => anyhow::bail!(
+                            "a trust policy matches local paths and oci:// repositories; a \
+                             manifest file (oci-manifest:) has neither"
+                        ),
+                    },
+                };
+                let v = policy.verifier_for(&model)?;
+                run_verify(&c, a.common.ignore_unsigned_files, &v)
+            })(),
+        ),
         VerifyMethod::Sigstore(a) => (
             a.common.output,
             (|| {

@@ -79,6 +79,7 @@ pub mod manifest;
 pub mod oci;
 #[cfg(feature = "pkcs11")]
 pub mod pkcs11;
+pub mod policy;
 pub mod report;
 pub mod secret_file;
 pub mod sign;

@@ -203,3 +203,13 @@ pub const MAX_OIDC_RESPONSE_BYTES: usize = 1 << 20;
 
 /// Largest request head accepted by the OAuth loopback listener.
 pub const MAX_LOOPBACK_REQUEST_HEAD: usize = 8192;
+
+// ---------------------------------------------------------------------------------------------
+// Trust policies
+// ---------------------------------------------------------------------------------------------
+
+/// Largest policy file read ([`crate::policy`]): a policy names a few models and signers.
+pub const MAX_POLICY_FILE_BYTES: u64 = 1 << 20;
+
+/// Most rules one policy may hold (each is matched against the model in turn).
+pub const MAX_POLICY_RULES: usize = 10_000;

@@ -280,7 +280,7 @@ fn decode_hex(s: &str, ctx: impl FnOnce() -> String) -> Result<Vec<u8>> {
         }
     }
     let mut out = Vec::with_capacity(s.len() / 2);
-    let mut ok = s.len() % 2 == 0;
+    let mut ok = s.len().is_multiple_of(2);
     for pair in s.as_bytes().chunks_exact(2) {
         match pair {
             [h, l] => match (nibble(*h), nibble(*l)) {

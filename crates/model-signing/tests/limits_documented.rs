@@ -81,6 +81,8 @@ fn security_md_lists_every_bound_with_its_value() {
         MAX_TRUST_FILE_BYTES,
         MAX_OIDC_RESPONSE_BYTES,
         MAX_LOOPBACK_REQUEST_HEAD,
+        MAX_POLICY_FILE_BYTES,
+        MAX_POLICY_RULES,
     ];
     // Every `pub const` of the module is in the list above (so a new one cannot skip the table).
     let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/limits.rs"))

@@ -30,7 +30,7 @@ pub(super) fn string_to_utf8(tag: u8, value: &[u8]) -> Option<Vec<u8>> {
             Some(out)
         }
         TAG_BMP => {
-            if value.len() % 2 != 0 {
+            if !value.len().is_multiple_of(2) {
                 return None;
             }
             let mut out = Vec::new();
@@ -41,7 +41,7 @@ pub(super) fn string_to_utf8(tag: u8, value: &[u8]) -> Option<Vec<u8>> {
             Some(out)
         }
         TAG_UNIVERSAL => {
-            if value.len() % 4 != 0 {
+            if !value.len().is_multiple_of(4) {
                 return None;
             }
             let mut out = Vec::new();

@@ -402,7 +402,7 @@ pub(crate) fn bundle_field_flips_truncations_and_encodings() {
     ));
     let noncanon = |raw: &[u8]| -> Option<String> {
         let t = STANDARD_NO_PAD.encode(raw);
-        if raw.len() % 3 == 0 {
+        if raw.len().is_multiple_of(3) {
             return None;
         }
         const ALPHA: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -350,7 +350,7 @@ mod tests {
         );
         let claims = serde_json::json!({"iss": "i", "sub": "s", "exp": 2_000_000_000}).to_string();
         // A length that is not a multiple of 3 needs padding (JSON allows trailing spaces).
-        let text = if claims.len() % 3 == 0 {
+        let text = if claims.len().is_multiple_of(3) {
             format!("{claims} ")
         } else {
             claims

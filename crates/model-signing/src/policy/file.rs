@@ -1,0 +1,650 @@
+//! Reading a policy file: our own format (`kind: Policy`) or the model-validation operator's
+//! `ModelValidation` resource, both YAML.
+//!
+//! A policy is a file whoever runs the verifier wrote, but it travels (a ConfigMap, a repository)
+//! and Kubernetes reads the `ModelValidation` one too, so it is read as hostile input: at most
+//! [`crate::limits::MAX_POLICY_FILE_BYTES`], a regular file; one YAML document; duplicate keys,
+//! aliases, merge keys (`<<`), tags and YAML 1.1 booleans (`yes`, `on`) refused; every key must
+//! be one this format defines, spelled exactly (Go's readers match keys without regard to case,
+//! so a `CertificateIdentity` we skipped could be the one the operator uses); at most
+//! [`crate::limits::MAX_POLICY_RULES`] rules. What kind of document it is comes from its `kind`,
+//! never from which fields happen to be present.
+
+use super::{ModelPattern, Policy, Rule, TrustedSigner};
+use crate::error::{Error, Result};
+use crate::hashing::HashAlgorithm;
+use crate::limits::{MAX_POLICY_FILE_BYTES, MAX_POLICY_RULES};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Reads the policy at `path`. Relative paths inside it (keys, certificates) are relative to the
+/// policy file's directory.
+pub fn load(path: &Path) -> Result<Policy> {
+    let bytes = crate::secret_file::read_regular(path, MAX_POLICY_FILE_BYTES)
+        .map_err(|e| Error::Config(format!("cannot read the policy '{}': {e}", path.display())))?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Error::Config(format!("the policy '{}' is not UTF-8 text", path.display())))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    parse(text, path, base)
+}
+
+/// Parses policy `text` (from `source`), resolving relative paths against `base`.
+pub fn parse(text: &str, source: &Path, base: &Path) -> Result<Policy> {
+    let bad = |what: String| {
+        Error::Config(format!(
+            "the policy '{}' is not valid: {}",
+            source.display(),
+            crate::error::untrusted_text(&what, 400)
+        ))
+    };
+    let head: Head = yaml(text).map_err(bad)?;
+    let rules = match (head.api_version.as_str(), head.kind.as_str()) {
+        (POLICY_API, "Policy") => {
+            let doc: PolicyDoc = yaml(text).map_err(bad)?;
+            doc.rules
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| rule(r, i, base))
+                .collect::<std::result::Result<Vec<_>, String>>()
+                .map_err(bad)?
+        }
+        (MODEL_VALIDATION_API, "ModelValidation") => {
+            let doc: ModelValidation = yaml(text).map_err(bad)?;
+            vec![model_validation(doc).map_err(bad)?]
+        }
+        (api, kind) => {
+            return Err(bad(format!(
+                "apiVersion '{api}' and kind '{kind}' name no policy this tool reads (expected \
+                 {POLICY_API} Policy, or {MODEL_VALIDATION_API} ModelValidation)"
+            )))
+        }
+    };
+    if rules.is_empty() {
+        return Err(bad("it has no rules".into()));
+    }
+    if rules.len() > MAX_POLICY_RULES {
+        return Err(bad(format!(
+            "it has {} rules, more than the {MAX_POLICY_RULES} accepted",
+            rules.len()
+        )));
+    }
+    Ok(Policy {
+        source: source.to_path_buf(),
+        rules,
+    })
+}
+
+/// Our format's `apiVersion`.
+pub const POLICY_API: &str = "model-signing.openssf.org/v1";
+/// The model-validation operator's `apiVersion`.
+pub const MODEL_VALIDATION_API: &str = "ml.sigstore.dev/v1alpha1";
+
+/// Deserializes one strict YAML document into `T`, after [`refuse_ambiguous`].
+fn yaml<T: serde::de::DeserializeOwned>(text: &str) -> std::result::Result<T, String> {
+    refuse_ambiguous(text)?;
+    let mut o = serde_saphyr::options::Options::default();
+    o.no_schema = true;
+    let mut budget = serde_saphyr::budget::Budget::default();
+    budget.max_anchors = 0;
+    budget.max_aliases = 0;
+    budget.max_depth = 32;
+    budget.max_documents = 1;
+    budget.max_nodes = 100_000;
+    o.budget = Some(budget);
+    o.duplicate_keys = serde_saphyr::options::DuplicateKeyPolicy::Error;
+    o.merge_keys = serde_saphyr::options::MergeKeyPolicy::Error;
+    o.strict_booleans = true;
+    o.reject_unsupported_tags = true;
+    o.with_snippet = false;
+    o.crop_radius = 0;
+    o.alias_limits.max_total_replayed_events = 0;
+    o.alias_limits.max_alias_expansions_per_anchor = 0;
+    serde_saphyr::from_str_with_options(text, o).map_err(|e| e.to_string())
+}
+
+/// Refuses, from the parser's events, what Kubernetes' YAML 1.1 reader (go-yaml v2 under
+/// sigs.k8s.io/yaml) would read otherwise than a YAML 1.2 reader: any tag (`!!str` included),
+/// anchor or alias, a `%YAML` directive, more than one document, and a plain scalar that YAML 1.1
+/// resolves to something other than a string (`yes`, `no`, `on`, `off`, `y`, `n`, `~`, `null`,
+/// numbers in any base, timestamps, `.inf`, `.nan`) other than `true` and `false`. Quoted, the
+/// same text is a string to both.
+fn refuse_ambiguous(text: &str) -> std::result::Result<(), String> {
+    use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
+    let mut documents = 0;
+    for ev in Parser::new_from_str(text) {
+        let (ev, span) = ev.map_err(|e| e.to_string())?;
+        let at = || format!(" (line {})", span.start.line());
+        match ev {
+            Event::DocumentStart(_, Some(_)) => return Err(format!("a %YAML directive{}", at())),
+            Event::DocumentStart(..) => {
+                documents += 1;
+                if documents > 1 {
+                    return Err(format!("more than one YAML document{}", at()));
+                }
+            }
+            Event::Alias(_) => return Err(format!("an alias{}", at())),
+            Event::Scalar(_, _, anchor, tag)
+            | Event::SequenceStart(_, anchor, tag)
+            | Event::MappingStart(_, anchor, tag)
+                if anchor != 0 || tag.is_some() =>
+            {
+                return Err(format!("an anchor or a tag{}", at()))
+            }
+            Event::Scalar(v, ScalarStyle::Plain, ..) if yaml11_non_string(&v) => {
+                return Err(format!(
+                    "the unquoted value '{}' is not a string to every YAML reader (quote it){}",
+                    crate::error::untrusted_text(&v, 40),
+                    at()
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Whether go-yaml v2 resolves the plain scalar `v` to something other than a string (other than
+/// the booleans `true` and `false`, which every reader agrees on).
+fn yaml11_non_string(v: &str) -> bool {
+    const WORDS: [&str; 25] = [
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
+        "OFF", "True", "TRUE", "False", "FALSE", "~", "null", "Null", "NULL", "",
+    ];
+    if WORDS.contains(&v) {
+        return true;
+    }
+    let lower = v.to_ascii_lowercase();
+    if matches!(lower.trim_start_matches(['+', '-']), ".inf" | ".nan") {
+        return true;
+    }
+    let digits = v.replace('_', "");
+    let unsigned = digits.trim_start_matches(['+', '-']);
+    let numeric = !unsigned.is_empty()
+        // Rust also parses `inf` and `nan`, which YAML 1.1 reads as strings.
+        && (unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+            && unsigned.parse::<f64>().is_ok()
+            || ["0x", "0o", "0b"].iter().any(|p| {
+                unsigned
+                    .get(..2)
+                    .is_some_and(|head| head.eq_ignore_ascii_case(p))
+                    && unsigned.get(2..).is_some_and(|rest| {
+                        !rest.is_empty() && rest.chars().all(|c| c.is_ascii_hexdigit())
+                    })
+            })
+            || unsigned.contains(':') && unsigned.split(':').all(|p| p.parse::<f64>().is_ok()));
+    // A date or date-time (go-yaml v2 reads `2001-12-14`, `2001-12-14t21:59:43.10-05:00`).
+    let bytes = v.as_bytes();
+    let date = bytes.len() >= 8
+        && bytes
+            .get(..4)
+            .is_some_and(|y| y.iter().all(u8::is_ascii_digit))
+        && bytes.get(4) == Some(&b'-')
+        && v.get(5..).is_some_and(|rest| {
+            rest.split(['-', 'T', 't', ' ', ':', '.', '+', 'Z', 'z'])
+                .next()
+                .is_some_and(|m| {
+                    !m.is_empty() && m.len() <= 2 && m.chars().all(|c| c.is_ascii_digit())
+                })
+        });
+    numeric || date
+}
+
+/// The two fields every document has, read first to know which kind it is.
+#[derive(Deserialize)]
+struct Head {
+    #[serde(rename = "apiVersion")]
+    api_version: String,
+    kind: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyDoc {
+    #[serde(rename = "apiVersion")]
+    #[allow(dead_code)]
+    api_version: String,
+    #[allow(dead_code)]
+    kind: String,
+    rules: Vec<RuleDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleDoc {
+    name: Option<String>,
+    models: Vec<ModelDoc>,
+    signers: Vec<SignerDoc>,
+    #[serde(default)]
+    require_timestamp: bool,
+    hash_algorithms: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelDoc {
+    path: Option<String>,
+    oci: Option<String>,
+    huggingface: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignerDoc {
+    key: Option<PathBuf>,
+    certificate: Option<CertificateDoc>,
+    sigstore: Option<SigstoreDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertificateDoc {
+    roots: Vec<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SigstoreDoc {
+    identity: Option<String>,
+    identity_regex: Option<String>,
+    issuer: String,
+}
+
+/// Longest pattern accepted (a glob is matched by backtracking).
+const MAX_PATTERN_LEN: usize = 1024;
+
+fn pattern(text: &str, what: &str) -> std::result::Result<glob::Pattern, String> {
+    if text.is_empty() || text.len() > MAX_PATTERN_LEN {
+        return Err(format!(
+            "a {what} pattern must be 1 to {MAX_PATTERN_LEN} bytes"
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(format!("a {what} pattern contains a control character"));
+    }
+    glob::Pattern::new(text).map_err(|e| format!("{what} pattern '{text}': {e}"))
+}
+
+fn rule(r: RuleDoc, index: usize, base: &Path) -> std::result::Result<Rule, String> {
+    let name = r.name.unwrap_or_else(|| format!("#{}", index + 1));
+    if r.models.is_empty() {
+        return Err(format!("rule '{name}' names no models"));
+    }
+    if r.signers.is_empty() {
+        return Err(format!("rule '{name}' names no signers"));
+    }
+    let mut models = Vec::new();
+    for m in r.models {
+        models.push(match (m.path, m.oci, m.huggingface) {
+            (Some(p), None, None) => {
+                if !p.starts_with('/') {
+                    return Err(format!(
+                        "rule '{name}': path pattern '{p}' must be absolute"
+                    ));
+                }
+                ModelPattern::Path(pattern(&p, "path")?)
+            }
+            (None, Some(o), None) => {
+                ModelPattern::Oci(pattern(o.strip_prefix("oci://").unwrap_or(&o), "oci")?)
+            }
+            (None, None, Some(h)) => ModelPattern::HuggingFace(pattern(&h, "huggingface")?),
+            _ => {
+                return Err(format!(
+                    "rule '{name}': each model entry has exactly one of path, oci, huggingface"
+                ))
+            }
+        });
+    }
+    let mut signers = Vec::new();
+    for s in r.signers {
+        signers.push(match (s.key, s.certificate, s.sigstore) {
+            (Some(k), None, None) => key(&base.join(k))?,
+            (None, Some(c), None) => certificate(c.roots.iter().map(|p| base.join(p)).collect())?,
+            (None, None, Some(s)) => {
+                if r.require_timestamp {
+                    return Err(format!(
+                        "rule '{name}': require_timestamp applies to key and certificate \
+                         signers; a sigstore signature's time comes from its own log entry or \
+                         timestamps"
+                    ));
+                }
+                sigstore(s.identity, s.identity_regex, s.issuer, None, &name)?
+            }
+            _ => {
+                return Err(format!(
+                    "rule '{name}': each signer entry has exactly one of key, certificate, sigstore"
+                ))
+            }
+        });
+    }
+    let hash_algorithms = match r.hash_algorithms {
+        None => None,
+        Some(list) if list.is_empty() => {
+            return Err(format!("rule '{name}': hash_algorithms is empty"))
+        }
+        Some(list) => Some(
+            list.iter()
+                .map(|a| {
+                    a.parse::<HashAlgorithm>()
+                        .map_err(|e| format!("rule '{name}': {e}"))
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()?,
+        ),
+    };
+    Ok(Rule {
+        name,
+        models,
+        signers,
+        require_timestamp: r.require_timestamp,
+        hash_algorithms,
+    })
+}
+
+fn key(path: &Path) -> std::result::Result<TrustedSigner, String> {
+    let pem = crate::secret_file::read_regular(path, crate::limits::MAX_KEY_FILE_BYTES)
+        .map_err(|e| format!("key '{}': {e}", path.display()))?;
+    let key = crate::keys::PublicKey::from_pem(&pem)
+        .map_err(|e| format!("key '{}': {e}", path.display()))?;
+    Ok(TrustedSigner::Key {
+        path: path.to_path_buf(),
+        key,
+    })
+}
+
+fn certificate(paths: Vec<PathBuf>) -> std::result::Result<TrustedSigner, String> {
+    if paths.is_empty() {
+        return Err("a certificate signer names no roots".into());
+    }
+    let mut roots = Vec::new();
+    for p in &paths {
+        let pem = crate::secret_file::read_regular(p, crate::limits::MAX_CHAIN_FILE_BYTES)
+            .map_err(|e| format!("certificate '{}': {e}", p.display()))?;
+        roots.extend(
+            crate::x509::parse_pem_certificates(&pem)
+                .map_err(|e| format!("certificate '{}': {e}", p.display()))?,
+        );
+    }
+    Ok(TrustedSigner::Certificate { paths, roots })
+}
+
+#[cfg(feature = "sigstore")]
+fn sigstore(
+    identity: Option<String>,
+    identity_regex: Option<String>,
+    issuer: String,
+    trust_config: Option<PathBuf>,
+    rule: &str,
+) -> std::result::Result<TrustedSigner, String> {
+    if identity.is_some() == identity_regex.is_some() {
+        return Err(format!(
+            "rule '{rule}': a sigstore signer has exactly one of identity, identity_regex"
+        ));
+    }
+    if issuer.is_empty() {
+        return Err(format!("rule '{rule}': a sigstore signer needs an issuer"));
+    }
+    Ok(TrustedSigner::Sigstore {
+        identity: crate::sigstore::verify::IdentityPolicy {
+            identity,
+            identity_regex,
+            issuer,
+        },
+        trust_config,
+    })
+}
+
+#[cfg(not(feature = "sigstore"))]
+fn sigstore(
+    _identity: Option<String>,
+    _identity_regex: Option<String>,
+    _issuer: String,
+    _trust_config: Option<PathBuf>,
+    rule: &str,
+) -> std::result::Result<TrustedSigner, String> {
+    Err(format!(
+        "rule '{rule}' trusts a sigstore signer, which needs a build with the `sigstore` feature"
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The model-validation operator's resource
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelValidation {
+    #[serde(rename = "apiVersion")]
+    #[allow(dead_code)]
+    api_version: String,
+    #[allow(dead_code)]
+    kind: String,
+    /// Kubernetes object metadata: names and labels, nothing this tool uses.
+    #[allow(dead_code)]
+    metadata: Option<serde::de::IgnoredAny>,
+    spec: MvSpec,
+    /// Written by the operator, not the user.
+    #[allow(dead_code)]
+    status: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MvSpec {
+    model: MvModel,
+    config: MvConfig,
+    /// Settings of the operator's own init container or sidecar, nothing a verifier uses.
+    #[serde(rename = "imagePullPolicy")]
+    #[allow(dead_code)]
+    image_pull_policy: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "continuousValidation")]
+    #[allow(dead_code)]
+    continuous_validation: Option<serde::de::IgnoredAny>,
+    #[allow(dead_code)]
+    resources: Option<serde::de::IgnoredAny>,
+}
+
+/// `spec.model`. The options are read so that a resource the operator accepts is accepted here,
+/// and not applied yet: each one only relaxes verification, so verifying without them is at
+/// least as strict as the operator (a model it passes with `ignorePaths` may fail here).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MvModel {
+    path: String,
+    #[serde(rename = "signaturePath")]
+    #[allow(dead_code)]
+    signature_path: Option<String>,
+    #[serde(rename = "ignorePaths")]
+    #[allow(dead_code)]
+    ignore_paths: Option<Vec<String>>,
+    #[serde(rename = "ignoreGitPaths")]
+    #[allow(dead_code)]
+    ignore_git_paths: Option<bool>,
+    #[serde(rename = "ignoreUnsignedFiles")]
+    #[allow(dead_code)]
+    ignore_unsigned_files: Option<bool>,
+    #[serde(rename = "allowSymlinks")]
+    #[allow(dead_code)]
+    allow_symlinks: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MvConfig {
+    #[serde(rename = "sigstoreConfig")]
+    sigstore_config: Option<MvSigstore>,
+    #[serde(rename = "pkiConfig")]
+    pki_config: Option<MvPki>,
+    /// The current operator's name for the public key.
+    #[serde(rename = "publicKeyConfig")]
+    public_key_config: Option<MvKey>,
+    /// The first operator's name for the same thing (it held a public key all along).
+    #[serde(rename = "privateKeyConfig")]
+    private_key_config: Option<MvKey>,
+    #[serde(rename = "clientTrustConfig")]
+    client_trust_config: Option<MvTrust>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MvSigstore {
+    #[serde(rename = "certificateIdentity")]
+    certificate_identity: String,
+    #[serde(rename = "certificateOidcIssuer")]
+    certificate_oidc_issuer: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MvPki {
+    #[serde(rename = "certificateAuthority")]
+    certificate_authority: PathBuf,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MvKey {
+    #[serde(rename = "keyPath")]
+    key_path: PathBuf,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MvTrust {
+    #[serde(rename = "trustConfigPath")]
+    trust_config_path: PathBuf,
+}
+
+/// The operator hands these paths to a CLI in its container, relative to that CLI's directory;
+/// a relative one would name another file here, so only absolute ones are taken.
+fn absolute(p: PathBuf, field: &str) -> std::result::Result<PathBuf, String> {
+    if p.is_absolute() {
+        Ok(p)
+    } else {
+        Err(format!(
+            "{field} '{}' must be an absolute path",
+            p.display()
+        ))
+    }
+}
+
+/// One rule for the one model the resource names, trusting the one signer its `config` names.
+fn model_validation(doc: ModelValidation) -> std::result::Result<Rule, String> {
+    let name = "ModelValidation".to_string();
+    let c = doc.spec.config;
+    let trust_config = c
+        .client_trust_config
+        .map(|t| absolute(t.trust_config_path, "clientTrustConfig.trustConfigPath"))
+        .transpose()?;
+    let signer = match (
+        c.sigstore_config,
+        c.pki_config,
+        c.public_key_config.or(c.private_key_config),
+    ) {
+        (Some(s), None, None) => sigstore(
+            Some(s.certificate_identity),
+            None,
+            s.certificate_oidc_issuer,
+            trust_config,
+            &name,
+        )?,
+        (None, Some(p), None) if trust_config.is_none() => certificate(vec![absolute(
+            p.certificate_authority,
+            "pkiConfig.certificateAuthority",
+        )?])?,
+        (None, None, Some(k)) if trust_config.is_none() => {
+            key(&absolute(k.key_path, "publicKeyConfig.keyPath")?)?
+        }
+        (None, _, _) | (_, None, None) if trust_config.is_some() => {
+            return Err("clientTrustConfig applies to sigstoreConfig only".into())
+        }
+        _ => {
+            return Err(
+                "spec.config must hold exactly one of sigstoreConfig, pkiConfig, \
+                 publicKeyConfig (privateKeyConfig)"
+                    .into(),
+            )
+        }
+    };
+    let path = doc.spec.model.path;
+    if !path.starts_with('/') {
+        return Err(format!("spec.model.path '{path}' must be absolute"));
+    }
+    let literal = glob::Pattern::escape(path.trim_end_matches('/'));
+    Ok(Rule {
+        name,
+        models: vec![ModelPattern::Path(pattern(&literal, "path")?)],
+        signers: vec![signer],
+        require_timestamp: false,
+        hash_algorithms: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml11_readings_of_plain_scalars() {
+        for v in [
+            "no",
+            "Yes",
+            "ON",
+            "y",
+            "~",
+            "null",
+            "",
+            "12",
+            "-3.5",
+            "0x1F",
+            "0o17",
+            "0b101",
+            "1_000",
+            ".inf",
+            "-.NaN",
+            "2024-01-02",
+            "2001-12-14t21:59:43.10-05:00",
+            "1:30:00",
+        ] {
+            assert!(yaml11_non_string(v), "{v:?}");
+        }
+        for v in [
+            "true",
+            "false",
+            "acme",
+            "ci@acme.dev",
+            "/srv/models/*",
+            "0xZZ",
+            "v1.2",
+            "€x",
+            "0€",
+            "ab-cd-ef",
+            "é1",
+            "0x",
+            "1234-ab",
+            "inf",
+            "nan",
+            "infinity",
+        ] {
+            assert!(!yaml11_non_string(v), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn a_policy_parses_into_rules() {
+        let text = "apiVersion: model-signing.openssf.org/v1\nkind: Policy\nrules:\n  - name: a\n    models:\n      - oci: \"oci://ghcr.io/acme/**\"\n      - huggingface: \"acme/*\"\n    signers: [{sigstore: {identity: \"ci@acme.dev\", issuer: \"https://accounts.google.com\"}}]\n    hash_algorithms: [sha256]\n";
+        let p = parse(text, Path::new("p.yaml"), Path::new("/nonexistent")).unwrap();
+        assert_eq!(p.rules.len(), 1);
+        let r = p
+            .rule_for(&super::super::ModelRef::Oci("ghcr.io/acme/bert/base"))
+            .unwrap();
+        assert_eq!(r.name, "a");
+        assert!(p
+            .rule_for(&super::super::ModelRef::Oci("ghcr.io/other/bert"))
+            .is_err());
+        assert!(p
+            .rule_for(&super::super::ModelRef::HuggingFace("acme/bert"))
+            .is_ok());
+        assert!(p
+            .rule_for(&super::super::ModelRef::HuggingFace("acme/bert/x"))
+            .is_err());
+    }
+}

@@ -1,0 +1,290 @@
+//! A trust policy: which signers are trusted for which models, read from one file.
+//!
+//! A user who verifies many models should not pick a method and pass a key or identity by hand
+//! for each: the policy says, per model (matched by local path, `oci://` repository or Hugging
+//! Face repo id), which signers count, whether a trusted timestamp is required and which hash
+//! algorithms are acceptable. A model no rule matches is refused. The bundle's own method
+//! decides nothing: each signer the matching rule names is tried against it, and only one of
+//! them can make it verify (see [`PolicyVerifier`]).
+//!
+//! The file format (YAML, [`file`]) is documented in `docs/policy.md`; the model-validation
+//! operator's `ModelValidation` resource is read as a policy too ([`file::load`] tells them
+//! apart by `kind`, a field the user writes, not by guessing from the rest of the content).
+
+pub mod file;
+
+use crate::bundle::Bundle;
+use crate::error::{Error, Result};
+use crate::hashing::HashAlgorithm;
+use crate::verify::{BundleVerifier, SignerInfo};
+use std::path::{Path, PathBuf};
+
+pub use file::load;
+
+/// A parsed policy: rules tried in order, the first whose pattern matches the model decides.
+#[derive(Debug)]
+pub struct Policy {
+    /// Where the policy came from, for messages.
+    pub source: PathBuf,
+    /// The rules, in file order.
+    pub rules: Vec<Rule>,
+}
+
+/// One rule: which models it covers and what it asks of their signatures.
+#[derive(Debug)]
+pub struct Rule {
+    /// The rule's name, for messages (its position when it has none).
+    pub name: String,
+    /// The models it covers: any pattern that matches selects the rule.
+    pub models: Vec<ModelPattern>,
+    /// The signers trusted for those models; a signature must verify against one of them.
+    pub signers: Vec<TrustedSigner>,
+    /// Require a verified RFC 3161 timestamp (key and certificate signers).
+    pub require_timestamp: bool,
+    /// The hash algorithms a signature may use; `None`: any the format allows.
+    pub hash_algorithms: Option<Vec<HashAlgorithm>>,
+}
+
+/// What a rule matches, written with `*` (within one path segment), `**` (any number of
+/// segments) and `?`.
+#[derive(Debug, Clone)]
+pub enum ModelPattern {
+    /// A local path, matched against the model's canonical path (links resolved, so a link
+    /// cannot select a laxer rule).
+    Path(glob::Pattern),
+    /// An `oci://` repository (`registry/name`, without tag or digest).
+    Oci(glob::Pattern),
+    /// A Hugging Face repo id (`org/name`).
+    HuggingFace(glob::Pattern),
+}
+
+/// How a model is named to the policy.
+#[derive(Debug, Clone)]
+pub enum ModelRef<'a> {
+    /// A local file or directory.
+    Path(&'a Path),
+    /// An `oci://` repository, `registry/name`.
+    Oci(&'a str),
+    /// A Hugging Face repo id, `org/name`.
+    HuggingFace(&'a str),
+}
+
+/// A signer a rule trusts.
+#[derive(Debug)]
+pub enum TrustedSigner {
+    /// A public key (PEM file).
+    Key {
+        /// Where it was read from.
+        path: PathBuf,
+        /// The key.
+        key: crate::keys::PublicKey,
+    },
+    /// A certificate chain ending in one of these roots.
+    Certificate {
+        /// Where they were read from.
+        paths: Vec<PathBuf>,
+        /// The roots.
+        roots: Vec<crate::x509::Certificate>,
+    },
+    /// A Sigstore (keyless) identity.
+    #[cfg(feature = "sigstore")]
+    Sigstore {
+        /// Who must have signed.
+        identity: crate::sigstore::verify::IdentityPolicy,
+        /// A ClientTrustConfig for a private Sigstore instance; `None`: the public-good root.
+        trust_config: Option<PathBuf>,
+    },
+}
+
+impl TrustedSigner {
+    fn describe(&self) -> String {
+        match self {
+            TrustedSigner::Key { path, .. } => format!("key {}", path.display()),
+            TrustedSigner::Certificate { paths, .. } => format!(
+                "certificates rooted in {}",
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            #[cfg(feature = "sigstore")]
+            TrustedSigner::Sigstore { identity: p, .. } => format!(
+                "sigstore identity {} from {}",
+                p.identity
+                    .as_deref()
+                    .or(p.identity_regex.as_deref())
+                    .unwrap_or("?"),
+                p.issuer
+            ),
+        }
+    }
+}
+
+const MATCH: glob::MatchOptions = glob::MatchOptions {
+    case_sensitive: true,
+    require_literal_separator: true,
+    require_literal_leading_dot: false,
+};
+
+impl Policy {
+    /// The rule that decides for `model`: the first whose pattern matches. A model no rule
+    /// matches is an error: a policy trusts nothing it does not name.
+    pub fn rule_for(&self, model: &ModelRef<'_>) -> Result<&Rule> {
+        let path_text = match model {
+            ModelRef::Path(p) => Some(
+                crate::walk::canonical_root(p)?
+                    .to_str()
+                    .ok_or_else(|| {
+                        Error::Config(format!(
+                            "the model path '{}' is not valid UTF-8",
+                            p.display()
+                        ))
+                    })?
+                    .to_string(),
+            ),
+            _ => None,
+        };
+        self.rules
+            .iter()
+            .find(|r| {
+                r.models.iter().any(|m| match (m, model) {
+                    (ModelPattern::Path(g), ModelRef::Path(_)) => path_text
+                        .as_deref()
+                        .is_some_and(|t| g.matches_with(t, MATCH)),
+                    (ModelPattern::Oci(g), ModelRef::Oci(r)) => g.matches_with(r, MATCH),
+                    (ModelPattern::HuggingFace(g), ModelRef::HuggingFace(id)) => {
+                        g.matches_with(id, MATCH)
+                    }
+                    _ => false,
+                })
+            })
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "no rule of the policy '{}' covers the model {}; a policy trusts no signer \
+                     for a model it does not name",
+                    self.source.display(),
+                    crate::error::quoted_text(&describe_model(model), 300)
+                ))
+            })
+    }
+
+    /// A verifier that accepts a signature of `model` exactly when the rule for it does.
+    pub fn verifier_for(&self, model: &ModelRef<'_>) -> Result<PolicyVerifier<'_>> {
+        let rule = self.rule_for(model)?;
+        Ok(PolicyVerifier {
+            rule,
+            verifiers: rule
+                .signers
+                .iter()
+                .map(|s| build_verifier(s, rule))
+                .collect::<Result<_>>()?,
+        })
+    }
+}
+
+fn describe_model(model: &ModelRef<'_>) -> String {
+    match model {
+        ModelRef::Path(p) => p.display().to_string(),
+        ModelRef::Oci(r) => format!("oci://{r}"),
+        ModelRef::HuggingFace(id) => format!("huggingface {id}"),
+    }
+}
+
+fn build_verifier(s: &TrustedSigner, rule: &Rule) -> Result<Box<dyn BundleVerifier>> {
+    let timestamps = timestamp_policy(rule)?;
+    Ok(match s {
+        TrustedSigner::Key { key, .. } => {
+            Box::new(crate::verify::KeyVerifier::new(key.clone()).with_timestamps(timestamps))
+        }
+        TrustedSigner::Certificate { roots, .. } => Box::new(
+            crate::verify::CertificateVerifier::new(
+                roots.clone(),
+                crate::verify::ChainTime::SigningTime,
+            )?
+            .with_timestamps(timestamps),
+        ),
+        #[cfg(feature = "sigstore")]
+        TrustedSigner::Sigstore {
+            identity,
+            trust_config,
+        } => {
+            let root =
+                crate::sigstore::trust::load_trusted_root(&crate::sigstore::trust::TrustOptions {
+                    trust_config: trust_config.clone(),
+                    ..Default::default()
+                })?;
+            Box::new(crate::sigstore::verify::SigstoreVerifier::new(
+                &root,
+                identity.clone(),
+            )?)
+        }
+    })
+}
+
+fn timestamp_policy(rule: &Rule) -> Result<crate::timestamp::TimestampPolicy> {
+    if rule.require_timestamp {
+        #[cfg(feature = "sigstore")]
+        {
+            return Ok(crate::timestamp::TimestampPolicy {
+                trust: Some(crate::timestamp::TsaTrust::load(
+                    &[],
+                    &crate::sigstore::trust::TrustOptions::default(),
+                )?),
+                require: true,
+            });
+        }
+        #[cfg(not(feature = "sigstore"))]
+        return Err(Error::Config(format!(
+            "rule '{}' requires a timestamp, which needs a build with the `sigstore` feature",
+            rule.name
+        )));
+    }
+    Ok(crate::timestamp::TimestampPolicy::default())
+}
+
+/// Verifies a bundle against one rule: it must verify against one of the rule's signers, with a
+/// timestamp when the rule requires one, and record a hash algorithm the rule accepts.
+pub struct PolicyVerifier<'a> {
+    rule: &'a Rule,
+    verifiers: Vec<Box<dyn BundleVerifier>>,
+}
+
+impl BundleVerifier for PolicyVerifier<'_> {
+    fn verify_signature(&self, bundle: &Bundle) -> Result<SignerInfo> {
+        let mut tried = Vec::new();
+        for (signer, v) in self.rule.signers.iter().zip(&self.verifiers) {
+            match v.verify_signature(bundle) {
+                Ok(info) => {
+                    if let Some(allowed) = &self.rule.hash_algorithms {
+                        let st = crate::statement::decode(&bundle.payload)?;
+                        if !allowed.contains(&st.serialization.hash_type) {
+                            return Err(Error::Config(format!(
+                                "the signature uses {}, which rule '{}' does not accept (it \
+                                 accepts {})",
+                                st.serialization.hash_type,
+                                self.rule.name,
+                                allowed
+                                    .iter()
+                                    .map(|a| a.to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )));
+                        }
+                    }
+                    return Ok(info);
+                }
+                Err(e) => tried.push(format!(
+                    "{}: {}",
+                    signer.describe(),
+                    crate::error::one_line(&e)
+                )),
+            }
+        }
+        Err(Error::Signature(format!(
+            "the signature is not from a signer rule '{}' trusts ({})",
+            self.rule.name,
+            tried.join("; ")
+        )))
+    }
+}
