@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from . import _native, errors, hashing, manifest, signing, verifying
+from . import _native, errors, hashing, manifest, policy, signing, verifying
 from ._paths import PathLike
 from .errors import MismatchError, ModelSigningError, VerificationError
 
@@ -20,6 +20,7 @@ __all__ = [
     "errors",
     "hashing",
     "manifest",
+    "policy",
     "signing",
     "verifying",
     "MismatchError",

@@ -154,6 +154,7 @@ class Config:
             "trust_config": None,
             "tsa_certificate_chain": [],
             "require_timestamp": False,
+            "policy": None,
         }
         spec.update(kw)
         self._verifier = spec

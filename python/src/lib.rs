@@ -617,6 +617,8 @@ struct VerifierSpec {
     tsa_certificate_chain: Vec<PathBuf>,
     /// Fail unless a timestamp verifies.
     require_timestamp: bool,
+    /// The `policy` method: the trust policy file.
+    policy: Option<PathBuf>,
 }
 
 /// Verification options from `set_hashing_config` and `set_ignore_unsigned_files`.
@@ -697,7 +699,32 @@ fn verify_inner(
     oci_spec: &OciSpec,
     progress: Option<&Arc<PyProgress>>,
 ) -> Result<verify::VerifyReport, Error> {
+    // A trust policy picks the signers from the model's name, so its verifier needs the model.
+    let policy = match (verifier.method.as_str(), &verifier.policy) {
+        ("policy", Some(path)) => Some(model_signing::policy::load(path)?),
+        ("policy", None) => return Err(Error::Config("no policy file was given".into())),
+        _ => None,
+    };
     if let Some(source) = oci_source(model, oci_spec)? {
+        if let Some(policy) = &policy {
+            let oci::ModelSource::Registry(r) = &source else {
+                return Err(Error::Config(
+                    "a trust policy matches local paths and oci:// repositories; a manifest \
+                     file has neither"
+                        .into(),
+                ));
+            };
+            let repo = format!("{}/{}", r.registry, r.repository);
+            let v = policy.verifier_for(&model_signing::policy::ModelRef::Oci(&repo))?;
+            return oci::verify_model(
+                &source,
+                &oci_spec.options(),
+                signature,
+                &v,
+                spec.ignore_unsigned_files,
+            )
+            .map(|(report, _)| report);
+        }
         let verifier = build_verifier(verifier)?;
         return oci::verify_model(
             &source,
@@ -709,7 +736,6 @@ fn verify_inner(
         .map(|(report, _)| report);
     }
     check_model_exists(model)?;
-    let verifier = build_verifier(verifier)?;
     let opts = VerifyOptions {
         ignore: resolve_ignores(model, &spec.ignore_paths)?,
         ignore_git_paths: spec.ignore_git_paths,
@@ -717,7 +743,20 @@ fn verify_inner(
         allow_symlinks: spec.allow_symlinks,
         engine: engine(spec.max_workers, progress),
     };
+    if let Some(policy) = &policy {
+        let v = policy.verifier_for(&model_signing::policy::ModelRef::Path(model))?;
+        return verify::verify_model(model, signature, &v, &opts);
+    }
+    let verifier = build_verifier(verifier)?;
     verify::verify_model(model, signature, verifier.as_ref(), &opts)
+}
+
+/// Reads and checks the trust policy at `path`; returns its number of rules.
+#[pyfunction]
+fn load_policy(py: Python<'_>, path: PathBuf) -> PyResult<usize> {
+    py.allow_threads(|| model_signing::policy::load(&path))
+        .map(|p| p.rules.len())
+        .map_err(|e| to_py_err(py, e, Op::Verify))
 }
 
 /// Verifies a model against its bundle; returns a dict for `verifying.VerificationReport`.
@@ -808,6 +847,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(model_name, m)?)?;
     m.add_function(wrap_pyfunction!(sign_model, m)?)?;
     m.add_function(wrap_pyfunction!(verify_model, m)?)?;
+    m.add_function(wrap_pyfunction!(load_policy, m)?)?;
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;
     m.add_function(wrap_pyfunction!(bundle_certificates, m)?)?;
     Ok(())
