@@ -402,11 +402,15 @@ fn verify_cmd(method: VerifyMethod) -> ExitCode {
                 run_verify(&c, a.common.ignore_unsigned_files, &v)
             })(),
         ),
-        VerifyMethod::Policy(a) => (
+        VerifyMethod::Policy(mut a) => (
             a.common.output,
-            (|| {
-                let c = config::verify(&a.common)?;
+            (move || {
                 let policy = model_signing::policy::load(&a.policy)?;
+                // A ModelValidation says where the signature is (spec.model.signaturePath).
+                if a.common.signature.is_none() {
+                    a.common.signature = policy.signature.clone();
+                }
+                let c = config::verify(&a.common)?;
                 let repo;
                 let model = match &c {
                     config::Target::Files(f) => model_signing::policy::ModelRef::Path(&f.model),

@@ -233,6 +233,18 @@ fn a_model_validation_resource_is_a_policy_for_its_one_model() {
         ),
     );
     verify_policy(&p, &s.model, &s.sig).assert_success();
+    // spec.model.signaturePath is the signature when none is given.
+    let p = write_policy(
+        s.t.path(),
+        &format!(
+            "apiVersion: ml.sigstore.dev/v1alpha1\nkind: ModelValidation\nspec:\n\
+             \x20 model: {{path: {model}, signaturePath: {}}}\n\
+             \x20 config: {{publicKeyConfig: {{keyPath: {}}}}}\n",
+            canonical(&s.sig),
+            s.key.public_key.display()
+        ),
+    );
+    ms(args!["verify", "--policy", &p, &s.model]).assert_success();
     // It names one model: another is not covered.
     let other = make_small_model(s.t.path(), "other");
     assert_refused(&verify_policy(&p, &other, &s.sig), "no rule of the policy");
@@ -371,5 +383,47 @@ fn hostile_policy_files_are_one_clear_error() {
     assert_refused(
         &verify_policy(&big, &s.model, &s.sig),
         "cannot read the policy",
+    );
+}
+
+/// docs/kubernetes: the ModelValidation example is a valid policy, the pod is valid YAML, and the
+/// init container's command line is one our CLI accepts (it fails here only because the policy
+/// file it names is mounted in the pod, not on this machine).
+#[test]
+fn the_kubernetes_example_parses_and_its_command_line_is_accepted() {
+    let docs = repo_root().join("docs/kubernetes");
+    let mv = docs.join("modelvalidation.yaml");
+    let t = tempdir();
+    let model = make_small_model(t.path(), "m");
+    // Parsed as a policy: the model here is not the one it names, so that is the refusal.
+    let r = ms(args![
+        "verify",
+        "--policy",
+        &mv,
+        "--signature",
+        t.path().join("x.sig"),
+        &model
+    ]);
+    assert_refused(&r, "no rule of the policy");
+    let pod: serde_json::Value =
+        serde_saphyr::from_str(&fs::read_to_string(docs.join("pod.yaml")).unwrap())
+            .expect("pod.yaml is YAML");
+    let init = &pod["spec"]["initContainers"][0];
+    assert_eq!(init["command"][0], "model-signing");
+    let argv: Vec<String> = init["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(argv[..2], ["verify", "--policy"]);
+    let r = ms(argv
+        .iter()
+        .map(std::ffi::OsString::from)
+        .collect::<Vec<_>>());
+    // Exit 1 (what it checked failed), not 2 (a usage error).
+    assert_refused(
+        &r,
+        "cannot read the policy '/etc/model-signing/policy.yaml'",
     );
 }

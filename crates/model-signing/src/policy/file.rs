@@ -38,6 +38,7 @@ pub fn parse(text: &str, source: &Path, base: &Path) -> Result<Policy> {
         ))
     };
     let head: Head = yaml(text).map_err(bad)?;
+    let mut signature = None;
     let rules = match (head.api_version.as_str(), head.kind.as_str()) {
         (POLICY_API, "Policy") => {
             let doc: PolicyDoc = yaml(text).map_err(bad)?;
@@ -50,6 +51,14 @@ pub fn parse(text: &str, source: &Path, base: &Path) -> Result<Policy> {
         }
         (MODEL_VALIDATION_API, "ModelValidation") => {
             let doc: ModelValidation = yaml(text).map_err(bad)?;
+            signature = doc
+                .spec
+                .model
+                .signature_path
+                .clone()
+                .map(|p| absolute(PathBuf::from(p), "spec.model.signaturePath"))
+                .transpose()
+                .map_err(bad)?;
             vec![model_validation(doc).map_err(bad)?]
         }
         (api, kind) => {
@@ -71,6 +80,7 @@ pub fn parse(text: &str, source: &Path, base: &Path) -> Result<Policy> {
     Ok(Policy {
         source: source.to_path_buf(),
         rules,
+        signature,
     })
 }
 
@@ -450,7 +460,6 @@ struct MvSpec {
 struct MvModel {
     path: String,
     #[serde(rename = "signaturePath")]
-    #[allow(dead_code)]
     signature_path: Option<String>,
     #[serde(rename = "ignorePaths")]
     #[allow(dead_code)]

@@ -28,6 +28,9 @@ pub struct Policy {
     pub source: PathBuf,
     /// The rules, in file order.
     pub rules: Vec<Rule>,
+    /// Where the signature is when the caller names none: a `ModelValidation`'s
+    /// `spec.model.signaturePath`. `None` for our own format.
+    pub signature: Option<PathBuf>,
 }
 
 /// One rule: which models it covers and what it asks of their signatures.
