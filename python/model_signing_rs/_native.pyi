@@ -11,6 +11,7 @@ __all__ = [
     "verify_model",
     "run_cli",
     "bundle_certificates",
+    "load_policy",
 ]
 
 DEFAULT_SHARD_SIZE: int

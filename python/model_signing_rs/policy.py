@@ -18,11 +18,10 @@ the files differ. The policy file is read again at each ``verify``.
 
 from __future__ import annotations
 
-from os import fspath
 from typing import Optional
 
 from . import _native, verifying
-from ._paths import PathLike
+from ._paths import PathLike, fspath
 from .hashing import Config as HashingConfig
 
 __all__ = ["Policy", "load"]

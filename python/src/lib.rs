@@ -744,8 +744,10 @@ fn verify_inner(
         engine: engine(spec.max_workers, progress),
     };
     if let Some(policy) = &policy {
-        let v = policy.verifier_for(&model_signing::policy::ModelRef::Path(model))?;
-        return verify::verify_model(model, signature, &v, &opts);
+        // Resolved once: the rule is chosen by, and the files read from, the same directory.
+        let model = model_signing::walk::canonical_root(model)?;
+        let v = policy.verifier_for(&model_signing::policy::ModelRef::Path(&model))?;
+        return verify::verify_model(&model, signature, &v, &opts);
     }
     let verifier = build_verifier(verifier)?;
     verify::verify_model(model, signature, verifier.as_ref(), &opts)

@@ -410,7 +410,12 @@ fn verify_cmd(method: VerifyMethod) -> ExitCode {
                 if a.common.signature.is_none() {
                     a.common.signature = policy.signature.clone();
                 }
-                let c = config::verify(&a.common)?;
+                let mut c = config::verify(&a.common)?;
+                // The path the rule is chosen by is the path that is verified: resolved once, so a
+                // link flipped between the two cannot pair one model's rule with another's files.
+                if let config::Target::Files(f) = &mut c {
+                    f.model = model_signing::walk::canonical_root(&f.model)?;
+                }
                 let repo;
                 let model = match &c {
                     config::Target::Files(f) => model_signing::policy::ModelRef::Path(&f.model),

@@ -155,7 +155,9 @@ impl Policy {
                     (ModelPattern::Path(g), ModelRef::Path(_)) => path_text
                         .as_deref()
                         .is_some_and(|t| g.matches_with(t, MATCH)),
-                    (ModelPattern::Oci(g), ModelRef::Oci(r)) => g.matches_with(r, MATCH),
+                    (ModelPattern::Oci(g), ModelRef::Oci(r)) => {
+                        g.matches_with(&oci_repository(r), MATCH)
+                    }
                     (ModelPattern::HuggingFace(g), ModelRef::HuggingFace(id)) => {
                         g.matches_with(id, MATCH)
                     }
@@ -183,6 +185,21 @@ impl Policy {
                 .map(|s| build_verifier(s, rule))
                 .collect::<Result<_>>()?,
         })
+    }
+}
+
+/// An OCI repository `registry/name` as rules compare it: the registry host in lowercase, without
+/// a trailing dot or the default port 443 (`GHCR.IO:443/acme/x` is `ghcr.io/acme/x`: the same
+/// registry, which the review used to pass by an `oci:` rule).
+pub fn oci_repository(reference: &str) -> String {
+    let (host, rest) = reference.split_once('/').unwrap_or((reference, ""));
+    let host = host.to_ascii_lowercase();
+    let host = host.strip_suffix(":443").unwrap_or(&host);
+    let host = host.trim_end_matches('.');
+    if rest.is_empty() {
+        host.to_string()
+    } else {
+        format!("{host}/{rest}")
     }
 }
 
