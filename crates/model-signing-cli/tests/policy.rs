@@ -499,31 +499,40 @@ fn signer_files_are_bounded_across_the_policy() {
     assert!(start.elapsed() < std::time::Duration::from_secs(5));
 }
 
-/// A pattern's literal directories are resolved like the model's path: `/data -> /mnt/data`
-/// in a pattern must still cover the model (the review's pattern through a link never matched,
-/// and the model fell through to a broader rule).
+/// A pattern through an existing symlink is refused when the policy is loaded. Resolved, it let
+/// whoever can put a link at a rule's path move the rule onto another tree (`uploads/community`
+/// pointed at `prod/acme`, and prod verified under the community rule); unresolved, it never
+/// matched and the model fell through to a broader rule.
 #[test]
-fn patterns_through_links_and_registry_spellings_select_the_intended_rule() {
+fn a_pattern_through_a_symlink_is_refused() {
     let s = setup();
     let dir = canonical(s.t.path());
-    let link = s.t.path().join("via");
-    std::os::unix::fs::symlink(s.t.path(), &link).unwrap();
-    let other = gen_ec_key(s.t.path(), "other", Curve::P256);
-    // First rule names the model through a link and trusts another key; the catch-all trusts
-    // the signing key. The first rule must decide.
+    fs::create_dir(s.t.path().join("uploads")).unwrap();
+    std::os::unix::fs::symlink(&s.model, s.t.path().join("uploads").join("community")).unwrap();
+    for pattern in [
+        format!("{dir}/uploads/community"),
+        format!("{dir}/uploads/community/**"),
+    ] {
+        let p = key_policy(&s, &pattern, "");
+        assert_refused(
+            &verify_policy(&p, &s.model, &s.sig),
+            "goes through the symlink",
+        );
+    }
+    // A ModelValidation naming the link is refused the same way.
     let p = write_policy(
         s.t.path(),
         &format!(
-            "apiVersion: model-signing.openssf.org/v1\nkind: Policy\nrules:\n\
-             \x20 - name: strict\n    models: [{{path: \"{}/m\"}}]\n    signers: [{{key: {}}}]\n\
-             \x20 - name: lax\n    models: [{{path: \"/**\"}}]\n    signers: [{{key: {}}}]\n",
-            link.display(),
-            other.public_key.display(),
+            "apiVersion: ml.sigstore.dev/v1alpha1\nkind: ModelValidation\nspec:\n\
+             \x20 model: {{path: {dir}/uploads/community}}\n\
+             \x20 config: {{publicKeyConfig: {{keyPath: {}}}}}\n",
             s.key.public_key.display()
         ),
     );
-    assert_refused(&verify_policy(&p, &s.model, &s.sig), "rule 'strict'");
-    let _ = dir;
+    assert_refused(
+        &verify_policy(&p, &s.model, &s.sig),
+        "goes through the symlink",
+    );
 }
 
 /// A policy reached through a symlink resolves its relative key paths against the file's own

@@ -338,7 +338,7 @@ fn rule(
         models.push(match (m.path, m.oci, m.huggingface) {
             (Some(p), None, None) => ModelPattern::Path(path_pattern(&p, &name)?),
             (None, Some(o), None) => ModelPattern::Oci(pattern(
-                &super::oci_repository(o.strip_prefix("oci://").unwrap_or(&o)),
+                &super::oci_pattern(o.strip_prefix("oci://").unwrap_or(&o)),
                 "oci",
             )?),
             (None, None, Some(h)) => ModelPattern::HuggingFace(pattern(&h, "huggingface")?),
@@ -470,8 +470,12 @@ impl Loader {
 
 /// A local path pattern: absolute and normalised (no empty, `.` or `..` component, no trailing
 /// `/`: such a pattern never matched a canonical path, and the model fell through to a broader
-/// rule), with its literal leading directories resolved as the model's path is (so `/data/*`
-/// with `/data -> /mnt/data` still covers `/mnt/data/m`).
+/// rule), and taken as written. Models are matched by their canonical path, so a pattern whose
+/// literal directories go through a symlink would never match; resolving it when the policy is
+/// loaded would let whoever can put a link at the pattern's path move the rule onto another tree
+/// (the second review pointed `uploads/community` at `prod/acme`, and prod verified under the
+/// community rule). So a pattern through an existing symlink is refused: write the path it leads
+/// to.
 fn path_pattern(p: &str, rule: &str) -> std::result::Result<glob::Pattern, String> {
     let normalised = p.len() > 1
         && p.starts_with('/')
@@ -482,32 +486,27 @@ fn path_pattern(p: &str, rule: &str) -> std::result::Result<glob::Pattern, Strin
             "rule '{rule}': path pattern '{p}' must be a normalised absolute path"
         ));
     }
-    let parts: Vec<&str> = p[1..].split('/').collect();
-    let literal = parts
-        .iter()
-        .take_while(|c| !c.contains(['*', '?', '[', ']']))
-        .count();
-    let (head, tail) = parts.split_at(literal);
-    let head_path = format!("/{}", head.join("/"));
-    let resolved = match std::fs::canonicalize(&head_path) {
-        Ok(real) if !head.is_empty() => {
-            let real = real
-                .to_str()
-                .map(glob::Pattern::escape)
-                .unwrap_or(head_path);
-            real
+    no_symlink_in(p, true, &format!("rule '{rule}': path pattern '{p}'"))?;
+    pattern(p, "path")
+}
+
+/// Refuses a path whose components (up to the first glob character, for a pattern) include an
+/// existing symlink.
+fn no_symlink_in(p: &str, glob: bool, what: &str) -> std::result::Result<(), String> {
+    let mut prefix = PathBuf::from("/");
+    for c in p.trim_start_matches('/').split('/') {
+        if glob && c.contains(['*', '?', '[', ']']) {
+            break;
         }
-        _ => head
-            .iter()
-            .map(|c| glob::Pattern::escape(c))
-            .fold(String::new(), |a, c| a + "/" + &c),
-    };
-    let full = if tail.is_empty() {
-        resolved
-    } else {
-        format!("{}/{}", resolved.trim_end_matches('/'), tail.join("/"))
-    };
-    pattern(&full, "path")
+        prefix.push(c);
+        if std::fs::symlink_metadata(&prefix).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(format!(
+                "{what} goes through the symlink '{}'; write the path it leads to",
+                prefix.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(feature = "sigstore")]
@@ -719,13 +718,10 @@ fn model_validation(
     if !path.starts_with('/') {
         return Err(format!("spec.model.path '{path}' must be absolute"));
     }
-    // That one path, resolved as the model's path is, and taken literally.
+    // That one path, taken literally and as written (see `path_pattern` for why not resolved).
     let trimmed = path.trim_end_matches('/');
-    let real = std::fs::canonicalize(trimmed)
-        .ok()
-        .and_then(|p| p.to_str().map(str::to_string))
-        .unwrap_or_else(|| trimmed.to_string());
-    let literal = glob::Pattern::escape(&real);
+    no_symlink_in(trimmed, false, &format!("spec.model.path '{trimmed}'"))?;
+    let literal = glob::Pattern::escape(trimmed);
     Ok(Rule {
         name,
         models: vec![ModelPattern::Path(pattern(&literal, "path")?)],
@@ -797,17 +793,46 @@ mod tests {
         assert!(p
             .rule_for(&super::super::ModelRef::Oci("ghcr.io/other/bert"))
             .is_err());
-        // The registry as it is reached, however it is spelled.
-        for spelled in [
-            "GHCR.IO/acme/bert",
-            "ghcr.io:443/acme/bert",
-            "ghcr.io./acme/bert",
-        ] {
+        // The registry's case and default port do not matter; other spellings are refused.
+        for spelled in ["GHCR.IO/acme/bert", "ghcr.io:443/acme/bert"] {
             assert!(
                 p.rule_for(&super::super::ModelRef::Oci(spelled)).is_ok(),
                 "{spelled}"
             );
         }
+        for spelled in [
+            "ghcr.io./acme/bert",
+            "ghcr.io:0443/acme/bert",
+            "127.1:5000/acme/bert",
+            "2130706433:5000/acme/bert",
+            "0x7f.0.0.1:5000/acme/bert",
+            "127.0.0.01:5000/acme/bert",
+            "[::ffff:127.0.0.1]:5000/acme/bert",
+            "[0:0::1]:5000/acme/bert",
+            "localhost:05000/acme/bert",
+            "localhost:65536/acme/bert",
+            "bad_host/acme/bert",
+        ] {
+            let e = p
+                .rule_for(&super::super::ModelRef::Oci(spelled))
+                .unwrap_err();
+            assert!(
+                e.to_string().contains("is not written in the one form"),
+                "{spelled}: {e}"
+            );
+        }
+        assert_eq!(
+            super::super::oci_repository("127.0.0.1:5000/a").unwrap(),
+            "127.0.0.1:5000/a"
+        );
+        assert_eq!(
+            super::super::oci_repository("[::1]:5000/a").unwrap(),
+            "[::1]:5000/a"
+        );
+        assert_eq!(
+            super::super::oci_repository("LocalHost/a").unwrap(),
+            "localhost/a"
+        );
         assert!(p
             .rule_for(&super::super::ModelRef::HuggingFace("acme/bert"))
             .is_ok());

@@ -134,6 +134,10 @@ impl Policy {
     /// The rule that decides for `model`: the first whose pattern matches. A model no rule
     /// matches is an error: a policy trusts nothing it does not name.
     pub fn rule_for(&self, model: &ModelRef<'_>) -> Result<&Rule> {
+        let oci_text = match model {
+            ModelRef::Oci(r) => Some(oci_repository(r).map_err(Error::Config)?),
+            _ => None,
+        };
         let path_text = match model {
             ModelRef::Path(p) => Some(
                 crate::walk::canonical_root(p)?
@@ -155,9 +159,9 @@ impl Policy {
                     (ModelPattern::Path(g), ModelRef::Path(_)) => path_text
                         .as_deref()
                         .is_some_and(|t| g.matches_with(t, MATCH)),
-                    (ModelPattern::Oci(g), ModelRef::Oci(r)) => {
-                        g.matches_with(&oci_repository(r), MATCH)
-                    }
+                    (ModelPattern::Oci(g), ModelRef::Oci(_)) => oci_text
+                        .as_deref()
+                        .is_some_and(|t| g.matches_with(t, MATCH)),
                     (ModelPattern::HuggingFace(g), ModelRef::HuggingFace(id)) => {
                         g.matches_with(id, MATCH)
                     }
@@ -188,11 +192,10 @@ impl Policy {
     }
 }
 
-/// An OCI repository `registry/name` as rules compare it: the registry host in lowercase, without
-/// a trailing dot or the default port 443 (`GHCR.IO:443/acme/x` is `ghcr.io/acme/x`: the same
-/// registry, which the review used to pass by an `oci:` rule).
-pub fn oci_repository(reference: &str) -> String {
-    let (host, rest) = reference.split_once('/').unwrap_or((reference, ""));
+/// An OCI pattern's registry part as rules compare it: the host in lowercase, without a trailing
+/// dot or the default port 443.
+pub(crate) fn oci_pattern(pattern: &str) -> String {
+    let (host, rest) = pattern.split_once('/').unwrap_or((pattern, ""));
     let host = host.to_ascii_lowercase();
     let host = host.strip_suffix(":443").unwrap_or(&host);
     let host = host.trim_end_matches('.');
@@ -201,6 +204,85 @@ pub fn oci_repository(reference: &str) -> String {
     } else {
         format!("{host}/{rest}")
     }
+}
+
+/// A model's OCI repository `registry/name` in the one spelling rules are compared with, or an
+/// error for any other spelling of a registry. Names are lowercased, `:443` dropped; an IP
+/// address must be written as the address parser writes it (dotted-quad without leading zeros,
+/// `[v6]` in its shortest form), and a port in decimal without leading zeros. The second review
+/// reached one registry as `localhost:0443`, `127.1`, `2130706433`, `0x7f.0.0.1` and
+/// `[::ffff:127.0.0.1]`, each past a rule written for it; rather than normalise every form an
+/// HTTP client accepts, only one is accepted.
+pub fn oci_repository(reference: &str) -> std::result::Result<String, String> {
+    let bad = |why: &str| {
+        format!(
+            "the registry in the reference '{}' is not written in the one form a policy compares \
+             ({why}); write it as a lowercase name or an address with a plain decimal port",
+            crate::error::untrusted_text(reference, 200)
+        )
+    };
+    let (authority, rest) = reference.split_once('/').unwrap_or((reference, ""));
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (addr, after) = v6.split_once(']').ok_or_else(|| bad("an unclosed '['"))?;
+        let parsed: std::net::Ipv6Addr = addr.parse().map_err(|_| bad("not an IPv6 address"))?;
+        if parsed.to_ipv4_mapped().is_some() || parsed.to_string() != addr.to_ascii_lowercase() {
+            return Err(bad("an IPv6 address not in its shortest form"));
+        }
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':').ok_or_else(|| bad("text after ']'"))?),
+        };
+        (format!("[{parsed}]"), port)
+    } else {
+        let (name, port) = match authority.split_once(':') {
+            Some((n, p)) => (n, Some(p)),
+            None => (authority, None),
+        };
+        let name = name.to_ascii_lowercase();
+        let labels: Vec<&str> = name.split('.').collect();
+        let valid_name = !name.is_empty()
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !valid_name {
+            return Err(bad("a host name of letters, digits, '-' and '.'"));
+        }
+        // A name whose last label is a number is an address to resolvers: it must be one.
+        let numeric_last = labels
+            .last()
+            .is_some_and(|l| l.chars().all(|c| c.is_ascii_digit()) || l.starts_with("0x"));
+        if numeric_last {
+            let ip: std::net::Ipv4Addr = name
+                .parse()
+                .map_err(|_| bad("an address in another form"))?;
+            if ip.to_string() != name {
+                return Err(bad("an address in another form"));
+            }
+        }
+        (name, port)
+    };
+    let port = match port {
+        None => None,
+        Some(p) => {
+            let n: u16 = p.parse().map_err(|_| bad("a port that is not a number"))?;
+            if n == 0 || n.to_string() != p {
+                return Err(bad("a port with leading zeros or out of range"));
+            }
+            (n != 443).then_some(n)
+        }
+    };
+    let authority = match port {
+        Some(p) => format!("{host}:{p}"),
+        None => host,
+    };
+    Ok(if rest.is_empty() {
+        authority
+    } else {
+        format!("{authority}/{rest}")
+    })
 }
 
 fn describe_model(model: &ModelRef<'_>) -> String {
