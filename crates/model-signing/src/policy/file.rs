@@ -781,6 +781,20 @@ mod tests {
         }
     }
 
+    /// Without the `sigstore` feature, a sigstore signer is a clear error, not a silent skip.
+    #[cfg(not(feature = "sigstore"))]
+    #[test]
+    fn a_sigstore_signer_needs_the_feature() {
+        let text = "apiVersion: model-signing.openssf.org/v1\nkind: Policy\nrules:\n  - models: [{oci: \"r/x\"}]\n    signers: [{sigstore: {identity: \"a@b.c\", issuer: \"https://i\"}}]\n";
+        let e = parse(text, Path::new("p.yaml"), Path::new("/nonexistent")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("needs a build with the `sigstore` feature"),
+            "{e}"
+        );
+    }
+
+    #[cfg(feature = "sigstore")]
     #[test]
     fn a_policy_parses_into_rules() {
         let text = "apiVersion: model-signing.openssf.org/v1\nkind: Policy\nrules:\n  - name: a\n    models:\n      - oci: \"oci://ghcr.io/acme/**\"\n      - huggingface: \"acme/*\"\n    signers: [{sigstore: {identity: \"ci@acme.dev\", issuer: \"https://accounts.google.com\"}}]\n    hash_algorithms: [sha256]\n";
