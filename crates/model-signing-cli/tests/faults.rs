@@ -22,20 +22,6 @@ use std::time::{Duration, Instant};
 const DELAY: Duration = Duration::from_millis(1500);
 const PHASE_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn sign_args(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Vec<OsString> {
-    let mut a = args![
-        "sign",
-        "key",
-        "--private-key",
-        &key.private_key,
-        "--signature",
-        sig
-    ];
-    a.extend(extra.iter().map(OsString::from));
-    a.push(model.into());
-    a
-}
-
 /// Names in `dir` that are not `keep`: what a failed or interrupted sign must not leave.
 fn leftovers(dir: &Path, keep: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(dir)
@@ -94,7 +80,7 @@ fn a_signal_at_any_phase_leaves_no_temporary_file() {
     let key = gen_ec_key(t.path(), "k", Curve::P256);
     let m = model(t.path());
     let sig = m.join("model.sig");
-    ms(sign_args(&m, &key, &sig, &[])).assert_success();
+    ms(sign_key_args(&m, &key, &sig, &[])).assert_success();
     let old = fs::read(&sig).unwrap();
     let files = ["config.json", "weights.bin", "sub", "model.sig"];
     for (phase, call) in PHASES {
@@ -118,7 +104,7 @@ fn a_signal_at_any_phase_leaves_no_temporary_file() {
                 call,
                 1,
                 DELAY,
-                sign_args(&m, &key, &sig, &extra),
+                sign_key_args(&m, &key, &sig, &extra),
             );
             let line = run.wait_for(call.trim_start_matches("/^"), PHASE_TIMEOUT);
             run.signal(&line, signal);
@@ -187,7 +173,7 @@ fn the_directory_is_synced_after_the_rename() {
         "fsync,/^rename",
         1,
         Duration::ZERO,
-        sign_args(&m, &key, &sig, &[]),
+        sign_key_args(&m, &key, &sig, &[]),
     );
     let end = run.finish();
     assert!(end.status.success(), "{}", end.stderr);
@@ -219,7 +205,7 @@ fn a_verify_during_a_re_sign_never_sees_the_new_signature_half_made() {
     let key = gen_ec_key(t.path(), "k", Curve::P256);
     let m = model(t.path());
     let sig = m.join("model.sig");
-    ms(sign_args(&m, &key, &sig, &[])).assert_success();
+    ms(sign_key_args(&m, &key, &sig, &[])).assert_success();
     for (phase, call) in &PHASES[1..] {
         let run = Traced::start(
             &strace,
@@ -228,7 +214,7 @@ fn a_verify_during_a_re_sign_never_sees_the_new_signature_half_made() {
             call,
             1,
             DELAY,
-            sign_args(&m, &key, &sig, &[]),
+            sign_key_args(&m, &key, &sig, &[]),
         );
         run.wait_for(call.trim_start_matches("/^"), PHASE_TIMEOUT);
         // The signer is stopped with its new signature staged (or being renamed): a verifier
@@ -258,19 +244,19 @@ fn two_signers_of_one_model_each_sign_only_the_model() {
             call,
             1,
             DELAY,
-            sign_args(&m, &key, &sig, &[]),
+            sign_key_args(&m, &key, &sig, &[]),
         );
         first.wait_for(call.trim_start_matches("/^"), PHASE_TIMEOUT);
         let second_sig = t.path().join("second.sig");
         // The second signer's own bundle, signed while the first one's is staged in the model.
-        ms(sign_args(
+        ms(sign_key_args(
             &m,
             &key,
             &second_sig,
             &["--ignore-paths", sig.to_str().unwrap()],
         ))
         .assert_success();
-        ms(sign_args(&m, &key, &sig, &[])).assert_success();
+        ms(sign_key_args(&m, &key, &sig, &[])).assert_success();
         let end = first.finish();
         assert!(end.status.success(), "{phase}: {}", end.stderr);
         for s in [&second_sig, &sig] {
@@ -294,7 +280,7 @@ fn concurrent_signers_and_verifiers_without_delays() {
     let key = gen_ec_key(t.path(), "k", Curve::P256);
     let m = model(t.path());
     let sig = m.join("model.sig");
-    ms(sign_args(&m, &key, &sig, &[])).assert_success();
+    ms(sign_key_args(&m, &key, &sig, &[])).assert_success();
     let spawn = |a: Vec<OsString>| {
         model_signing()
             .args(a)
@@ -316,8 +302,8 @@ fn concurrent_signers_and_verifiers_without_delays() {
     };
     for round in 0..25 {
         let children = vec![
-            spawn(sign_args(&m, &key, &sig, &[])),
-            spawn(sign_args(&m, &key, &sig, &[])),
+            spawn(sign_key_args(&m, &key, &sig, &[])),
+            spawn(sign_key_args(&m, &key, &sig, &[])),
             spawn(verify_args(&sig)),
             spawn(verify_args(&sig)),
         ];
@@ -347,7 +333,7 @@ fn directory_locks_held_forever_delay_a_walk_by_the_bound_once() {
         dirs.push(d);
     }
     let sig = m.join("model.sig");
-    ms(sign_args(&m, &key, &sig, &[])).assert_success();
+    ms(sign_key_args(&m, &key, &sig, &[])).assert_success();
     let holder = "import fcntl, os, sys\n\
         fds = [os.open(d, os.O_RDONLY) for d in sys.argv[1:]]\n\
         [fcntl.flock(fd, fcntl.LOCK_EX) for fd in fds]\n\
@@ -371,7 +357,7 @@ fn directory_locks_held_forever_delay_a_walk_by_the_bound_once() {
     let v = verify_key(&m, &key, &sig, &[]);
     let verify_took = start.elapsed();
     let start = Instant::now();
-    let s = ms(sign_args(&m, &key, &sig, &[]));
+    let s = ms(sign_key_args(&m, &key, &sig, &[]));
     let sign_took = start.elapsed();
     drop(child.stdin.take());
     let _ = child.wait();
@@ -438,7 +424,7 @@ fn an_unwritable_signature_directory_fails_before_hashing() {
     }
     let sig = out.join("model.sig");
     let start = Instant::now();
-    let r = run(&mut as_unprivileged(sign_args(&m, &key, &sig, &[])));
+    let r = run(&mut as_unprivileged(sign_key_args(&m, &key, &sig, &[])));
     let took = start.elapsed();
     r.assert_exit(1)
         .assert_stderr_contains("is not writable")
@@ -477,7 +463,7 @@ fn a_file_replaced_by_rename_while_hashed_fails_the_sign() {
             "pread64",
             1,
             DELAY,
-            sign_args(&m, &key, &sig, extra),
+            sign_key_args(&m, &key, &sig, extra),
         );
         run.wait_for("pread64", PHASE_TIMEOUT);
         // An editor's save or a finished download: a new file renamed over the old one.
@@ -512,7 +498,7 @@ fn a_signature_over_the_verifiers_cap_is_refused_before_hashing() {
         .unwrap();
     let sig = t.path().join("model.sig");
     let start = Instant::now();
-    let r = ms(sign_args(&m, &key, &sig, &["--shard-size", "1024"]));
+    let r = ms(sign_key_args(&m, &key, &sig, &["--shard-size", "1024"]));
     r.assert_exit(1)
         .assert_stderr_contains("MiB a verifier reads");
     assert_eq!(r.stderr.lines().count(), 1, "{r}");
@@ -535,7 +521,7 @@ fn a_deep_tree_is_one_line_for_sign_verify_and_digest() {
     let m = t.path().join("model");
     write_file(&m, "top.txt", b"top");
     let sig = t.path().join("model.sig");
-    ms(sign_args(&m, &key, &sig, &[])).assert_success();
+    ms(sign_key_args(&m, &key, &sig, &[])).assert_success();
     // 1,000 levels: the review's 967 overflowed the walker's stack (exit 134).
     let mut deep = m.clone();
     for _ in 0..1000 {
@@ -545,7 +531,7 @@ fn a_deep_tree_is_one_line_for_sign_verify_and_digest() {
     fs::write(deep.join("f"), b"x").unwrap();
     for r in [
         ms(args!["digest", &m]),
-        ms(sign_args(&m, &key, &t.path().join("new.sig"), &[])),
+        ms(sign_key_args(&m, &key, &t.path().join("new.sig"), &[])),
         verify_key(&m, &key, &sig, &[]),
     ] {
         r.assert_exit(1)
@@ -561,12 +547,12 @@ fn hostile_names_in_the_tree_reach_the_terminal_escaped() {
     let m = t.path().join("model");
     write_file(&m, "ok.txt", b"ok");
     let sig = t.path().join("model.sig");
-    ms(sign_args(&m, &key, &sig, &[])).assert_success();
+    ms(sign_key_args(&m, &key, &sig, &[])).assert_success();
     // A name that clears the screen and forges a success line, as the review made one.
     let evil = "x\u{1b}[2J\u{1b}[H\nVerification succeeded\r\u{7f}";
     fs::write(m.join(evil), b"payload").unwrap();
     for r in [
-        ms(sign_args(&m, &key, &t.path().join("new.sig"), &[])),
+        ms(sign_key_args(&m, &key, &t.path().join("new.sig"), &[])),
         verify_key(&m, &key, &sig, &[]),
         ms(args!["digest", &m]),
     ] {
@@ -604,7 +590,7 @@ fn a_full_or_closed_output_stream_is_exit_1_not_a_panic() {
 
     // stdout on a full disk, after the signature was written.
     let out = model_signing()
-        .args(sign_args(&m, &key, &sig, &[]))
+        .args(sign_key_args(&m, &key, &sig, &[]))
         .stdout(full())
         .stderr(Stdio::piped())
         .output()
@@ -721,8 +707,8 @@ fn hashing_a_sparse_file_on_tmpfs_allocates_nothing() {
     assert_eq!(g_blocks, (16 << 20) / 512);
     let sig = t.path().join("model.sig");
     for a in [
-        sign_args(&m, &key, &sig, &[]),
-        sign_args(&m, &key, &sig, &["--hash-algorithm", "blake3"]),
+        sign_key_args(&m, &key, &sig, &[]),
+        sign_key_args(&m, &key, &sig, &["--hash-algorithm", "blake3"]),
     ] {
         ms(a).assert_success();
         verify_key(&m, &key, &sig, &[]).assert_success();
@@ -782,7 +768,7 @@ fn a_directory_swapped_for_a_link_during_the_walk_is_never_followed() {
     write_file(&outside, "b.txt", b"SECRET\n");
     let secret_digest = "b5758cb6"; // sha256("SECRET\n") begins so
     let sig = t.path().join("model.sig");
-    ms(sign_args(&m, &key, &sig, &[])).assert_success();
+    ms(sign_key_args(&m, &key, &sig, &[])).assert_success();
     let swapper = "import fcntl, os, sys, time\n\
         sub, outside = sys.argv[1], sys.argv[2]\n\
         fd = os.open(sub, os.O_RDONLY)\n\
@@ -816,7 +802,7 @@ fn a_fifo_swapped_in_as_the_old_signature_is_refused_not_waited_on() {
     let out = t.path().join("out");
     fs::create_dir(&out).unwrap();
     let sig = out.join("model.sig");
-    ms(sign_args(&m, &key, &sig, &[])).assert_success();
+    ms(sign_key_args(&m, &key, &sig, &[])).assert_success();
     let fifo = t.path().join("fifo");
     assert!(Command::new("mkfifo")
         .arg(&fifo)
@@ -837,7 +823,7 @@ fn a_fifo_swapped_in_as_the_old_signature_is_refused_not_waited_on() {
         ])
         .arg("--")
         .arg(bin())
-        .args(sign_args(&m, &key, &sig, &[]))
+        .args(sign_key_args(&m, &key, &sig, &[]))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -898,7 +884,7 @@ fn a_signature_directory_swapped_for_a_link_while_hashing_gets_nothing() {
         "pread64",
         1,
         DELAY,
-        sign_args(&m, &key, &sig, &[]),
+        sign_key_args(&m, &key, &sig, &[]),
     );
     run.wait_for("pread64", PHASE_TIMEOUT);
     fs::rename(m.join("sigs"), m.join(".git").join("sigs-real")).unwrap();
@@ -937,7 +923,7 @@ fn a_file_replaced_after_it_was_hashed_but_before_the_end_fails_the_sign() {
         "pread64",
         1,
         DELAY,
-        sign_args(&m, &key, &sig, &["--max-workers", "1"]),
+        sign_key_args(&m, &key, &sig, &["--max-workers", "1"]),
     );
     run.wait_for("pread64", PHASE_TIMEOUT);
     let staged = t.path().join("new-a");
@@ -958,7 +944,7 @@ fn invisible_and_bidi_characters_in_names_are_escaped_in_text_and_json() {
     let m = t.path().join("model");
     write_file(&m, "model.bin", b"weights");
     let sig = t.path().join("model.sig");
-    ms(sign_args(&m, &key, &sig, &[])).assert_success();
+    ms(sign_key_args(&m, &key, &sig, &[])).assert_success();
     let added = [
         "model.bin\u{a0}",
         "model\u{2002}bin",
@@ -1034,7 +1020,7 @@ fn links_flipped_in_and_out_of_the_model_never_reach_outside() {
     write_file(&outside, "priv/x.txt", b"PRIVX\n");
     write_file(&outside, "priv/id_rsa", b"key\n");
     let sig = t.path().join("model.sig");
-    ms(sign_args(&m, &key, &sig, &["--allow-symlinks"])).assert_success();
+    ms(sign_key_args(&m, &key, &sig, &["--allow-symlinks"])).assert_success();
     // sha256("TOPSECRET\n") and sha256("PRIVX\n") begin so.
     let leaks = ["312f2aff", "e8653675", "id_rsa"];
     let flipper = r#"
@@ -1087,7 +1073,7 @@ fn a_file_rewritten_in_place_with_its_mtime_restored_fails_the_sign() {
         "pread64",
         2,
         DELAY,
-        sign_args(&m, &key, &sig, &[]),
+        sign_key_args(&m, &key, &sig, &[]),
     );
     run.wait_for("pread64", PHASE_TIMEOUT);
     let before = fs::metadata(&w).unwrap();
@@ -1123,7 +1109,7 @@ fn a_link_judged_inside_and_opened_outside_is_never_read() {
     let outside = t.path().join("outside");
     write_file(&outside, "secret.txt", b"TOPSECRET\n");
     let sig = t.path().join("model.sig");
-    ms(sign_args(&m, &key, &sig, &["--allow-symlinks"])).assert_success();
+    ms(sign_key_args(&m, &key, &sig, &["--allow-symlinks"])).assert_success();
     let point = |target: &str| {
         let tmp = m.join("fl.new");
         std::os::unix::fs::symlink(target, &tmp).unwrap();

@@ -13,20 +13,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn verify_args(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Vec<OsString> {
-    let mut a = args![
-        "verify",
-        "key",
-        "--public-key",
-        &key.public_key,
-        "--signature",
-        sig
-    ];
-    a.extend(extra.iter().map(OsString::from));
-    a.push(model.into());
-    a
-}
-
 /// Runs `model-signing verify key ...` with its virtual memory limited to about 4 GB, so that an
 /// allocation that grows with the size of a file on disk fails instead of swapping.
 fn verify_limited(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Run {
@@ -34,12 +20,12 @@ fn verify_limited(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Ru
         .arg("-c")
         .arg(r#"ulimit -v 4000000; exec "$0" "$@""#)
         .arg(bin())
-        .args(verify_args(model, key, sig, extra)))
+        .args(verify_key_args(model, key, sig, extra)))
 }
 
 fn timed_verify(model: &Path, key: &KeyPair, sig: &Path) -> (Run, Duration) {
     let start = Instant::now();
-    let r = ms(verify_args(model, key, sig, &[]));
+    let r = ms(verify_key_args(model, key, sig, &[]));
     let took = start.elapsed();
     eprintln!("verify with {}: {took:?}", sig.display());
     (r, took)

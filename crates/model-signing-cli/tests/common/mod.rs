@@ -46,9 +46,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub use keyed::*;
 pub use tempfile::TempDir;
 
 pub mod craft;
+pub mod keyed;
 pub mod measure;
 pub mod oci;
 pub mod strace;
@@ -1190,36 +1192,6 @@ pub fn identity_token(issuer: &str, email: &str, aud: &str, exp_in: i64) -> Stri
         "iss": issuer, "sub": email, "aud": aud, "email": email,
         "email_verified": true, "iat": now, "nbf": now, "exp": now + exp_in,
     }))
-}
-
-/// `model-signing sign key` of `model` with `key` into `sig`, with `extra` flags before the model.
-pub fn sign_key(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Run {
-    let mut a = args![
-        "sign",
-        "key",
-        "--private-key",
-        &key.private_key,
-        "--signature",
-        sig
-    ];
-    a.extend(extra.iter().map(std::ffi::OsString::from));
-    a.push(model.into());
-    ms(a)
-}
-
-/// `model-signing verify key` of `model` against `sig` with `key`, `extra` flags before the model.
-pub fn verify_key(model: &Path, key: &KeyPair, sig: &Path, extra: &[&str]) -> Run {
-    let mut a = args![
-        "verify",
-        "key",
-        "--public-key",
-        &key.public_key,
-        "--signature",
-        sig
-    ];
-    a.extend(extra.iter().map(std::ffi::OsString::from));
-    a.push(model.into());
-    ms(a)
 }
 
 /// Environment variables through which ambient credentials could be found; removed so that a test
