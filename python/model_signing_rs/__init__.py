@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from . import _native, errors, hashing, manifest, policy, signing, verifying
+from . import _native, errors, hashing, manifest, policy, signing, verified, verifying
 from ._paths import PathLike
 from .errors import MismatchError, ModelSigningError, VerificationError
+from .verified import VerifiedModel, open_verified
 
 __version__: str = _native.__version__
 
@@ -22,7 +23,10 @@ __all__ = [
     "manifest",
     "policy",
     "signing",
+    "verified",
     "verifying",
+    "open_verified",
+    "VerifiedModel",
     "MismatchError",
     "ModelSigningError",
     "VerificationError",

@@ -1,6 +1,6 @@
 """The Rust extension module (model_signing_rs._native). Internal: use the Python modules."""
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, final
 
 __all__ = [
     "DEFAULT_SHARD_SIZE",
@@ -12,6 +12,8 @@ __all__ = [
     "run_cli",
     "bundle_certificates",
     "load_policy",
+    "open_verified",
+    "VerifiedHandle",
 ]
 
 DEFAULT_SHARD_SIZE: int
@@ -38,3 +40,23 @@ def verify_model(
 def run_cli(argv: List[str]) -> int: ...
 def bundle_certificates(signature_path: str) -> Optional[List[bytes]]: ...
 def load_policy(path: str) -> int: ...
+def open_verified(
+    model_path: str,
+    signature_path: Optional[str],
+    verifier: Dict[str, Any],
+    options: Dict[str, Any],
+    huggingface: Optional[str] = None,
+) -> VerifiedHandle: ...
+
+@final
+class VerifiedHandle:
+    @property
+    def model_path(self) -> str: ...
+    @property
+    def signature_path(self) -> str: ...
+    def names(self) -> List[str]: ...
+    def verified_names(self) -> List[str]: ...
+    def size(self, name: str) -> int: ...
+    def read(self, name: str) -> bytes: ...
+    def verify_all(self) -> int: ...
+    def report(self) -> Dict[str, Any]: ...

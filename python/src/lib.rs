@@ -37,6 +37,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 mod progress;
+mod verified;
 
 /// Which operation failed: the same library error maps to a different class when it happens while
 /// verifying (an untrusted chain is a failed verification, a bad certificate while signing is not).
@@ -742,6 +743,7 @@ fn verify_inner(
         ignore_unsigned_files: spec.ignore_unsigned_files,
         allow_symlinks: spec.allow_symlinks,
         engine: engine(spec.max_workers, progress),
+        link_store: None,
     };
     if let Some(policy) = &policy {
         // Resolved once: the rule is chosen by, and the files read from, the same directory.
@@ -785,6 +787,14 @@ fn verify_model<'py>(
         )
     });
     let r = finish_progress(py, &progress, result, Op::Verify)?;
+    report_dict(py, &r)
+}
+
+/// A verification report as the dict `verifying.VerificationReport` is built from.
+pub(crate) fn report_dict<'py>(
+    py: Python<'py>,
+    r: &verify::VerifyReport,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("signer", &r.signer.signer)?;
     d.set_item("method", r.signer.method.name())?;
@@ -850,6 +860,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sign_model, m)?)?;
     m.add_function(wrap_pyfunction!(verify_model, m)?)?;
     m.add_function(wrap_pyfunction!(load_policy, m)?)?;
+    m.add_function(wrap_pyfunction!(verified::open_verified, m)?)?;
+    m.add_class::<verified::VerifiedHandle>()?;
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;
     m.add_function(wrap_pyfunction!(bundle_certificates, m)?)?;
     Ok(())

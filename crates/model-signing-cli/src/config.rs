@@ -222,6 +222,7 @@ fn verify_files(c: &CommonVerify) -> Result<VerifyConfig> {
             ignore_unsigned_files: c.ignore_unsigned_files,
             allow_symlinks: c.allow_symlinks,
             engine: crate::progress::engine(c.max_workers),
+            link_store: None,
         },
     })
 }

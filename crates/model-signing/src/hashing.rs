@@ -40,7 +40,7 @@ pub const DEFAULT_SHARD_SIZE: u64 = 1_000_000_000;
 /// L2 cache for the hasher to read: larger ones are written out to memory and read back. So the
 /// size follows the L2 cache (a quarter of it, between 64 KiB and 1 MiB), read from sysfs where
 /// Linux offers it, else 128 KiB, which fits every L2 of the last fifteen years.
-fn read_size() -> usize {
+pub(crate) fn read_size() -> usize {
     static SIZE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *SIZE.get_or_init(|| {
         l2_cache_bytes()
@@ -110,7 +110,7 @@ impl HashAlgorithm {
         self.hasher()
     }
 
-    fn hasher(self) -> StreamHasher {
+    pub(crate) fn hasher(self) -> StreamHasher {
         match self {
             HashAlgorithm::Sha256 => StreamHasher::Sha256(sha2::Sha256::new()),
             // blake2b_simd (by the BLAKE2/BLAKE3 authors' implementer) runs at or above OpenSSL's
@@ -175,7 +175,7 @@ impl StreamHasher {
 
     /// Feeds more data, with BLAKE3's own tree parallelism when `parallel` (other algorithms are
     /// sequential).
-    fn feed(&mut self, data: &[u8], parallel: bool) {
+    pub(crate) fn feed(&mut self, data: &[u8], parallel: bool) {
         match (self, parallel) {
             (StreamHasher::Blake3(b), true) => {
                 b.update_rayon(data);
@@ -277,6 +277,7 @@ impl HashingConfig {
             ignore: self.ignore.clone(),
             // The signer follows links where it chooses.
             links_stay_inside: false,
+            link_store: None,
         }
     }
 }
@@ -395,7 +396,7 @@ const BLAKE3_PAR_MIN: u64 = 8 << 20;
 const MAP_WINDOW: usize = 16 << 20;
 
 /// Read size for BLAKE3's parallel path: large enough to split across threads.
-const BLAKE3_PAR_READ: usize = 4 << 20;
+pub(crate) const BLAKE3_PAR_READ: usize = 4 << 20;
 
 /// A hashed resource before ordering: the file (or shard) name parts and its digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -542,7 +543,7 @@ pub fn hash_files_with(
 }
 
 /// A file that ended before the walk's size: cut short while (or since) it was listed.
-fn truncated(path: &Path) -> Error {
+pub(crate) fn truncated(path: &Path) -> Error {
     Error::Model(format!(
         "'{}' was truncated while it was being hashed (it ended before the size it had when \
          listed); sign or verify a model that is not being modified",
@@ -567,7 +568,7 @@ fn swapped(path: &Path, what: &str) -> Error {
 }
 
 /// Fails unless `meta` still describes the file the walk saw (same size and modification time).
-fn check_unchanged(f: &FileEntry, meta: &std::fs::Metadata) -> Result<()> {
+pub(crate) fn check_unchanged(f: &FileEntry, meta: &std::fs::Metadata) -> Result<()> {
     if !meta.is_file() {
         return Err(swapped(&f.path, "it is no longer a regular file"));
     }
@@ -627,7 +628,7 @@ fn swapped_after(path: &Path) -> Error {
 /// `EAGAIN`), which is all this descriptor is used for once `fstat` proved what it is; clearing it
 /// would need `fcntl`, i.e. unsafe code. Elsewhere the open is plain and the comparison covers type,
 /// size and time.
-fn open_listed(f: &FileEntry) -> Result<File> {
+pub(crate) fn open_listed(f: &FileEntry) -> Result<File> {
     let file = open_options(f).open(&f.path).map_err(|e| {
         let now_link = std::fs::symlink_metadata(&f.path).is_ok_and(|m| m.file_type().is_symlink());
         if now_link && !f.follow {
@@ -796,7 +797,7 @@ fn hash_file(
 }
 
 #[cfg(unix)]
-fn read_at(file: &File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
+pub(crate) fn read_at(file: &File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
     use std::os::unix::fs::FileExt;
     loop {
         match file.read_at(buf, pos) {
@@ -807,7 +808,7 @@ fn read_at(file: &File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
 }
 
 #[cfg(not(unix))]
-fn read_at(file: &File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
+pub(crate) fn read_at(file: &File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
     use std::io::{Read, Seek, SeekFrom};
     let mut f = file;
     f.seek(SeekFrom::Start(pos))?;

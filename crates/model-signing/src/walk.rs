@@ -307,6 +307,62 @@ pub struct WalkOptions {
     /// are followed only because the signer recorded that it followed them: otherwise the
     /// model's author chooses a file or directory of the verifier's to hash.
     pub links_stay_inside: bool,
+    /// Symlinks that lead into this content store are followed even without
+    /// [`Self::allow_symlinks`], and no other link is.
+    pub link_store: Option<LinkStore>,
+}
+
+/// A content store whose files a model's symlinks may lead to: the blobs of a Hugging Face cache
+/// (`huggingface_hub` lays a snapshot out as relative links `snapshots/REV/NAME ->
+/// ../../blobs/ETAG`, and since its 2.x a per-repository blob may itself be a link into the
+/// cache-wide store `CACHE/blobs/XX/HASH`). A link is followed when it is relative, takes at most
+/// two hops, and ends at a regular file directly inside [`Self::repo_blobs`] or in a
+/// subdirectory of [`Self::shared_blobs`]; the last check is made on the opened object (its
+/// device, inode and kernel-reported path), so a link re-pointed after it was judged is refused
+/// when read.
+#[derive(Debug, Clone)]
+pub struct LinkStore {
+    /// The repository's own blob directory, canonical (`CACHE/models--ORG--NAME/blobs`).
+    pub repo_blobs: PathBuf,
+    /// The cache-wide store (`CACHE/blobs`, canonical), when its marker file says it is one.
+    pub shared_blobs: Option<PathBuf>,
+}
+
+impl LinkStore {
+    /// Whether `target` (a canonical path, as the kernel names an opened file) is a blob of this
+    /// store.
+    pub fn holds(&self, target: &Path) -> bool {
+        let Some(parent) = target.parent() else {
+            return false;
+        };
+        parent == self.repo_blobs
+            || self
+                .shared_blobs
+                .as_ref()
+                .is_some_and(|s| parent.parent() == Some(s.as_path()))
+    }
+
+    /// Judges the link at `link` by its text: relative, and at most two hops (a link to a file
+    /// or to a link to a file). The object it leads to is judged by [`Self::holds`].
+    fn hops_ok(link: &Path) -> bool {
+        let hop = |p: &Path| -> Option<PathBuf> {
+            let text = fs::read_link(p).ok()?;
+            if text.is_absolute() {
+                return None;
+            }
+            Some(p.parent()?.join(text))
+        };
+        let Some(first) = hop(link) else {
+            return false;
+        };
+        match fs::symlink_metadata(&first) {
+            Ok(m) if m.file_type().is_symlink() => hop(&first)
+                .and_then(|second| fs::symlink_metadata(second).ok())
+                .is_some_and(|m| m.is_file()),
+            Ok(m) => m.is_file(),
+            Err(_) => false,
+        }
+    }
 }
 
 /// Refuses registry references where a local path is expected (an `oci://registry/repo:tag`
@@ -537,6 +593,31 @@ impl Walker<'_> {
         Ok(files)
     }
 
+    /// Follows a link under [`WalkOptions::link_store`]: it must lead to a blob of the store;
+    /// anything else is refused without naming the target.
+    fn store_link(&self, path: &Path, name: &str) -> Result<fs::Metadata> {
+        let Some(store) = &self.opts.link_store else {
+            return Err(Error::Symlink {
+                path: path.to_path_buf(),
+            });
+        };
+        let refused = || {
+            Error::Model(format!(
+                "'{}' is a symlink that does not lead to a file of the cache's own blob store \
+                 (only relative links of at most two hops into it are followed)",
+                crate::error::untrusted_text(name, 300)
+            ))
+        };
+        if !LinkStore::hops_ok(path) {
+            return Err(refused());
+        }
+        let (meta, target) = follow_link(path).map_err(|_| refused())?;
+        if !meta.is_file() || !target.is_some_and(|t| store.holds(&t)) {
+            return Err(refused());
+        }
+        Ok(meta)
+    }
+
     /// Lists one directory: its files, and its subdirectories to walk next.
     fn walk_dir(&self, sub: &SubDir) -> Result<(Vec<FileEntry>, Vec<SubDir>)> {
         let (dir, prefix, chain) = (sub.path.as_path(), sub.name.as_str(), &sub.chain);
@@ -605,7 +686,9 @@ impl Walker<'_> {
                 )));
             }
             let ft = entry.file_type().map_err(|e| Error::io(&path, e))?;
-            let meta = if ft.is_symlink() {
+            let meta = if ft.is_symlink() && self.opts.link_store.is_some() {
+                self.store_link(&path, &name)?
+            } else if ft.is_symlink() {
                 if !self.opts.allow_symlinks {
                     return Err(Error::Symlink { path: path.clone() });
                 }

@@ -341,7 +341,11 @@ fn rule(
                 &super::oci_pattern(o.strip_prefix("oci://").unwrap_or(&o)),
                 "oci",
             )?),
-            (None, None, Some(h)) => ModelPattern::HuggingFace(pattern(&h, "huggingface")?),
+            // The Hub treats repo ids without regard to ASCII case (the cache keeps the caller's
+            // spelling), so rules compare them in lowercase.
+            (None, None, Some(h)) => {
+                ModelPattern::HuggingFace(pattern(&h.to_ascii_lowercase(), "huggingface")?)
+            }
             _ => {
                 return Err(format!(
                     "rule '{name}': each model entry has exactly one of path, oci, huggingface"
@@ -853,5 +857,26 @@ mod tests {
         assert!(p
             .rule_for(&super::super::ModelRef::HuggingFace("acme/bert/x"))
             .is_err());
+        // The Hub ignores ASCII case in repo ids; rules do too.
+        assert!(p
+            .rule_for(&super::super::ModelRef::HuggingFace("ACME/Bert"))
+            .is_ok());
+        // Ids the Hub refuses never reach a pattern.
+        for bad in [
+            "acme/../x",
+            "acme/b--c",
+            "acme/*",
+            "acme",
+            "/bert",
+            "acme/bert\n",
+            "acme/\u{212a}",
+            "acme/.bert",
+        ] {
+            let e = p
+                .rule_for(&super::super::ModelRef::HuggingFace(bad))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("not a Hugging Face repo id"), "{bad}: {e}");
+        }
     }
 }

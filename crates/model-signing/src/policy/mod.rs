@@ -138,6 +138,10 @@ impl Policy {
             ModelRef::Oci(r) => Some(oci_repository(r).map_err(Error::Config)?),
             _ => None,
         };
+        let hf_text = match model {
+            ModelRef::HuggingFace(id) => Some(hf_repo_id(id).map_err(Error::Config)?),
+            _ => None,
+        };
         let path_text = match model {
             ModelRef::Path(p) => Some(
                 crate::walk::canonical_root(p)?
@@ -162,8 +166,8 @@ impl Policy {
                     (ModelPattern::Oci(g), ModelRef::Oci(_)) => oci_text
                         .as_deref()
                         .is_some_and(|t| g.matches_with(t, MATCH)),
-                    (ModelPattern::HuggingFace(g), ModelRef::HuggingFace(id)) => {
-                        g.matches_with(id, MATCH)
+                    (ModelPattern::HuggingFace(g), ModelRef::HuggingFace(_)) => {
+                        hf_text.as_deref().is_some_and(|t| g.matches_with(t, MATCH))
                     }
                     _ => false,
                 })
@@ -283,6 +287,35 @@ pub fn oci_repository(reference: &str) -> std::result::Result<String, String> {
     } else {
         format!("{authority}/{rest}")
     })
+}
+
+/// A Hugging Face repo id as rules compare it: `ORG/NAME` in ASCII lowercase, or an error for an
+/// id the Hub would not accept (its `validate_repo_id`: letters, digits, `-`, `_`, `.`; no `--`
+/// or `..`; at most 96 characters per part), so that no spelling reaches a rule's pattern by way
+/// of `/`, `*` or a path component.
+pub fn hf_repo_id(id: &str) -> std::result::Result<String, String> {
+    let bad = || {
+        format!(
+            "'{}' is not a Hugging Face repo id (ORG/NAME of letters, digits, '-', '_' and '.')",
+            crate::error::untrusted_text(id, 200)
+        )
+    };
+    let (org, name) = id.split_once('/').ok_or_else(bad)?;
+    for part in [org, name] {
+        let ok = !part.is_empty()
+            && part.len() <= 96
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && !part.contains("--")
+            && !part.contains("..")
+            && !part.starts_with(['-', '.'])
+            && !part.ends_with(['-', '.']);
+        if !ok {
+            return Err(bad());
+        }
+    }
+    Ok(id.to_ascii_lowercase())
 }
 
 fn describe_model(model: &ModelRef<'_>) -> String {

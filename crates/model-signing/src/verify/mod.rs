@@ -68,6 +68,9 @@ pub struct VerifyOptions {
     pub allow_symlinks: bool,
     /// Threads and progress for hashing.
     pub engine: hashing::Engine,
+    /// Symlinks into a content store that the walk follows whatever the signature records (a
+    /// Hugging Face cache snapshot is all links into its blobs); see [`walk::LinkStore`].
+    pub link_store: Option<walk::LinkStore>,
 }
 
 impl Default for VerifyOptions {
@@ -78,6 +81,7 @@ impl Default for VerifyOptions {
             ignore_unsigned_files: false,
             allow_symlinks: false,
             engine: hashing::Engine::default(),
+            link_store: None,
         }
     }
 }
@@ -231,57 +235,11 @@ fn check_and_report(
 /// hashed, or [`Error::Mismatch`] with the full report.
 pub fn check_model(model: &Path, st: &Statement, opts: &VerifyOptions) -> Result<usize> {
     let info = &st.serialization;
-    let parsed = manifest::validate_signed(&st.manifest, info.hash_type, info.serialization)?;
-    if info.ignore_paths.len() > walk::MAX_IGNORE_PATHS {
-        return Err(Error::Statement(format!(
-            "the statement records {} ignore paths, over the limit of {}",
-            info.ignore_paths.len(),
-            walk::MAX_IGNORE_PATHS
-        )));
-    }
-    let mut ignore = opts.ignore.clone();
-    for p in &info.ignore_paths {
-        match ignore.add(p) {
-            Ok(()) => {}
-            // The recorded and the user's paths together are over the cap; the set says so.
-            Err(e) if ignore.len() >= walk::MAX_IGNORE_PATHS => return Err(e),
-            Err(_) => {
-                return Err(Error::Statement(format!(
-                    "recorded ignore path '{}' is not a relative path inside the model",
-                    p.escape_debug()
-                )))
-            }
-        }
-    }
-    if opts.ignore_git_paths.unwrap_or(!records_ignore_paths(info)) {
-        ignore.add_git_paths();
-    }
-    let wopts = WalkOptions {
-        allow_symlinks: info.allow_symlinks || opts.allow_symlinks,
-        ignore,
-        // On the signer's record alone, links are followed inside the model only: otherwise
-        // whoever wrote the model chooses a file of the verifier's (a link to `/etc/shadow`) and
-        // reads its digest in the mismatch report, wherever a service verifies uploads and shows
-        // its report. Following one out takes the verifier's own consent.
-        links_stay_inside: !opts.allow_symlinks,
-    };
-    let mut files = opts.engine.walk(model, &wopts)?;
-
-    // A single-file model is named "." by Python and by its basename by the OMS spec text.
-    if let [only] = files.as_mut_slice() {
-        if only.name == "." && !parsed.iter().any(|p| p.path == ".") {
-            if let Some(base) = model.file_name().and_then(|n| n.to_str()) {
-                if parsed.iter().any(|p| p.path == base) {
-                    only.name = base.to_string();
-                }
-            }
-        }
-    }
-    if opts.ignore_unsigned_files {
-        let signed: HashSet<&str> = parsed.iter().map(|p| p.path.as_str()).collect();
-        files.retain(|f| signed.contains(f.name.as_str()));
-    }
-    let walked = files.len();
+    let Listed {
+        parsed,
+        files,
+        walked,
+    } = list_model(model, st, opts)?;
     let plan = plan(files, &parsed, info.serialization);
     let items = hashing::hash_files_with(
         &plan.to_hash,
@@ -315,18 +273,92 @@ pub fn check_model(model: &Path, st: &Statement, opts: &VerifyOptions) -> Result
     }
 }
 
+/// A model listed for comparison with a signed statement, before any file is read.
+pub(crate) struct Listed {
+    /// The manifest's resource names, parsed (same order as the statement's resources).
+    pub parsed: Vec<manifest::ParsedName>,
+    /// The files to compare: every walked file, or only the signed ones with
+    /// [`VerifyOptions::ignore_unsigned_files`].
+    pub files: Vec<walk::FileEntry>,
+    /// How many files the walk listed (after that filter).
+    pub walked: usize,
+}
+
+/// Validates the statement's manifest and lists `model` with the walk options its serialization
+/// records (ignore paths, symlinks) united with the user's.
+pub(crate) fn list_model(model: &Path, st: &Statement, opts: &VerifyOptions) -> Result<Listed> {
+    let info = &st.serialization;
+    let parsed = manifest::validate_signed(&st.manifest, info.hash_type, info.serialization)?;
+    if info.ignore_paths.len() > walk::MAX_IGNORE_PATHS {
+        return Err(Error::Statement(format!(
+            "the statement records {} ignore paths, over the limit of {}",
+            info.ignore_paths.len(),
+            walk::MAX_IGNORE_PATHS
+        )));
+    }
+    let mut ignore = opts.ignore.clone();
+    for p in &info.ignore_paths {
+        match ignore.add(p) {
+            Ok(()) => {}
+            // The recorded and the user's paths together are over the cap; the set says so.
+            Err(e) if ignore.len() >= walk::MAX_IGNORE_PATHS => return Err(e),
+            Err(_) => {
+                return Err(Error::Statement(format!(
+                    "recorded ignore path '{}' is not a relative path inside the model",
+                    p.escape_debug()
+                )))
+            }
+        }
+    }
+    if opts.ignore_git_paths.unwrap_or(!records_ignore_paths(info)) {
+        ignore.add_git_paths();
+    }
+    let wopts = WalkOptions {
+        allow_symlinks: info.allow_symlinks || opts.allow_symlinks,
+        ignore,
+        // On the signer's record alone, links are followed inside the model only: otherwise
+        // whoever wrote the model chooses a file of the verifier's (a link to `/etc/shadow`) and
+        // reads its digest in the mismatch report, wherever a service verifies uploads and shows
+        // its report. Following one out takes the verifier's own consent.
+        links_stay_inside: !opts.allow_symlinks,
+        link_store: opts.link_store.clone(),
+    };
+    let mut files = opts.engine.walk(model, &wopts)?;
+
+    // A single-file model is named "." by Python and by its basename by the OMS spec text.
+    if let [only] = files.as_mut_slice() {
+        if only.name == "." && !parsed.iter().any(|p| p.path == ".") {
+            if let Some(base) = model.file_name().and_then(|n| n.to_str()) {
+                if parsed.iter().any(|p| p.path == base) {
+                    only.name = base.to_string();
+                }
+            }
+        }
+    }
+    if opts.ignore_unsigned_files {
+        let signed: HashSet<&str> = parsed.iter().map(|p| p.path.as_str()).collect();
+        files.retain(|f| signed.contains(f.name.as_str()));
+    }
+    let walked = files.len();
+    Ok(Listed {
+        parsed,
+        files,
+        walked,
+    })
+}
+
 /// The walked files split by what the signed manifest says about them, before any is read.
-struct Plan {
+pub(crate) struct Plan {
     /// Signed files to hash. A sharded one is exactly as large as its signed shards say, so its
     /// shards are the signed ones (for a manifest that follows its own shard size) and the work is
     /// bounded by what was signed; [`hashing::hash_files_with`] refuses more than a bundle may list
     /// in any case.
-    to_hash: Vec<walk::FileEntry>,
+    pub to_hash: Vec<walk::FileEntry>,
     /// Files not in the manifest: extra whatever their content, so never read (one entry per file,
     /// also for shards).
-    extra: Vec<String>,
+    pub extra: Vec<String>,
     /// Sharded files of another size than signed, reported without being read.
-    resized: Vec<Resized>,
+    pub resized: Vec<Resized>,
 }
 
 /// Decides which walked files are hashed. Planning shards from the size on disk alone would let a
@@ -334,7 +366,11 @@ struct Plan {
 /// of the grown part; the size of a sharded file is known from its signed shards, so a file of
 /// another size is reported at once. (One digest per file records no size; such a file is hashed
 /// as one work item, whatever its size.)
-fn plan(files: Vec<walk::FileEntry>, parsed: &[manifest::ParsedName], ser: Serialization) -> Plan {
+pub(crate) fn plan(
+    files: Vec<walk::FileEntry>,
+    parsed: &[manifest::ParsedName],
+    ser: Serialization,
+) -> Plan {
     // Per signed file: the end of its last shard, i.e. its signed size (0 for files).
     let mut signed: HashMap<&str, u64> = HashMap::with_capacity(parsed.len());
     for p in parsed {

@@ -1,0 +1,336 @@
+//! Verified load: the bytes handed to the caller are the bytes that were hashed.
+//!
+//! Verifying a model and then loading it with another library leaves a gap: between our hash and
+//! their read, a file can be replaced or rewritten, and what is loaded is not what was checked.
+//! [`VerifiedModel`] closes it. [`VerifiedModel::open`] checks the signature and the signer, then
+//! lists the model and compares the listing with the signed manifest (missing, extra and resized
+//! files fail at once, before anything is read). [`VerifiedModel::read_into`] then reads one file
+//! into the caller's memory with `read(2)` (never a memory map: a private mapping still shows
+//! later writes to pages it has not copied), hashing each chunk right after it lands in that
+//! memory, and compares with the signed digest before the caller may use the buffer. What the
+//! caller gets is therefore a private copy of bytes that matched the signature; the file on disk
+//! may change afterwards without affecting it.
+//!
+//! A file outside the signed set is never read. A file that does not match fails with
+//! [`Error::Mismatch`] naming it.
+
+use crate::bundle;
+use crate::error::{Error, Result};
+use crate::hashing::{self, HashAlgorithm, Serialization};
+use crate::report::{Changed, MismatchReport};
+use crate::verify::{self, BundleVerifier, VerifyOptions, VerifyReport};
+use crate::walk::FileEntry;
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::Mutex;
+
+/// One signed part of a file: the whole file, or one shard.
+#[derive(Debug, Clone)]
+struct Part {
+    /// Bytes `[start, end)`; for a whole file `(0, size)`.
+    start: u64,
+    end: u64,
+    /// The resource name in the manifest (for reports).
+    resource: String,
+    /// The signed digest.
+    digest: Vec<u8>,
+}
+
+/// A signed file as the listing found it.
+#[derive(Debug)]
+struct SignedFile {
+    entry: FileEntry,
+    parts: Vec<Part>,
+}
+
+/// A model whose signature and signer were verified and whose listing matches the signed
+/// manifest; its files are read (and hashed in that same read) one at a time with
+/// [`Self::read_into`] or [`Self::read`].
+#[derive(Debug)]
+pub struct VerifiedModel {
+    report: VerifyReport,
+    hash_type: HashAlgorithm,
+    files: BTreeMap<String, SignedFile>,
+    verified: Mutex<HashSet<String>>,
+    engine: hashing::Engine,
+}
+
+impl VerifiedModel {
+    /// Verifies the bundle at `signature` with `verifier`, then lists `model` and compares the
+    /// listing with the signed manifest (nothing is hashed yet). The signature file is left out
+    /// of the model when it lies inside it, as [`verify::verify_model`] does.
+    pub fn open(
+        model: &Path,
+        signature: &Path,
+        verifier: &dyn BundleVerifier,
+        opts: &VerifyOptions,
+    ) -> Result<Self> {
+        let bundle = bundle::read(signature)?;
+        let (signer, st) = verify::verify_signed(&bundle, verifier)?;
+        drop(bundle);
+        if st.oci.is_some() {
+            return Err(Error::Unsupported(
+                "a verified load of an OCI image signature (verify the image, or sign the \
+                 directory it was pulled to)"
+                    .into(),
+            ));
+        }
+        let inside = crate::sign::signature_ignore_path(model, signature)?;
+        let mut opts = opts.clone();
+        if let Some(rel) = &inside {
+            opts.ignore.add(rel)?;
+        }
+        let info = &st.serialization;
+        let listed = verify::list_model(model, &st, &opts)?;
+        let walked = listed.walked;
+        let plan = verify::plan(listed.files, &listed.parsed, info.serialization);
+
+        // Group the signed parts by file.
+        let mut parts: BTreeMap<&str, Vec<Part>> = BTreeMap::new();
+        for (r, p) in st.manifest.resources.iter().zip(&listed.parsed) {
+            let (start, end) = p.range.unwrap_or((0, u64::MAX));
+            parts.entry(p.path.as_str()).or_default().push(Part {
+                start,
+                end,
+                resource: r.name.clone(),
+                digest: r.digest.clone(),
+            });
+        }
+        let mut files = BTreeMap::new();
+        for f in plan.to_hash {
+            let Some(mut p) = parts.remove(f.name.as_str()) else {
+                continue;
+            };
+            p.sort_by_key(|x| x.start);
+            if matches!(info.serialization, Serialization::Files) {
+                if let Some(only) = p.first_mut() {
+                    only.end = f.size;
+                }
+            }
+            files.insert(f.name.clone(), SignedFile { entry: f, parts: p });
+        }
+        // What is left was signed and is not there (shards of a resized file are reported as
+        // the file, by `plan`).
+        let resized: HashSet<&str> = plan.resized.iter().map(|r| r.name.as_str()).collect();
+        let mut report = MismatchReport {
+            missing: parts
+                .iter()
+                .filter(|(name, _)| !resized.contains(*name))
+                .flat_map(|(_, p)| p.iter().map(|x| x.resource.clone()))
+                .collect(),
+            extra: plan.extra,
+            resized: plan.resized,
+            ..MismatchReport::default()
+        };
+        if !report.is_empty() {
+            report.missing.sort();
+            report.extra.sort();
+            return Err(Error::Mismatch(Box::new(report)));
+        }
+        let ser = info.serialization;
+        let report = VerifyReport {
+            signer,
+            model_name: st.model_name.clone(),
+            root_digest: st.root_digest,
+            serialization: ser,
+            hash_type: info.hash_type,
+            shard_size: match ser {
+                Serialization::Files => None,
+                Serialization::Shards { shard_size } => Some(shard_size),
+            },
+            signed_ignore_paths: info.ignore_paths.clone(),
+            files_checked: 0,
+            resources: st.manifest.resources.len(),
+            #[cfg(feature = "sigstore")]
+            trust_root: None,
+            signature_ignored_as: inside,
+            signature_source: None,
+        };
+        debug_assert_eq!(walked, files.len());
+        Ok(VerifiedModel {
+            report,
+            hash_type: info.hash_type,
+            files,
+            verified: Mutex::new(HashSet::new()),
+            engine: opts.engine.clone(),
+        })
+    }
+
+    /// What verification established: the signer, the statement's parameters. `files_checked`
+    /// counts the files read and matched so far.
+    pub fn report(&self) -> VerifyReport {
+        let mut r = self.report.clone();
+        r.files_checked = self.verified.lock().map_or(0, |v| v.len());
+        r
+    }
+
+    /// Mutable access to the report, for a caller that adds what it established (the trust
+    /// root, say).
+    pub fn report_mut(&mut self) -> &mut VerifyReport {
+        &mut self.report
+    }
+
+    /// The signed files' names (POSIX, relative to the model), sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
+    }
+
+    /// The names read and matched so far.
+    pub fn verified_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .verified
+            .lock()
+            .map(|v| v.iter().cloned().collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    fn file(&self, name: &str) -> Result<&SignedFile> {
+        self.files.get(name).ok_or_else(|| {
+            Error::Model(format!(
+                "'{}' is not one of the model's signed files; only those can be read from a \
+                 verified model",
+                crate::error::untrusted_text(name, 300)
+            ))
+        })
+    }
+
+    /// The size of the signed file `name` (as listed when the model was opened).
+    pub fn size(&self, name: &str) -> Result<u64> {
+        Ok(self.file(name)?.entry.size)
+    }
+
+    /// Reads the signed file `name` into a new buffer; see [`Self::read_into`].
+    pub fn read(&self, name: &str) -> Result<Vec<u8>> {
+        let len = usize::try_from(self.size(name)?).map_err(|_| {
+            Error::Model(format!(
+                "'{}' is larger than this machine's address space",
+                crate::error::untrusted_text(name, 300)
+            ))
+        })?;
+        let mut buf = vec![0u8; len];
+        self.read_into(name, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Reads the signed file `name` into `buf` (exactly [`Self::size`] bytes), hashing every
+    /// chunk as it lands there, and returns only when the buffer's content matches every signed
+    /// digest of the file. On error the buffer's content is unspecified and must not be used.
+    pub fn read_into(&self, name: &str, buf: &mut [u8]) -> Result<()> {
+        let f = self.file(name)?;
+        if buf.len() as u64 != f.entry.size {
+            return Err(Error::Config(format!(
+                "a buffer of {} bytes for '{}', which has {}",
+                buf.len(),
+                crate::error::untrusted_text(name, 300),
+                f.entry.size
+            )));
+        }
+        let file = hashing::open_listed(&f.entry)?;
+        let parallel = self.hash_type == HashAlgorithm::Blake3 && self.engine_threads() > 1;
+        let chunk = if parallel {
+            hashing::BLAKE3_PAR_READ
+        } else {
+            hashing::read_size()
+        };
+        let mut changed = Vec::new();
+        for part in &f.parts {
+            let mut h = self.hash_type.hasher();
+            let mut pos = part.start;
+            while pos < part.end {
+                let (Ok(from), Ok(to)) = (
+                    usize::try_from(pos),
+                    usize::try_from(part.end.min(pos.saturating_add(chunk as u64))),
+                ) else {
+                    return Err(hashing::truncated(&f.entry.path));
+                };
+                let dst = buf
+                    .get_mut(from..to)
+                    .ok_or_else(|| hashing::truncated(&f.entry.path))?;
+                let n =
+                    hashing::read_at(&file, dst, pos).map_err(|e| Error::io(&f.entry.path, e))?;
+                if n == 0 {
+                    return Err(hashing::truncated(&f.entry.path));
+                }
+                // Hashed from the caller's memory, right after the kernel wrote it there (still
+                // in cache): these very bytes are what the caller gets.
+                let landed = buf
+                    .get(from..from + n)
+                    .ok_or_else(|| hashing::truncated(&f.entry.path))?;
+                h.feed(landed, parallel);
+                pos += n as u64;
+            }
+            let got = h.finish();
+            if got != part.digest {
+                changed.push(Changed {
+                    name: part.resource.clone(),
+                    expected: hex::encode(&part.digest),
+                    actual: hex::encode(&got),
+                });
+            }
+        }
+        if !changed.is_empty() {
+            return Err(Error::Mismatch(Box::new(MismatchReport {
+                changed,
+                ..MismatchReport::default()
+            })));
+        }
+        if let Ok(mut v) = self.verified.lock() {
+            v.insert(name.to_string());
+        }
+        Ok(())
+    }
+
+    fn engine_threads(&self) -> usize {
+        self.engine.workers().unwrap_or(1)
+    }
+
+    /// Hashes every signed file not read yet (on the engine's threads) and compares, so the
+    /// report covers the whole model; returns the number of files checked in all. Nothing is
+    /// returned to the caller but the verdict: a later read hashes again.
+    pub fn verify_all(&self) -> Result<usize> {
+        let done: HashSet<String> = self.verified.lock().map(|v| v.clone()).unwrap_or_default();
+        let todo: Vec<&SignedFile> = self
+            .files
+            .iter()
+            .filter(|(n, _)| !done.contains(*n))
+            .map(|(_, f)| f)
+            .collect();
+        let entries: Vec<FileEntry> = todo.iter().map(|f| f.entry.clone()).collect();
+        let items = hashing::hash_files_with(
+            &entries,
+            self.hash_type,
+            self.report.serialization,
+            &self.engine,
+        )?;
+        let actual = crate::manifest::Manifest::from_hashed(
+            items,
+            self.hash_type,
+            self.report.serialization,
+        );
+        let expected = crate::manifest::Manifest {
+            resources: todo
+                .iter()
+                .flat_map(|f| f.parts.iter())
+                .map(|p| crate::manifest::Resource {
+                    name: p.resource.clone(),
+                    algorithm: String::new(),
+                    digest: p.digest.clone(),
+                })
+                .collect(),
+        };
+        let report = verify::compare(&expected, &actual);
+        if !report.is_empty() {
+            return Err(Error::Mismatch(Box::new(report)));
+        }
+        let mut v = self
+            .verified
+            .lock()
+            .map_err(|_| Error::Model("a reader of this model panicked".into()))?;
+        for f in todo {
+            v.insert(f.entry.name.clone());
+        }
+        Ok(v.len())
+    }
+}

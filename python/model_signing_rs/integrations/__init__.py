@@ -1,0 +1,1 @@
+"""Hand-offs to the places models are loaded: ``integrations.huggingface``."""

@@ -1,0 +1,187 @@
+"""Verified load: the bytes your code receives are the bytes that were hashed.
+
+Verifying a model and then loading it with another library leaves a gap: between the hash and the
+load, a file can be replaced or rewritten, and what is loaded is not what was checked.
+``open_verified`` closes it. It checks the signature and the signer first (with a trust policy or
+a ``verifying.Config``), lists the model against the signed manifest (a missing, extra or resized
+file fails at once), and then hands out files only through reads that hash the very bytes they
+return: each file is read once into private memory, hashed in that read and compared with its
+signed digest before you get it. A file that does not match raises ``MismatchError``; a file the
+signature does not list is never read (``ModelError``). What you hold afterwards is a private
+copy: later changes to the file on disk do not reach it.
+
+::
+
+    from model_signing_rs import open_verified, policy
+
+    with open_verified("models/bert", policy=policy.load("policy.yaml")) as model:
+        tensors = model.load_safetensors("model.safetensors")   # numpy arrays
+        config = json.loads(model.read_bytes("config.json"))
+        with model.open("tokenizer.json") as f:
+            ...
+        print(model.report.signer)
+
+Memory: each read holds one whole file (as ``safetensors.numpy.load`` needs it).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, Dict, Optional, Tuple, Union
+
+from . import _native
+from ._paths import PathLike, fspath
+from .errors import ConfigError
+from .hashing import Config as HashingConfig
+from .policy import Policy
+from .verifying import Config as VerifyingConfig
+from .verifying import Timestamp, VerificationReport
+
+__all__ = ["VerifiedModel", "open_verified"]
+
+
+def _report(d: Dict[str, Any]) -> VerificationReport:
+    d["timestamps"] = [Timestamp(**t) for t in d.get("timestamps", [])]
+    return VerificationReport(**d)
+
+
+class VerifiedModel:
+    """A model whose signature verified; its files are read only through verified reads.
+
+    A context manager: after ``close()`` (or the ``with`` block) every read raises ``ValueError``.
+    Safe to share between threads.
+    """
+
+    def __init__(self, handle: Any) -> None:
+        self._handle: Optional[Any] = handle
+
+    def _h(self) -> Any:
+        if self._handle is None:
+            raise ValueError("the verified model is closed")
+        return self._handle
+
+    def __enter__(self) -> "VerifiedModel":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Releases the model; reads raise ``ValueError`` afterwards."""
+        self._handle = None
+
+    @property
+    def path(self) -> str:
+        """The model directory (canonical)."""
+        return fspath(self._h().model_path)
+
+    @property
+    def signature_path(self) -> str:
+        """The signature that was verified."""
+        return fspath(self._h().signature_path)
+
+    @property
+    def files(self) -> Tuple[str, ...]:
+        """The signed files' names (POSIX, relative to the model), sorted."""
+        return tuple(self._h().names())
+
+    @property
+    def verified_files(self) -> Tuple[str, ...]:
+        """The files read and matched so far."""
+        return tuple(self._h().verified_names())
+
+    @property
+    def report(self) -> VerificationReport:
+        """The signer and the signed parameters; ``files_checked`` counts the files read and
+        matched so far (``verify_all`` checks the rest)."""
+        return _report(self._h().report())
+
+    def size(self, name: str) -> int:
+        """The size in bytes of the signed file ``name``."""
+        return int(self._h().size(name))
+
+    def read_bytes(self, name: str) -> bytes:
+        """The content of the signed file ``name``, hashed in the same read and matched.
+
+        Raises ``MismatchError`` when it differs from the signed file, ``ModelError`` for a name
+        the signature does not list, ``ModelError`` also when the file was replaced since the
+        model was opened.
+        """
+        data: bytes = self._h().read(name)
+        return data
+
+    def open(self, name: str) -> io.BytesIO:
+        """A binary file-like object over the verified content of ``name`` (for configs and
+        tokenizers); read fully, and checked, before it is returned."""
+        return io.BytesIO(self.read_bytes(name))
+
+    def load_safetensors(self, name: str) -> Dict[str, Any]:
+        """The tensors of the signed safetensors file ``name`` as numpy arrays, parsed by the
+        ``safetensors`` package's own loader from the verified bytes (needs ``safetensors`` and
+        ``numpy``)."""
+        from safetensors.numpy import load
+
+        tensors: Dict[str, Any] = load(self.read_bytes(name))
+        return tensors
+
+    def verify_all(self) -> VerificationReport:
+        """Hashes every signed file not read yet, so the report covers the whole model; raises
+        ``MismatchError`` listing every file that differs."""
+        self._h().verify_all()
+        return self.report
+
+
+def open_verified(
+    model_path: PathLike,
+    signature_path: Optional[PathLike] = None,
+    *,
+    policy: Union[Policy, PathLike, None] = None,
+    config: Optional[VerifyingConfig] = None,
+    hashing_config: Optional[HashingConfig] = None,
+    ignore_unsigned_files: bool = False,
+    _huggingface: Optional[str] = None,
+) -> VerifiedModel:
+    """Verifies the signature of the local model at ``model_path`` and returns a
+    ``VerifiedModel`` to read its files through.
+
+    The signer is checked by ``policy`` (a ``policy.Policy`` or the path of a policy file: the
+    rule for this model decides) or by ``config`` (a ``verifying.Config`` with its method set);
+    give exactly one. ``signature_path`` defaults to the policy's ``signaturePath`` (a
+    ``ModelValidation``), else ``MODEL/model.sig``. ``hashing_config`` contributes what it does
+    to ``verifying.Config.verify`` (extra ignore paths, git paths, symlinks).
+    """
+    if (policy is None) == (config is None):
+        raise ConfigError("give exactly one of policy and config")
+    spec: Optional[Dict[str, Any]]
+    if config is not None:
+        spec = config._verifier
+        if spec is None:
+            raise ConfigError(
+                "no verifier configured: call use_elliptic_key_verifier, "
+                "use_certificate_verifier or use_sigstore_verifier first"
+            )
+        if hashing_config is None:
+            hashing_config = config._hashing_config
+        ignore_unsigned_files = ignore_unsigned_files or config._ignore_unsigned_files
+    else:
+        assert policy is not None
+        path = policy.path if isinstance(policy, Policy) else policy
+        spec = VerifyingConfig()._use("policy", policy=fspath(path))._verifier
+        assert spec is not None
+    h = hashing_config
+    options: Dict[str, Any] = {
+        "ignore_paths": [] if h is None else h._serializer_ignores + h._ignored_paths,
+        "ignore_git_paths": None if h is None else h._ignore_git_paths,
+        "allow_symlinks": False if h is None else h._allow_symlinks,
+        "max_workers": None if h is None else h._max_workers,
+        "progress": None,
+        "ignore_unsigned_files": ignore_unsigned_files,
+    }
+    handle = _native.open_verified(
+        fspath(model_path),
+        None if signature_path is None else fspath(signature_path),
+        spec,
+        options,
+        _huggingface,
+    )
+    return VerifiedModel(handle)

@@ -1,0 +1,267 @@
+"""``model_signing_rs.open_verified``: the bytes handed over are the bytes hashed (issue 22).
+
+The model is made here with the real ``safetensors`` and ``numpy`` packages. The time-of-check /
+time-of-use tests show both sides: with the plain verify-then-load pattern, a file swapped after
+verification is what the caller loads; through ``open_verified`` it never is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import threading
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file, save_file
+
+import model_signing_rs
+from model_signing_rs import errors, open_verified, policy, verifying
+
+
+def _model(root: pathlib.Path, shard_mib: int = 1) -> pathlib.Path:
+    root.mkdir(parents=True)
+    rng = np.random.default_rng(7)
+    save_file(
+        {
+            "embed": rng.standard_normal((256, 64)).astype(np.float32),
+            "layer.0.weight": rng.standard_normal((64, 64)).astype(np.float32),
+            "ids": np.arange(1000, dtype=np.int64),
+        },
+        str(root / "model.safetensors"),
+    )
+    (root / "config.json").write_text(json.dumps({"model_type": "bert", "hidden_size": 64}))
+    (root / "tokenizer").mkdir()
+    (root / "tokenizer" / "vocab.txt").write_text("[PAD]\n[UNK]\nhello\n")
+    return root
+
+
+def _sign(model: pathlib.Path, keys, **hashing) -> pathlib.Path:
+    sig = model / "model.sig"
+    cfg = model_signing_rs.signing.Config().use_elliptic_key_signer(private_key=keys.private)
+    if hashing:
+        cfg.set_hashing_config(model_signing_rs.hashing.Config().use_shard_serialization(**hashing))
+    cfg.sign(model, sig)
+    return sig
+
+
+def _policy(tmp_path: pathlib.Path, model: pathlib.Path, key) -> pathlib.Path:
+    p = tmp_path / "policy.yaml"
+    p.write_text(
+        "apiVersion: model-signing.openssf.org/v1\n"
+        "kind: Policy\n"
+        "rules:\n"
+        "  - name: ours\n"
+        f'    models: [{{path: "{os.path.realpath(model)}"}}]\n'
+        f"    signers: [{{key: {key}}}]\n"
+    )
+    return p
+
+
+@pytest.fixture
+def signed(tmp_path, keys):
+    model = _model(tmp_path / "bert")
+    _sign(model, keys)
+    return model, _policy(tmp_path, model, keys.public)
+
+
+def test_reads_what_was_signed(signed):
+    model, pol = signed
+    expected = load_file(str(model / "model.safetensors"))
+    with open_verified(model, policy=policy.load(pol)) as m:
+        assert m.files == ("config.json", "model.safetensors", "tokenizer/vocab.txt")
+        assert m.report.method == "key" and m.report.files_checked == 0
+        tensors = m.load_safetensors("model.safetensors")
+        assert set(tensors) == set(expected)
+        for k, v in expected.items():
+            np.testing.assert_array_equal(tensors[k], v)
+        assert json.loads(m.read_bytes("config.json"))["hidden_size"] == 64
+        with m.open("tokenizer/vocab.txt") as f:
+            assert f.read().splitlines()[2] == b"hello"
+        assert m.verified_files == m.files
+        assert m.report.files_checked == 3
+    with pytest.raises(ValueError, match="closed"):
+        m.read_bytes("config.json")
+
+
+def test_a_verifying_config_works_as_well_as_a_policy(signed, keys):
+    model, _ = signed
+    cfg = verifying.Config().use_elliptic_key_verifier(public_key=keys.public)
+    with open_verified(model, model / "model.sig", config=cfg) as m:
+        assert m.verify_all().files_checked == 3
+    bad = verifying.Config().use_elliptic_key_verifier(public_key=keys.other_public)
+    with pytest.raises(errors.SignatureError):
+        open_verified(model, config=bad)
+    with pytest.raises(errors.ConfigError, match="exactly one"):
+        open_verified(model)
+
+
+def test_names_outside_the_signed_set_are_never_read(signed, tmp_path):
+    model, pol = signed
+    (tmp_path / "secret").write_bytes(b"top secret")
+    with open_verified(model, policy=pol) as m:
+        for name in ["model.sig", "../secret", "/etc/passwd", "tokenizer", "nope", "."]:
+            with pytest.raises(errors.ModelError, match="not one of the model's signed files"):
+                m.read_bytes(name)
+
+
+def test_extra_missing_and_changed_files(signed):
+    model, pol = signed
+    (model / "extra.txt").write_text("x")
+    with pytest.raises(errors.MismatchError) as e:
+        open_verified(model, policy=pol)
+    assert e.value.extra == ["extra.txt"]
+    with open_verified(model, policy=pol, ignore_unsigned_files=True) as m:
+        assert "extra.txt" not in m.files
+    os.remove(model / "extra.txt")
+    os.remove(model / "config.json")
+    with pytest.raises(errors.MismatchError) as e:
+        open_verified(model, policy=pol)
+    assert e.value.missing == ["config.json"]
+    (model / "config.json").write_text(json.dumps({"model_type": "bert", "hidden_size": 65}))
+    # Listing does not hash: the change shows when the file is read, or by verify_all.
+    with open_verified(model, policy=pol) as m:
+        with pytest.raises(errors.MismatchError) as e:
+            m.read_bytes("config.json")
+        assert [c.name for c in e.value.changed] == ["config.json"]
+        with pytest.raises(errors.MismatchError):
+            m.verify_all()
+        assert m.read_bytes("tokenizer/vocab.txt").startswith(b"[PAD]")
+
+
+def test_shards_are_checked_in_the_read(tmp_path, keys):
+    model = _model(tmp_path / "m")
+    _sign(model, keys, shard_size=4096)
+    pol = _policy(tmp_path, model, keys.public)
+    data = (model / "model.safetensors").read_bytes()
+    with open_verified(model, policy=pol) as m:
+        assert m.report.serialization == "shards"
+        assert m.read_bytes("model.safetensors") == data
+    # One byte in the last shard.
+    flipped = bytearray(data)
+    flipped[-1] ^= 1
+    (model / "model.safetensors").write_bytes(bytes(flipped))
+    with open_verified(model, policy=pol) as m:
+        with pytest.raises(errors.MismatchError) as e:
+            m.read_bytes("model.safetensors")
+        n = len(data)
+        last = (n - 1) // 4096 * 4096
+        assert [c.name for c in e.value.changed] == [f"model.safetensors:{last}:{n}"]
+
+
+def _tampered(path: pathlib.Path) -> bytes:
+    t = load_file(str(path))
+    t["embed"] = np.zeros_like(t["embed"])
+    out = path.with_name("evil.safetensors")
+    save_file(t, str(out))
+    return out.read_bytes()
+
+
+def test_the_plain_verify_then_load_pattern_loads_a_swapped_file(signed, keys):
+    """What open_verified closes: verify passes, then the file is swapped, then it is loaded."""
+    model, pol = signed
+    policy.load(pol).verify(model, model / "model.sig")
+    evil = _tampered(model / "model.safetensors")
+    os.remove(model / "evil.safetensors")
+    tmp = model / "model.safetensors.new"
+    tmp.write_bytes(evil)
+    os.replace(tmp, model / "model.safetensors")
+    loaded = load_file(str(model / "model.safetensors"))
+    assert not loaded["embed"].any()  # the tampered tensors reached the caller
+
+
+@pytest.mark.parametrize("how", ["rename", "in_place", "symlink"])
+def test_a_file_swapped_after_open_is_never_returned(signed, tmp_path, how):
+    model, pol = signed
+    target = model / "model.safetensors"
+    evil = _tampered(target)
+    os.remove(model / "evil.safetensors")
+    with open_verified(model, policy=pol) as m:
+        if how == "rename":
+            tmp = model / "swap.tmp"
+            tmp.write_bytes(evil)
+            os.replace(tmp, target)
+        elif how == "in_place":
+            with open(target, "r+b") as f:
+                f.write(evil[: len(evil)])
+                f.truncate()
+        else:
+            outside = tmp_path / "outside.safetensors"
+            outside.write_bytes(evil)
+            os.remove(target)
+            os.symlink(outside, target)
+        # Refused when the file is opened for the read (another inode, a link, a changed
+        # status time) or when its bytes do not hash to the signed digest.
+        with pytest.raises(errors.ModelSigningError):
+            m.load_safetensors("model.safetensors")
+
+
+def test_a_writer_racing_the_read_never_gets_its_bytes_through(tmp_path, keys):
+    """A thread flips bytes of a 16 MiB file while it is read: every read returns the signed
+    bytes or raises, never anything else."""
+    model = tmp_path / "big"
+    model.mkdir()
+    original = os.urandom(16 << 20)
+    (model / "w.bin").write_bytes(original)
+    _sign(model, keys)
+    pol = _policy(tmp_path, model, keys.public)
+    stop = threading.Event()
+
+    def writer() -> None:
+        fd = os.open(model / "w.bin", os.O_WRONLY)
+        try:
+            i = 0
+            while not stop.is_set():
+                pos = (i * 7919 * 4096) % (16 << 20)
+                os.pwrite(fd, b"\xff" * 4096, pos)
+                os.pwrite(fd, original[pos : pos + 4096], pos)
+                i += 1
+        finally:
+            os.close(fd)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    outcomes = {"ok": 0, "refused": 0}
+    try:
+        with open_verified(model, policy=pol) as m:
+            for _ in range(30):
+                try:
+                    got = m.read_bytes("w.bin")
+                except errors.ModelSigningError:
+                    outcomes["refused"] += 1
+                    continue
+                assert got == original
+                outcomes["ok"] += 1
+    finally:
+        stop.set()
+        t.join()
+    assert sum(outcomes.values()) == 30
+
+
+def test_a_single_file_model(tmp_path, keys):
+    f = tmp_path / "w.safetensors"
+    save_file({"x": np.ones(4, dtype=np.float32)}, str(f))
+    sig = tmp_path / "w.sig"
+    model_signing_rs.signing.Config().use_elliptic_key_signer(private_key=keys.private).sign(
+        f, sig
+    )
+    cfg = verifying.Config().use_elliptic_key_verifier(public_key=keys.public)
+    with open_verified(f, sig, config=cfg) as m:
+        (name,) = m.files
+        assert m.load_safetensors(name)["x"].tolist() == [1.0] * 4
+
+
+def test_threads_share_one_verified_model(signed):
+    model, pol = signed
+    with open_verified(model, policy=pol) as m:
+        results = []
+        threads = [
+            threading.Thread(target=lambda: results.append(m.read_bytes("model.safetensors")))
+            for _ in range(4)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(results) == 4 and len(set(results)) == 1
