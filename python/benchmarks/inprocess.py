@@ -83,12 +83,87 @@ def measure(models: List[Dict[str, Any]], key: str, pub: str, runs: int, warmup:
             rows.append(dict(w=m["name"], op=op, size=m["size"], ours=med["ours"], python=med["python"]))
             print(f"  in-process {m['name']} {op}: ours {med['ours']:.3f}s python {med['python']:.3f}s",
                   file=sys.stderr, flush=True)
+    rows.extend(verified_load_rows(models, key, pub, runs, warmup, tmp))
     n = 5 if runs > 1 else 1
     imports = {
         "ours": import_time("import model_signing_rs", n),
         "python": import_time("import model_signing, model_signing.signing, model_signing.verifying", n),
     }
     return dict(rows=rows, imports=imports)
+
+
+def safetensors_model(root: pathlib.Path, count: int, each: int) -> pathlib.Path:
+    """`count` safetensors files of `each` bytes of tensor data (one random float32 tensor each)."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for j in range(count):
+        save_file({f"layer.{j}.weight": rng.standard_normal(each // 4, dtype=np.float32)},
+                  str(root / f"model-{j:05d}-of-{count:05d}.safetensors"))
+    return root
+
+
+def verified_load_rows(models: List[Dict[str, Any]], key: str, pub: str, runs: int, warmup: bool,
+                       tmp: str) -> List[Dict[str, Any]]:
+    """Verified load (issue 22) against the reference's verify-then-load, on the same model:
+    ours, `open_verified` then each file through it (`load_safetensors` for weights, `read_bytes`
+    for the rest: each byte read once, hashed in that read); the reference, `verifying.Config.verify`
+    then `safetensors.numpy.load_file` for weights and `open().read()` for the rest. One
+    safetensors model as large as the largest sha256 model here (8 files), and the many-small-files
+    model as it is."""
+    import model_signing
+    import model_signing_rs
+    from safetensors.numpy import load_file
+
+    def count(path: str) -> int:
+        return sum(len(f) for _, _, f in os.walk(path)) if os.path.isdir(path) else 1
+
+    plain = [m for m in models if m["hash"] == "sha256" and m["serialization"] == "files"]
+    big = next((m for m in plain if count(m["path"]) == 8), None)
+    small = [m for m in plain if count(m["path"]) >= 1000]
+    cases = []
+    if big is not None:
+        each = max(4096, big["size"] // 8)
+        path = safetensors_model(pathlib.Path(tmp) / "st", 8, each)
+        cases.append((f"safetensors, 8 x {each >> 20} MiB", str(path)))
+    for m in small[:1]:
+        cases.append((m["name"], m["path"]))
+    rows = []
+    for name, path in cases:
+        files = sorted(str(p.relative_to(path)) for p in pathlib.Path(path).rglob("*") if p.is_file()
+                       and p.name != "model.sig")
+        sig = os.path.join(path, "model.sig")
+        model_signing_rs.signing.Config().use_elliptic_key_signer(private_key=key).sign(path, sig)
+        ours_cfg = model_signing_rs.verifying.Config().use_elliptic_key_verifier(public_key=pub)
+        ref_cfg = model_signing.verifying.Config().use_elliptic_key_verifier(public_key=pub)
+        size = sum(os.path.getsize(os.path.join(path, f)) for f in files)
+
+        def ours() -> None:
+            with model_signing_rs.open_verified(path, sig, config=ours_cfg) as m:
+                for f in m.files:
+                    if f.endswith(".safetensors"):
+                        m.load_safetensors(f)
+                    else:
+                        m.read_bytes(f)
+
+        def reference() -> None:
+            ref_cfg.verify(path, sig)
+            for f in files:
+                full = os.path.join(path, f)
+                if f.endswith(".safetensors"):
+                    load_file(full)
+                else:
+                    with open(full, "rb") as fh:
+                        fh.read()
+
+        med = alternate({"ours": ours, "python": reference}, runs, warmup)
+        os.remove(sig)
+        rows.append(dict(w=name, op="verified load", size=size, ours=med["ours"], python=med["python"]))
+        print(f"  in-process {name} verified load: ours {med['ours']:.3f}s python {med['python']:.3f}s",
+              file=sys.stderr, flush=True)
+    return rows
 
 
 def make_models(root: pathlib.Path, files: int, big_mib: int) -> List[Dict[str, Any]]:

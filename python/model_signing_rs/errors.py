@@ -2,7 +2,9 @@
 
 Every failure of the engine is a ``ValueError`` subclass (the reference's contract: a model that
 does not verify raises ``ValueError``), except file system errors, which are ``OSError`` (with the
-usual subclasses such as ``FileNotFoundError``). The message is the engine's one-line message.
+usual subclasses such as ``FileNotFoundError``). The message is the engine's one-line message,
+except for ``MismatchError``, whose message lists up to 20 files, one per line (its attributes
+list them all).
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ fn to_py_err(py: Python<'_>, e: Error, op: Op) -> PyErr {
     // Printed exceptions reach terminals and logs: text from registries, bundles and file names
     // is escaped onto one line (a mismatch report keeps its line per file, its names escaped).
     let message = match &e {
-        Error::Mismatch(_) => chain_text(&e),
+        Error::Mismatch(_) => capped_lines(&chain_text(&e), MISMATCH_LINES),
         _ => model_signing::error::untrusted_text(&chain_text(&e), usize::MAX),
     };
     // Only Ctrl-C or a raising callback cancel, and each raises its own exception instead; this
@@ -95,6 +95,24 @@ fn to_py_err(py: Python<'_>, e: Error, op: Op) -> PyErr {
         // that carries the message.
         Err(_) => PyValueError::new_err(message),
     }
+}
+
+/// Files a `MismatchError`'s message lists; the exception's attributes list them all (a model
+/// with 20,000 extra files made a 20,001-line message: outside review, F6).
+const MISMATCH_LINES: usize = 20;
+
+/// `text` with at most `max` lines after its first, and a last line saying how many were left out.
+fn capped_lines(text: &str, max: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.len() <= max + 1 {
+        return text.to_string();
+    }
+    let mut out = lines[..=max].join("\n");
+    out.push_str(&format!(
+        "\n  ... and {} more (see the exception's missing, extra, changed and resized)",
+        lines.len() - max - 1
+    ));
+    out
 }
 
 fn build_py_err(py: Python<'_>, e: &Error, message: &str, op: Op) -> PyResult<PyErr> {

@@ -57,17 +57,10 @@ impl VerifiedHandle {
     /// The file's bytes, read once, hashed in that read and matched against the signature; the
     /// GIL is released while reading.
     fn read<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyBytes>> {
-        let size = self
+        let len = self
             .inner
-            .size(name)
+            .buffer_len(name)
             .map_err(|e| to_py_err(py, e, Op::Verify))?;
-        let len = usize::try_from(size).map_err(|_| {
-            to_py_err(
-                py,
-                Error::Model("the file is larger than this machine's address space".into()),
-                Op::Verify,
-            )
-        })?;
         // Read straight into the new bytes object, which no other thread can see yet.
         PyBytes::new_with(py, len, |buf| {
             py.allow_threads(|| self.inner.read_into(name, buf))
@@ -122,12 +115,21 @@ fn open_inner(
             model_signing::walk::canonical_root(model)?
         }
     };
-    let signature = match signature {
-        Some(s) => s.to_path_buf(),
-        None => policy
-            .as_ref()
-            .and_then(|p| p.signature.clone())
-            .unwrap_or_else(|| root.join("model.sig")),
+    // A signature the caller (or the policy) names is read as named; the default one inside the
+    // model is not followed out of it.
+    let (signature, bundle) = match signature
+        .map(Path::to_path_buf)
+        .or_else(|| policy.as_ref().and_then(|p| p.signature.clone()))
+    {
+        Some(s) => {
+            let b = model_signing::bundle::read(&s)?;
+            (s, b)
+        }
+        None => {
+            let s = root.join("model.sig");
+            let b = model_signing::verified::read_default_signature(&s, opts.link_store.as_ref())?;
+            (s, b)
+        }
     };
     let opened = match &policy {
         Some(policy) => {
@@ -136,11 +138,11 @@ fn open_inner(
                 None => ModelRef::Path(&root),
             };
             let v = policy.verifier_for(&model_ref)?;
-            VerifiedModel::open(&root, &signature, &v, &opts)?
+            VerifiedModel::open_bundle(&root, bundle, &signature, &v, &opts)?
         }
         None => {
             let v = build_verifier(verifier)?;
-            VerifiedModel::open(&root, &signature, v.as_ref(), &opts)?
+            VerifiedModel::open_bundle(&root, bundle, &signature, v.as_ref(), &opts)?
         }
     };
     Ok((opened, root, signature))

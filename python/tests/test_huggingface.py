@@ -218,3 +218,55 @@ def test_the_hubs_own_errors_for_what_is_not_cached(tmp_path, keys):
 
     with pytest.raises(LocalEntryNotFoundError):
         huggingface.verify_snapshot("acme/missing", cache_dir=tmp_path, policy=trusted)
+
+
+# Findings of the outside review of verified load and the Hugging Face hand-off, each a test
+# first (the review's scripts: F1 to F3).
+
+
+def test_the_signature_link_obeys_the_blob_rule_and_its_target_is_never_quoted(tmp_path, keys):
+    """F1: snapshots/C/model.sig linked to a file outside the cache was parsed, and the parser's
+    error quoted its values and keys."""
+    folder = _folder(tmp_path / "upload")
+    _sign_folder(folder, keys)
+    cache = tmp_path / "cache"
+    snap = _cache(folder, cache, "Acme/bert-tiny")
+    trusted = _policy(tmp_path, "acme/*", keys.public)
+    secret = tmp_path / "vault" / "credentials.json"
+    secret.parent.mkdir()
+    os.remove(snap / "model.sig")
+    for link in [str(secret), os.path.relpath(secret, snap)]:
+        if os.path.lexists(snap / "model.sig"):
+            os.remove(snap / "model.sig")
+        os.symlink(link, snap / "model.sig")
+        for content in [b'{"dsseEnvelope": "hunter2-API-KEY"}', b'{"mediaType": 12345678901}']:
+            secret.write_bytes(content)
+            with pytest.raises(errors.ModelSigningError) as e:
+                huggingface.verify_snapshot("Acme/bert-tiny", cache_dir=cache, policy=trusted)
+            assert "hunter2" not in str(e.value) and "12345678901" not in str(e.value)
+            assert "does not lead to a file of the cache" in str(e.value), str(e.value)
+
+
+def test_a_blob_directory_that_is_a_link_is_refused(tmp_path, keys):
+    """F2: models--ORG--NAME/blobs replaced by a link to another directory made a one-hop link
+    into it count as 'in the blobs', and the outside file's digest reached the report."""
+    folder = _folder(tmp_path / "upload")
+    _sign_folder(folder, keys)
+    cache = tmp_path / "cache"
+    snap = _cache(folder, cache, "Acme/bert-tiny")
+    trusted = _policy(tmp_path, "acme/*", keys.public)
+    repo = snap.parent.parent
+    elsewhere = tmp_path / "elsewhere"
+    os.rename(repo / "blobs", elsewhere)
+    os.symlink(elsewhere, repo / "blobs")
+    with pytest.raises(errors.ModelError, match="blobs"):
+        huggingface.verify_snapshot("Acme/bert-tiny", cache_dir=cache, policy=trusted)
+    # The shared store likewise.
+    folder2 = _folder(tmp_path / "upload2")
+    _sign_folder(folder2, keys)
+    cache2 = tmp_path / "cache2"
+    _cache(folder2, cache2, "Acme/bert-tiny", shared=True)
+    os.rename(cache2 / "blobs", tmp_path / "store-elsewhere")
+    os.symlink(tmp_path / "store-elsewhere", cache2 / "blobs")
+    with pytest.raises(errors.ModelError):
+        huggingface.verify_snapshot("Acme/bert-tiny", cache_dir=cache2, policy=trusted)

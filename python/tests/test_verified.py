@@ -265,3 +265,50 @@ def test_threads_share_one_verified_model(signed):
         for t in threads:
             t.join()
     assert len(results) == 4 and len(set(results)) == 1
+
+
+def test_the_default_signature_is_not_followed_out_of_the_model(signed, tmp_path, keys):
+    """F1 (local models): MODEL/model.sig, found by default, linked to a file of the verifier's
+    was read and its values quoted in the error. A signature the caller names is theirs to
+    choose, links included."""
+    model, pol = signed
+    real = tmp_path / "real.sig"
+    os.replace(model / "model.sig", real)
+    secret = tmp_path / "secret.json"
+    secret.write_bytes(b'{"dsseEnvelope": "hunter2-API-KEY"}')
+    os.symlink(secret, model / "model.sig")
+    with pytest.raises(errors.ModelError, match="symlink") as e:
+        open_verified(model, policy=pol)
+    assert "hunter2" not in str(e.value)
+    with pytest.raises(errors.InvalidBundleError) as e:
+        open_verified(model, secret, policy=pol)
+    assert "hunter2" not in str(e.value)
+    os.remove(model / "model.sig")
+    os.symlink(real, model / "model.sig")
+    with open_verified(model, model / "model.sig", policy=pol, ignore_unsigned_files=True) as m:
+        assert m.read_bytes("config.json")
+
+
+def test_a_file_larger_than_memory_is_refused_before_it_is_read(signed):
+    """F3: a signed 5-byte file swapped (before open) for a sparse file of any size: the read
+    allocated its whole size, up to the out-of-memory killer. Refused before allocating."""
+    model, pol = signed
+    with open(model / "config.json", "r+b") as f:
+        f.truncate(1 << 40)  # 1 TiB, sparse
+    with open_verified(model, policy=pol) as m:
+        for read in (m.read_bytes, m.open, m.load_safetensors):
+            with pytest.raises(errors.ModelError, match="more than the memory"):
+                read("config.json")
+
+
+def test_a_mismatch_message_is_bounded_and_the_lists_are_whole(signed):
+    """F6: 20,000 extra files made a 20,001-line exception message."""
+    model, pol = signed
+    (model / "many").mkdir()
+    for i in range(300):
+        (model / "many" / f"f{i}").write_bytes(b"x")
+    with pytest.raises(errors.MismatchError) as e:
+        open_verified(model, policy=pol)
+    assert len(e.value.extra) == 300
+    lines = str(e.value).splitlines()
+    assert len(lines) == 22 and "280 more" in lines[-1], lines[-3:]

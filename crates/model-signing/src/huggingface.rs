@@ -68,12 +68,20 @@ pub fn snapshot(snapshot: &Path, repo_id: &str) -> Result<Snapshot> {
         )));
     }
     let cache = repo.parent().ok_or_else(|| not_layout("no cache folder"))?;
-    let repo_blobs = canonical_dir(&repo.join("blobs")).unwrap_or_else(|| repo.join("blobs"));
+    // `repo` and `cache` are canonical (parents of the canonical snapshot), so a blob directory
+    // that is a real directory there is its own canonical path. One that is a symlink would make
+    // "inside the blobs" mean inside wherever it points (outside review, F2): refused.
+    let repo_blobs = repo.join("blobs");
+    real_dir_or_absent(&repo_blobs).map_err(|()| not_layout("its 'blobs' is not a directory"))?;
     let shared = cache.join("blobs");
-    let shared_blobs = std::fs::symlink_metadata(shared.join(SHARED_MARKER))
-        .is_ok_and(|m| m.is_file())
-        .then(|| canonical_dir(&shared))
-        .flatten();
+    let marked = std::fs::symlink_metadata(shared.join(SHARED_MARKER)).is_ok_and(|m| m.is_file());
+    let shared_blobs = if marked {
+        real_dir_or_absent(&shared)
+            .map_err(|()| not_layout("the cache's shared 'blobs' is not a directory"))?;
+        Some(shared)
+    } else {
+        None
+    };
     Ok(Snapshot {
         path,
         repo_id: id,
@@ -85,8 +93,15 @@ pub fn snapshot(snapshot: &Path, repo_id: &str) -> Result<Snapshot> {
     })
 }
 
-fn canonical_dir(p: &Path) -> Option<PathBuf> {
-    std::fs::canonicalize(p).ok().filter(|c| c.is_dir())
+/// Ok for a real directory (not a symlink to one) or nothing at all; a repository with no blobs
+/// yet has no links to follow either.
+fn real_dir_or_absent(p: &Path) -> std::result::Result<(), ()> {
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(_) => Err(()),
+    }
 }
 
 #[cfg(test)]

@@ -83,7 +83,11 @@ fn read_bounded(file: File, max: u64, data: &mut Vec<u8>) -> Result<(), SecretFi
 /// Reads a regular file of at most `max` bytes (a FIFO, a device or a directory fails at once,
 /// a file over `max` before it is read).
 pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, SecretFileError> {
-    let file = open_regular(path)?;
+    read_opened(open_regular(path)?, max)
+}
+
+/// [`read_regular`] for a file already opened (and checked to be a regular file) by the caller.
+pub fn read_opened(file: File, max: u64) -> Result<Vec<u8>, SecretFileError> {
     let len = file.metadata()?.len();
     if len > max {
         return Err(SecretFileError::TooBig { len, max });

@@ -65,7 +65,18 @@ impl VerifiedModel {
         verifier: &dyn BundleVerifier,
         opts: &VerifyOptions,
     ) -> Result<Self> {
-        let bundle = bundle::read(signature)?;
+        Self::open_bundle(model, bundle::read(signature)?, signature, verifier, opts)
+    }
+
+    /// [`Self::open`] with the bundle already read (from `signature`, which is still needed to
+    /// leave it out of the model when it lies inside).
+    pub fn open_bundle(
+        model: &Path,
+        bundle: bundle::Bundle,
+        signature: &Path,
+        verifier: &dyn BundleVerifier,
+        opts: &VerifyOptions,
+    ) -> Result<Self> {
         let (signer, st) = verify::verify_signed(&bundle, verifier)?;
         drop(bundle);
         if st.oci.is_some() {
@@ -201,14 +212,31 @@ impl VerifiedModel {
         Ok(self.file(name)?.entry.size)
     }
 
-    /// Reads the signed file `name` into a new buffer; see [`Self::read_into`].
-    pub fn read(&self, name: &str) -> Result<Vec<u8>> {
-        let len = usize::try_from(self.size(name)?).map_err(|_| {
+    /// The size of the signed file `name` as a buffer length, once it is known to fit in the
+    /// memory this machine has available (RAM and swap). One digest per file records no size, so
+    /// a file swapped for a huge (say sparse) one before the model was opened would otherwise be
+    /// allocated whole before its digest could fail (outside review, F3): the process met the
+    /// out-of-memory killer instead of an error.
+    pub fn buffer_len(&self, name: &str) -> Result<usize> {
+        let size = self.size(name)?;
+        let too_big = |avail: u64| {
             Error::Model(format!(
-                "'{}' is larger than this machine's address space",
+                "'{}' is {size} bytes, more than the memory available to hold it ({avail} \
+                 bytes); a verified read holds the whole file in memory",
                 crate::error::untrusted_text(name, 300)
             ))
-        })?;
+        };
+        if let Some(avail) = available_memory() {
+            if size > avail {
+                return Err(too_big(avail));
+            }
+        }
+        usize::try_from(size).map_err(|_| too_big(usize::MAX as u64))
+    }
+
+    /// Reads the signed file `name` into a new buffer; see [`Self::read_into`].
+    pub fn read(&self, name: &str) -> Result<Vec<u8>> {
+        let len = self.buffer_len(name)?;
         let mut buf = vec![0u8; len];
         self.read_into(name, &mut buf)?;
         Ok(buf)
@@ -333,4 +361,27 @@ impl VerifiedModel {
         }
         Ok(v.len())
     }
+}
+
+/// Reads the signature at its default place inside the model (`MODEL/model.sig`), which the
+/// user did not name: a symlink there is not followed out of the model (the review linked it to
+/// the verifier's credentials, and the parser read them), except into `store` by its rule (a
+/// Hugging Face snapshot's files are all links into the cache's blobs).
+pub fn read_default_signature(
+    path: &Path,
+    store: Option<&crate::walk::LinkStore>,
+) -> Result<bundle::Bundle> {
+    bundle::read_file(path, crate::walk::open_in_model(path, store)?)
+}
+
+/// Memory this process could still obtain, in bytes: `MemAvailable` plus `SwapFree` from
+/// `/proc/meminfo` (Linux); `None` where that cannot be read (then no check is made).
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = text.lines().find(|l| l.starts_with(name))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        kib.checked_mul(1024)
+    };
+    Some(field("MemAvailable:")?.saturating_add(field("SwapFree:").unwrap_or(0)))
 }

@@ -344,7 +344,7 @@ impl LinkStore {
 
     /// Judges the link at `link` by its text: relative, and at most two hops (a link to a file
     /// or to a link to a file). The object it leads to is judged by [`Self::holds`].
-    fn hops_ok(link: &Path) -> bool {
+    pub(crate) fn hops_ok(link: &Path) -> bool {
         let hop = |p: &Path| -> Option<PathBuf> {
             let text = fs::read_link(p).ok()?;
             if text.is_absolute() {
@@ -363,6 +363,83 @@ impl LinkStore {
             Err(_) => false,
         }
     }
+}
+
+/// Opens the file at `path` for reading as a file inside a model that its user did not name (the
+/// signature at its default place): never through a symlink, unless `store` is given and the link
+/// leads into it by [`LinkStore`]'s rule (judged on the opened file). The open does not block on a
+/// FIFO, and the result is a regular file.
+#[cfg(target_os = "linux")]
+pub(crate) fn open_in_model(path: &Path, store: Option<&LinkStore>) -> Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let link = fs::symlink_metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .file_type()
+        .is_symlink();
+    let refused = |why: &str| Error::Model(format!("'{}' {why}", shown_path(path)));
+    let mut o = fs::OpenOptions::new();
+    o.read(true);
+    let file =
+        match (link, store) {
+            (false, _) => {
+                o.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW);
+                o.open(path).map_err(|e| match e.raw_os_error() {
+                    Some(libc::ELOOP) => refused("became a symlink while it was opened"),
+                    _ => Error::io(path, e),
+                })?
+            }
+            (true, None) => return Err(refused(
+                "is a symlink; a file found at its default place inside the model is not followed \
+                 out of it (name it explicitly to use it)",
+            )),
+            (true, Some(store)) => {
+                let out = || {
+                    refused(
+                        "is a symlink that does not lead to a file of the cache's own blob store \
+                     (only relative links of at most two hops into it are followed)",
+                    )
+                };
+                if !LinkStore::hops_ok(path) {
+                    return Err(out());
+                }
+                o.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+                let file = o.open(path).map_err(|_| out())?;
+                use std::os::fd::AsRawFd;
+                let at = fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok();
+                if !at.is_some_and(|t| store.holds(&t)) {
+                    return Err(out());
+                }
+                file
+            }
+        };
+    if !file.metadata().map_err(|e| Error::io(path, e))?.is_file() {
+        return Err(refused("is not a regular file"));
+    }
+    Ok(file)
+}
+
+/// Elsewhere: a symlink is refused (no link store is followed).
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn open_in_model(path: &Path, _store: Option<&LinkStore>) -> Result<fs::File> {
+    if fs::symlink_metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .file_type()
+        .is_symlink()
+    {
+        return Err(Error::Model(format!(
+            "'{}' is a symlink; a file found at its default place inside the model is not \
+             followed (name it explicitly to use it)",
+            shown_path(path)
+        )));
+    }
+    let file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    if !file.metadata().map_err(|e| Error::io(path, e))?.is_file() {
+        return Err(Error::Model(format!(
+            "'{}' is not a regular file",
+            shown_path(path)
+        )));
+    }
+    Ok(file)
 }
 
 /// Refuses registry references where a local path is expected (an `oci://registry/repo:tag`

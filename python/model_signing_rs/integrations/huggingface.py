@@ -137,8 +137,9 @@ def open_snapshot(
     """Verifies the cached snapshot of ``repo_id`` (``revision`` defaults to ``main``) under
     ``policy`` and returns it as a ``HuggingFaceModel`` (a context manager)."""
     path = _snapshot_path(repo_id, revision, cache_dir)
-    sig = os.path.join(path, "model.sig") if signature is None else fspath(signature)
-    opened = open_verified(path, sig, policy=policy, _huggingface=repo_id)
+    # Left to the engine when not given: the snapshot's model.sig is then read under the same
+    # link rule as the model's files.
+    opened = open_verified(path, signature, policy=policy, _huggingface=repo_id)
     return HuggingFaceModel(opened._h(), repo_id)
 
 

@@ -380,7 +380,21 @@ impl Bundle {
 /// Reads and parses a bundle file, refusing oversized files before reading them (and anything
 /// but a regular file: a FIFO fails at once rather than hanging).
 pub fn read(path: &std::path::Path) -> Result<Bundle> {
-    let bytes = crate::secret_file::read_regular(path, MAX_BUNDLE_BYTES).map_err(|e| match e {
+    read_file(
+        path,
+        crate::secret_file::open_regular(path).map_err(|e| read_error(path, e))?,
+    )
+}
+
+/// [`read`] from a file the caller opened (and named `path`, for messages).
+pub fn read_file(path: &std::path::Path, file: std::fs::File) -> Result<Bundle> {
+    let bytes =
+        crate::secret_file::read_opened(file, MAX_BUNDLE_BYTES).map_err(|e| read_error(path, e))?;
+    parse(&bytes)
+}
+
+fn read_error(path: &std::path::Path, e: crate::secret_file::SecretFileError) -> Error {
+    match e {
         crate::secret_file::SecretFileError::Io(e) => Error::io(path, e),
         crate::secret_file::SecretFileError::NotRegular => {
             bad(format!("'{}' is not a regular file", path.display()))
@@ -389,8 +403,7 @@ pub fn read(path: &std::path::Path) -> Result<Bundle> {
             "'{}' is {len} bytes, over the {max} byte limit",
             path.display()
         )),
-    })?;
-    parse(&bytes)
+    }
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 use std::fmt;
 
 /// How a field's value is shaped.
@@ -370,6 +370,26 @@ impl<'de> Visitor<'de> for MsgSeed {
         write!(f, "a JSON object ({} message)", self.0.name)
     }
 
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Message, E> {
+        Err(E::invalid_type(A_STRING, &self))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Message, E> {
+        Err(E::invalid_type(A_NUMBER, &self))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Message, E> {
+        Err(E::invalid_type(A_NUMBER, &self))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Message, E> {
+        Err(E::invalid_type(A_NUMBER, &self))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Message, E> {
+        Err(E::invalid_type(A_BOOLEAN, &self))
+    }
+
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Message, A::Error> {
         let schema = self.0;
         let mut seen: Vec<Option<&'static str>> = vec![None; schema.fields.len()];
@@ -419,9 +439,10 @@ impl<'de> Visitor<'de> for KeySeed {
                 return Ok((i, name));
             }
         }
+        // The key is shown (it is what a misspelt bundle needs), escaped and cut short.
         Err(E::custom(format_args!(
             "unknown field '{}' in {}",
-            key.escape_debug(),
+            crate::error::quoted_text(key, 64),
             self.0.name
         )))
     }
@@ -502,24 +523,39 @@ impl<'de> Visitor<'de> for FieldSeed {
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
         match self.field.kind {
             Kind::Str | Kind::Scalar if self.field.max == 0 => Ok(Some(Node::Str(v))),
-            _ => Err(E::invalid_type(de::Unexpected::Str(&v), &self)),
+            _ => Err(E::invalid_type(A_STRING, &self)),
         }
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
         match self.field.kind {
             Kind::Scalar if self.field.max == 0 => Ok(Some(Node::Num(v.into()))),
-            _ => Err(E::invalid_type(de::Unexpected::Unsigned(v), &self)),
+            _ => Err(E::invalid_type(A_NUMBER, &self)),
         }
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
         match self.field.kind {
             Kind::Scalar if self.field.max == 0 => Ok(Some(Node::Num(v.into()))),
-            _ => Err(E::invalid_type(de::Unexpected::Signed(v), &self)),
+            _ => Err(E::invalid_type(A_NUMBER, &self)),
         }
     }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Err(E::invalid_type(A_NUMBER, &self))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Err(E::invalid_type(A_BOOLEAN, &self))
+    }
 }
+
+// What a value of the wrong type is called in a message: its kind, never the value. serde's own
+// `Unexpected::Str(v)` quotes it, and the file read as a bundle may be another one (a link to the
+// verifier's credentials: outside review of verified load, F1).
+const A_STRING: de::Unexpected<'static> = de::Unexpected::Other("a string");
+const A_NUMBER: de::Unexpected<'static> = de::Unexpected::Other("a number");
+const A_BOOLEAN: de::Unexpected<'static> = de::Unexpected::Other("a boolean");
 
 /// An element of a repeated field (never `null`).
 struct ElemSeed(Kind);
@@ -529,9 +565,56 @@ impl<'de> DeserializeSeed<'de> for ElemSeed {
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
         match self.0 {
             Kind::Msg(m) => MsgSeed(m).deserialize(d).map(Node::Msg),
-            Kind::Str => String::deserialize(d).map(Node::Str),
-            Kind::Scalar => serde_json::Number::deserialize(d).map(Node::Num),
+            Kind::Str | Kind::Scalar => d.deserialize_any(self),
         }
+    }
+}
+
+/// A string or number element, refused by kind (never quoting the value) when it is another.
+impl<'de> Visitor<'de> for ElemSeed {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            Kind::Str => "a string",
+            _ => "a number",
+        })
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
+        self.visit_string(v.to_owned())
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Node, E> {
+        match self.0 {
+            Kind::Str => Ok(Node::Str(v)),
+            _ => Err(E::invalid_type(A_STRING, &self)),
+        }
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node, E> {
+        match self.0 {
+            Kind::Scalar => Ok(Node::Num(v.into())),
+            _ => Err(E::invalid_type(A_NUMBER, &self)),
+        }
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Node, E> {
+        match self.0 {
+            Kind::Scalar => Ok(Node::Num(v.into())),
+            _ => Err(E::invalid_type(A_NUMBER, &self)),
+        }
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node, E> {
+        match (self.0, serde_json::Number::from_f64(v)) {
+            (Kind::Scalar, Some(n)) => Ok(Node::Num(n)),
+            _ => Err(E::invalid_type(A_NUMBER, &self)),
+        }
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Node, E> {
+        Err(E::invalid_type(A_BOOLEAN, &self))
     }
 }
 
@@ -541,6 +624,26 @@ mod tests {
 
     fn p(s: &str) -> Result<Message, String> {
         parse(s.as_bytes(), &BUNDLE)
+    }
+
+    #[test]
+    fn values_of_the_wrong_type_are_named_by_kind_never_quoted() {
+        for doc in [
+            r#"{"dsseEnvelope": "hunter2-SECRET"}"#,
+            r#"{"mediaType": 31415926535}"#,
+            r#"{"mediaType": -31415926535}"#,
+            r#"{"mediaType": 3.1415926535}"#,
+            r#"{"mediaType": true}"#,
+            r#"{"dsseEnvelope": {"signatures": ["hunter2-SECRET"]}}"#,
+            r#"{"dsseEnvelope": {"signatures": [31415926535]}}"#,
+            r#"{"verificationMaterial": {"x509CertificateChain": {"certificates": [{"rawBytes": 31415926535}]}}}"#,
+        ] {
+            let e = p(doc).unwrap_err();
+            assert!(
+                !e.contains("hunter2") && !e.contains("1415926535"),
+                "{doc}: {e}"
+            );
+        }
     }
 
     #[test]
