@@ -27,11 +27,11 @@ Memory: each read holds one whole file (as ``safetensors.numpy.load`` needs it).
 from __future__ import annotations
 
 import io
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 from . import _native
 from ._paths import PathLike, fspath
-from .errors import ConfigError
+from .errors import ConfigError, UnsupportedError
 from .hashing import Config as HashingConfig
 from .policy import Policy
 from .verifying import Config as VerifyingConfig
@@ -115,20 +115,77 @@ class VerifiedModel:
         tokenizers); read fully, and checked, before it is returned."""
         return io.BytesIO(self.read_bytes(name))
 
-    def load_safetensors(self, name: str) -> Dict[str, Any]:
-        """The tensors of the signed safetensors file ``name`` as numpy arrays, parsed by the
-        ``safetensors`` package's own loader from the verified bytes (needs ``safetensors`` and
-        ``numpy``)."""
-        from safetensors.numpy import load
+    def load_safetensors(self, name: str, *, copy: bool = False) -> Dict[str, Any]:
+        """The tensors of the signed safetensors file ``name`` as numpy arrays, from verified
+        bytes (needs ``numpy``).
 
-        tensors: Dict[str, Any] = load(self.read_bytes(name))
-        return tensors
+        By default the arrays are writable views of one private buffer holding the verified file
+        (no copy), laid out by the safetensors format's own parser and validator (the Rust
+        ``safetensors`` crate under the ``safetensors`` package); ``copy=True`` passes the
+        verified bytes to the ``safetensors`` package's ``safetensors.numpy.load`` instead (a copy
+        per tensor, as the package does).
+        """
+        if copy:
+            from safetensors.numpy import load
+
+            tensors: Dict[str, Any] = load(self.read_bytes(name))
+            return tensors
+        return self.load_all_safetensors([name])[name]
+
+    def load_all_safetensors(
+        self, names: Optional[Iterable[str]] = None
+    ) -> Dict[str, Dict[str, Any]]:
+        """``load_safetensors`` of several files (by default every signed ``*.safetensors``),
+        read and hashed in parallel: ``{file name: {tensor name: array}}``."""
+        if names is None:
+            wanted = [f for f in self.files if f.endswith(".safetensors")]
+        else:
+            wanted = list(names)
+        out: Dict[str, Dict[str, Any]] = {}
+        for name, (buf, layout) in zip(wanted, self._h().read_safetensors(wanted)):
+            out[name] = _arrays(name, buf, layout)
+        return out
 
     def verify_all(self) -> VerificationReport:
         """Hashes every signed file not read yet, so the report covers the whole model; raises
         ``MismatchError`` listing every file that differs."""
         self._h().verify_all()
         return self.report
+
+
+# The safetensors dtypes numpy has, as ``safetensors.numpy`` maps them (its ``_TYPES``).
+_NUMPY_DTYPES = {
+    "F64": "<f8",
+    "F32": "<f4",
+    "F16": "<f2",
+    "I64": "<i8",
+    "U64": "<u8",
+    "I32": "<i4",
+    "U32": "<u4",
+    "I16": "<i2",
+    "U16": "<u2",
+    "I8": "i1",
+    "U8": "u1",
+    "BOOL": "?",
+    "C64": "<c8",
+}
+
+
+def _arrays(file: str, buf: bytearray, layout: List[Tuple[str, str, List[int], int, int]]) -> Dict[str, Any]:
+    import numpy as np
+
+    arrays: Dict[str, Any] = {}
+    for name, dtype, shape, start, end in layout:
+        code = _NUMPY_DTYPES.get(dtype)
+        if code is None:
+            raise UnsupportedError(
+                f"tensor {name!r} of {file!r} has dtype {dtype}, which numpy has no type for"
+            )
+        dt = np.dtype(code)
+        arrays[name] = np.frombuffer(
+            buf, dtype=dt, count=(end - start) // dt.itemsize, offset=start
+        ).reshape(shape)
+    return arrays
 
 
 def open_verified(

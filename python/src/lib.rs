@@ -11,6 +11,9 @@
 //! a Python object except the progress callback. Hashing never memory-maps
 //! files here (`Engine::mmap` stays off): a file truncated while mapped raises SIGBUS, which would
 //! kill the interpreter, while a read of a truncated file is an ordinary error.
+//!
+//! Unsafe code: only `verified::Fresh`, which creates a `bytes` or `bytearray` without pyo3's
+//! zero-filling pass so that a verified read faults its pages in once (see its comment).
 
 use model_signing::error::chain_text;
 use model_signing::hashing::{

@@ -312,3 +312,49 @@ def test_a_mismatch_message_is_bounded_and_the_lists_are_whole(signed):
     assert len(e.value.extra) == 300
     lines = str(e.value).splitlines()
     assert len(lines) == 22 and "280 more" in lines[-1], lines[-3:]
+
+
+def test_zero_copy_and_copying_loads_agree(tmp_path, keys):
+    model = tmp_path / "m"
+    model.mkdir()
+    rng = np.random.default_rng(1)
+    expected = {}
+    for j in range(5):
+        t = {
+            f"w{j}": rng.standard_normal((33, 7)).astype(np.float32),
+            f"b{j}": rng.integers(-5, 5, size=(9,), dtype=np.int64),
+            f"h{j}": rng.standard_normal((4, 4)).astype(np.float16),
+            f"m{j}": rng.integers(0, 2, size=(3,)).astype(bool),
+            f"e{j}": np.zeros((0, 3), dtype=np.float64),
+        }
+        save_file(t, str(model / f"part-{j}.safetensors"))
+        expected[f"part-{j}.safetensors"] = t
+    (model / "config.json").write_text("{}")
+    _sign(model, keys)
+    pol = _policy(tmp_path, model, keys.public)
+    with open_verified(model, policy=pol) as m:
+        everything = m.load_all_safetensors()
+        assert set(everything) == set(expected)
+        for f, tensors in expected.items():
+            views = everything[f]
+            copies = m.load_safetensors(f, copy=True)
+            assert set(views) == set(copies) == set(tensors)
+            for k, v in tensors.items():
+                assert views[k].dtype == v.dtype and views[k].shape == v.shape
+                np.testing.assert_array_equal(views[k], v)
+                np.testing.assert_array_equal(copies[k], v)
+            # Views of a private buffer: writable, and writing changes nothing on disk.
+            views[f"w{f[5]}"][0, 0] = 42.0
+        assert load_file(str(model / "part-0.safetensors"))["w0"][0, 0] != 42.0
+        with pytest.raises(errors.ModelSigningError, match="not a valid safetensors"):
+            m.load_safetensors("config.json")
+        # One file of several that does not match fails the whole call.
+        with open(model / "part-3.safetensors", "r+b") as fh:
+            fh.seek(-1, 2)
+            last = fh.read(1)
+            fh.seek(-1, 2)
+            fh.write(bytes([last[0] ^ 1]))
+    with open_verified(model, policy=pol) as m:
+        with pytest.raises(errors.MismatchError) as e:
+            m.load_all_safetensors()
+        assert [c.name for c in e.value.changed] == ["part-3.safetensors"]

@@ -375,7 +375,7 @@ impl Engine {
 
     /// The engine's thread pool; [`Engine::workers`] refuses an excessive count before any thread
     /// starts.
-    fn pool(&self) -> Result<rayon::ThreadPool> {
+    pub(crate) fn pool(&self) -> Result<rayon::ThreadPool> {
         let n = self.workers()?;
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)

@@ -21,8 +21,67 @@ use crate::report::{Changed, MismatchReport};
 use crate::verify::{self, BundleVerifier, VerifyOptions, VerifyReport};
 use crate::walk::FileEntry;
 use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+#[cfg(unix)]
+use std::mem::MaybeUninit;
 use std::path::Path;
 use std::sync::Mutex;
+
+/// Memory a verified read lands in: bytes `[from, to)` are read from `file` at `pos`, and the
+/// part the read filled is returned (empty at the end of the file; `None` for a range outside
+/// the buffer).
+trait Dest {
+    fn len(&self) -> usize;
+    fn fill(
+        &mut self,
+        file: &File,
+        from: usize,
+        to: usize,
+        pos: u64,
+    ) -> std::io::Result<Option<&[u8]>>;
+}
+
+impl Dest for [u8] {
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
+    }
+    fn fill(
+        &mut self,
+        file: &File,
+        from: usize,
+        to: usize,
+        pos: u64,
+    ) -> std::io::Result<Option<&[u8]>> {
+        let Some(dst) = self.get_mut(from..to) else {
+            return Ok(None);
+        };
+        let n = hashing::read_at(file, dst, pos)?;
+        Ok(self.get(from..from + n))
+    }
+}
+
+/// Not yet initialised memory: `pread` through rustix's safe interface, which hands back the
+/// initialised part.
+#[cfg(unix)]
+impl Dest for [MaybeUninit<u8>] {
+    fn len(&self) -> usize {
+        <[MaybeUninit<u8>]>::len(self)
+    }
+    fn fill(
+        &mut self,
+        file: &File,
+        from: usize,
+        to: usize,
+        pos: u64,
+    ) -> std::io::Result<Option<&[u8]>> {
+        let Some(dst) = self.get_mut(from..to) else {
+            return Ok(None);
+        };
+        // EINTR comes back as `ErrorKind::Interrupted`, which the caller retries.
+        let (init, _) = rustix::io::pread(file, dst, pos)?;
+        Ok(Some(&*init))
+    }
+}
 
 /// One signed part of a file: the whole file, or one shard.
 #[derive(Debug, Clone)]
@@ -234,6 +293,18 @@ impl VerifiedModel {
         usize::try_from(size).map_err(|_| too_big(usize::MAX as u64))
     }
 
+    /// Fails unless `total` bytes fit in the memory available (for reads of several files at
+    /// once; see [`Self::buffer_len`]).
+    pub fn check_memory(&self, total: u64) -> Result<()> {
+        match available_memory() {
+            Some(avail) if total > avail => Err(Error::Model(format!(
+                "the files to read are {total} bytes in all, more than the memory available to \
+                 hold them ({avail} bytes)"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Reads the signed file `name` into a new buffer; see [`Self::read_into`].
     pub fn read(&self, name: &str) -> Result<Vec<u8>> {
         let len = self.buffer_len(name)?;
@@ -246,6 +317,39 @@ impl VerifiedModel {
     /// chunk as it lands there, and returns only when the buffer's content matches every signed
     /// digest of the file. On error the buffer's content is unspecified and must not be used.
     pub fn read_into(&self, name: &str, buf: &mut [u8]) -> Result<()> {
+        self.read_to(name, buf)
+    }
+
+    /// [`Self::read_into`] for memory that is not initialised yet (a new buffer whose pages the
+    /// read itself faults in, instead of a zero-filling pass first: on a 2 GiB model that pass
+    /// cost more than the hashing). On success every byte of `buf` is initialised with the
+    /// verified content; on error its content is unspecified.
+    #[cfg(unix)]
+    pub fn read_into_uninit(&self, name: &str, buf: &mut [MaybeUninit<u8>]) -> Result<()> {
+        self.read_to(name, buf)
+    }
+
+    /// Reads several signed files at once on the engine's threads, each into its buffer as
+    /// [`Self::read_into_uninit`]; one result per file, in order.
+    #[cfg(unix)]
+    pub fn read_many_uninit(&self, jobs: Vec<(&str, &mut [MaybeUninit<u8>])>) -> Vec<Result<()>> {
+        use rayon::prelude::*;
+        match self.engine.pool() {
+            Ok(pool) => pool.install(|| {
+                jobs.into_par_iter()
+                    .map(|(name, buf)| self.read_into_uninit(name, buf))
+                    .collect()
+            }),
+            Err(e) => {
+                let msg = crate::error::one_line(&e);
+                jobs.iter()
+                    .map(|_| Err(Error::Config(msg.clone())))
+                    .collect()
+            }
+        }
+    }
+
+    fn read_to<B: Dest + ?Sized>(&self, name: &str, buf: &mut B) -> Result<()> {
         let f = self.file(name)?;
         if buf.len() as u64 != f.entry.size {
             return Err(Error::Config(format!(
@@ -273,21 +377,19 @@ impl VerifiedModel {
                 ) else {
                     return Err(hashing::truncated(&f.entry.path));
                 };
-                let dst = buf
-                    .get_mut(from..to)
-                    .ok_or_else(|| hashing::truncated(&f.entry.path))?;
-                let n =
-                    hashing::read_at(&file, dst, pos).map_err(|e| Error::io(&f.entry.path, e))?;
-                if n == 0 {
-                    return Err(hashing::truncated(&f.entry.path));
-                }
                 // Hashed from the caller's memory, right after the kernel wrote it there (still
                 // in cache): these very bytes are what the caller gets.
-                let landed = buf
-                    .get(from..from + n)
-                    .ok_or_else(|| hashing::truncated(&f.entry.path))?;
+                let landed = match buf.fill(&file, from, to, pos) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(Error::io(&f.entry.path, e)),
+                    Ok(None) => return Err(hashing::truncated(&f.entry.path)),
+                    Ok(Some(landed)) => landed,
+                };
+                if landed.is_empty() {
+                    return Err(hashing::truncated(&f.entry.path));
+                }
                 h.feed(landed, parallel);
-                pos += n as u64;
+                pos += landed.len() as u64;
             }
             let got = h.finish();
             if got != part.digest {
