@@ -203,7 +203,7 @@ def inprocess_table(a, workloads, only, data, key, pub, runs, cli_rows):
     print("\nIn process: `hashing.Config.hash`, `signing.Config.sign` and `verifying.Config.verify` of "
           "model_signing_rs against model_signing 1.1.1 in one interpreter (python/benchmarks/inprocess.py); "
           "'verified load' is `open_verified` and a read of every file through it (safetensors files by "
-          "`load_safetensors`) against the reference's `verify` then `safetensors.numpy.load_file` / `read()`")
+          "`load_all_safetensors`) against the reference's `verify` then `safetensors.numpy.load_file` / `read()`")
     print()
     print("| workload | op | model_signing_rs (s) | GB/s | share of limit | model_signing 1.1.1 (s) | speed-up | "
           "our CLI (s) |")
