@@ -62,3 +62,43 @@ def test_keyless_expired_token(model, tmp_path, mock):
         model_signing_rs.signing.Config().use_sigstore_signer(
             identity_token=token(exp_in=-120), trust_config=mock
         ).sign(model, tmp_path / "model.sig")
+
+
+def test_keyless_under_a_model_validation_policy_and_verified_load(model, tmp_path, mock):
+    """Issue 22: one ModelValidation document (sigstoreConfig + clientTrustConfig) is the policy
+    for both a verify and a verified load of a keyless signature."""
+    from model_signing_rs import open_verified, policy
+
+    sig = model / "model.sig"
+    model_signing_rs.signing.Config().use_sigstore_signer(
+        identity_token=token(), trust_config=mock
+    ).sign(model, sig)
+    where = os.path.realpath(model)
+
+    def mv(identity: str) -> pathlib.Path:
+        p = tmp_path / f"mv-{len(identity)}.yaml"
+        p.write_text(
+            "apiVersion: ml.sigstore.dev/v1alpha1\n"
+            "kind: ModelValidation\n"
+            "metadata: {name: demo}\n"
+            "spec:\n"
+            "  model:\n"
+            f'    path: "{where}"\n'
+            f'    signaturePath: "{where}/model.sig"\n'
+            "  config:\n"
+            "    sigstoreConfig:\n"
+            f'      certificateIdentity: "{identity}"\n'
+            f'      certificateOidcIssuer: "{ISSUER}"\n'
+            "    clientTrustConfig:\n"
+            f'      trustConfigPath: "{os.path.realpath(mock)}"\n'
+        )
+        return p
+
+    trusted = policy.load(mv(EMAIL))
+    assert trusted.verify(model, sig).method == "sigstore"
+    # The signature defaults to the resource's signaturePath.
+    with open_verified(model, policy=trusted) as m:
+        assert m.report.method == "sigstore" and EMAIL in m.report.signer
+        assert m.verify_all().files_checked == m.report.resources
+    with pytest.raises(errors.SignatureError):
+        open_verified(model, policy=mv("someone@else.example"))
