@@ -31,7 +31,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 from . import _native
 from ._paths import PathLike, fspath
-from .errors import ConfigError, UnsupportedError
+from .errors import ConfigError, ModelError, UnsupportedError
 from .hashing import Config as HashingConfig
 from .policy import Policy
 from .verifying import Config as VerifyingConfig
@@ -128,7 +128,16 @@ class VerifiedModel:
         if copy:
             from safetensors.numpy import load
 
-            tensors: Dict[str, Any] = load(self.read_bytes(name))
+            data = self.read_bytes(name)
+            try:
+                tensors: Dict[str, Any] = load(data)
+            except KeyError as e:  # safetensors.numpy's dtype table
+                raise UnsupportedError(
+                    f"a tensor of {name!r} has dtype {e.args[0] if e.args else '?'}, which numpy "
+                    "has no type for"
+                ) from e
+            except Exception as e:  # SafetensorError (not a ValueError), numpy's ValueError
+                raise ModelError(f"{name!r} is not a valid safetensors file: {e}") from e
             return tensors
         return self.load_all_safetensors([name])[name]
 
@@ -182,9 +191,12 @@ def _arrays(file: str, buf: bytearray, layout: List[Tuple[str, str, List[int], i
                 f"tensor {name!r} of {file!r} has dtype {dtype}, which numpy has no type for"
             )
         dt = np.dtype(code)
-        arrays[name] = np.frombuffer(
-            buf, dtype=dt, count=(end - start) // dt.itemsize, offset=start
-        ).reshape(shape)
+        try:
+            arrays[name] = np.frombuffer(
+                buf, dtype=dt, count=(end - start) // dt.itemsize, offset=start
+            ).reshape(shape)
+        except ValueError as e:  # numpy's own limits (more than 64 dimensions, ...)
+            raise ModelError(f"tensor {name!r} of {file!r} cannot be a numpy array: {e}") from e
     return arrays
 
 

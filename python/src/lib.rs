@@ -92,8 +92,22 @@ fn to_py_err(py: Python<'_>, e: Error, op: Op) -> PyErr {
     if let Error::Cancelled = e {
         return PyKeyboardInterrupt::new_err(message);
     }
+    // A signal that arrived while the library worked runs its handler now, before the
+    // exception is built by Python code (where the handler would otherwise run and its
+    // exception be lost: second outside review, F3). The handler's exception wins: it is what
+    // the user asked for (Ctrl-C, a timeout).
+    if let Err(signal) = py.check_signals() {
+        return signal;
+    }
     match build_py_err(py, &e, &message, op) {
         Ok(err) => err,
+        // The exception could not be built because a signal handler raised meanwhile: that.
+        Err(inner)
+            if !inner.is_instance_of::<pyo3::exceptions::PyImportError>(py)
+                && !inner.is_instance_of::<pyo3::exceptions::PyAttributeError>(py) =>
+        {
+            inner
+        }
         // Building the rich exception failed (the Python module is broken): still raise something
         // that carries the message.
         Err(_) => PyValueError::new_err(message),
@@ -883,6 +897,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load_policy, m)?)?;
     m.add_function(wrap_pyfunction!(verified::open_verified, m)?)?;
     m.add_class::<verified::VerifiedHandle>()?;
+    m.add_class::<verified::MemoryReservation>()?;
+    m.add_function(wrap_pyfunction!(verified::available_memory, m)?)?;
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;
     m.add_function(wrap_pyfunction!(bundle_certificates, m)?)?;
     Ok(())

@@ -6,6 +6,8 @@ use super::{
     build_verifier, check_model_exists, engine, resolve_ignores, to_py_err, Op, VerifierSpec,
     VerifySpec,
 };
+use crate::progress::{self, PyProgress};
+use model_signing::hashing::Progress;
 use model_signing::policy::ModelRef;
 use model_signing::verified::VerifiedModel;
 use model_signing::verify::VerifyOptions;
@@ -60,10 +62,15 @@ impl VerifiedHandle {
     fn read<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyBytes>> {
         let err = |e| to_py_err(py, e, Op::Verify);
         let len = self.inner.buffer_len(name).map_err(err)?;
+        let _held = model_signing::verified::reserve(len as u64).map_err(err)?;
         let mut fresh = Fresh::bytes(py, len)?;
         let buf = fresh.memory();
-        py.allow_threads(|| self.inner.read_into_uninit(name, buf))
-            .map_err(err)?;
+        let p = PyProgress::new(None);
+        let stop = || p.cancelled();
+        // On a thread of its own while this one runs Python's signal handlers: Ctrl-C stops a
+        // multi-GiB read within a chunk (second outside review, F2).
+        let r = progress::run(py, &p, || self.inner.read_into_uninit(name, buf, &stop))?;
+        r.map_err(err)?;
         Ok(fresh.filled().downcast_into::<PyBytes>()?)
     }
 
@@ -82,7 +89,7 @@ impl VerifiedHandle {
             lens.push(self.inner.buffer_len(n).map_err(err)?);
         }
         let total = lens.iter().fold(0usize, |t, l| t.saturating_add(*l));
-        self.inner.check_memory(total as u64).map_err(err)?;
+        let _held = model_signing::verified::reserve(total as u64).map_err(err)?;
         let mut fresh = lens
             .iter()
             .map(|&l| Fresh::bytearray(py, l))
@@ -92,13 +99,15 @@ impl VerifiedHandle {
             .map(String::as_str)
             .zip(fresh.iter_mut().map(Fresh::memory))
             .collect();
-        let results = py.allow_threads(|| {
-            let read = self.inner.read_many_uninit(jobs);
+        let p = PyProgress::new(None);
+        let stop = || p.cancelled();
+        let results = progress::run(py, &p, || {
+            let read = self.inner.read_many_uninit(jobs, &stop);
             read.into_iter()
                 .zip(&names)
                 .map(|(r, n)| r.map(|()| n.as_str()))
                 .collect::<Vec<_>>()
-        });
+        })?;
         let mut out = Vec::with_capacity(names.len());
         for (f, r) in fresh.into_iter().zip(results) {
             let name = r.map_err(err)?;
@@ -320,4 +329,43 @@ pub fn open_verified(
         model,
         signature,
     })
+}
+
+/// The memory a verified read may still take (see `model_signing::verified::available_memory`);
+/// `None` where it is unknown.
+#[pyfunction]
+pub fn available_memory() -> Option<u64> {
+    model_signing::verified::available_memory()
+}
+
+/// Memory held back from verified reads while the object is entered, as a read under way on
+/// another thread holds it (for tests and for callers that load other large objects alongside).
+#[pyclass(module = "model_signing_rs._native")]
+pub struct MemoryReservation {
+    bytes: u64,
+    held: Option<model_signing::verified::Reservation>,
+}
+
+#[pymethods]
+impl MemoryReservation {
+    #[new]
+    fn new(bytes: u64) -> Self {
+        MemoryReservation { bytes, held: None }
+    }
+
+    fn __enter__(mut slf: PyRefMut<'_, Self>, py: Python<'_>) -> PyResult<()> {
+        let r = model_signing::verified::reserve(slf.bytes)
+            .map_err(|e| to_py_err(py, e, Op::Verify))?;
+        slf.held = Some(r);
+        Ok(())
+    }
+
+    fn __exit__(
+        &mut self,
+        _t: Option<Bound<'_, PyAny>>,
+        _v: Option<Bound<'_, PyAny>>,
+        _tb: Option<Bound<'_, PyAny>>,
+    ) {
+        self.held = None;
+    }
 }

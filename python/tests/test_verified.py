@@ -358,3 +358,93 @@ def test_zero_copy_and_copying_loads_agree(tmp_path, keys):
         with pytest.raises(errors.MismatchError) as e:
             m.load_all_safetensors()
         assert [c.name for c in e.value.changed] == ["part-3.safetensors"]
+
+
+# Findings of the second outside review (new code: uninitialised buffers, parallel reads,
+# zero-copy tensors), each a test first.
+
+
+def _swap_for_sparse(path: pathlib.Path, size: int) -> None:
+    """A signed file replaced (before the model is opened) by a sparse one of `size` bytes: its
+    digest records no size, so only hashing it all tells."""
+    with open(path, "r+b") as f:
+        f.truncate(size)
+
+
+def test_reads_in_flight_count_against_memory(signed):
+    """Review 2, F1: three threads each read a file of 40% of the available memory; each read
+    alone fitted, together they met the out-of-memory killer. What is being read is reserved."""
+    model, pol = signed
+    avail = model_signing_rs._native.available_memory()
+    if avail is None:
+        pytest.skip("available memory is unknown here")
+    _swap_for_sparse(model / "config.json", avail * 6 // 10)
+    with open_verified(model, policy=pol) as m:
+        # A reservation held as by a read in flight on another thread:
+        with model_signing_rs._native.MemoryReservation(avail * 6 // 10):
+            with pytest.raises(errors.ModelError, match="more than the memory"):
+                m.read_bytes("config.json")
+
+
+def _interrupt_after(seconds: float, exc: type) -> None:
+    import signal
+
+    def handler(signum, frame):
+        raise exc("interrupted by the test")
+
+    signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, TimeoutError])
+def test_a_signal_stops_a_read_and_its_exception_is_raised(signed, exc):
+    """Review 2, F2 and F3: Ctrl-C was ignored until a multi-GiB read ended, and a handler's
+    exception raised while the read's own error was being built was lost (a plain ValueError)."""
+    import signal
+    import time
+
+    model, pol = signed
+    avail = model_signing_rs._native.available_memory() or 0
+    size = 8 << 30
+    if avail < 2 * size:
+        pytest.skip("not enough memory for an 8 GiB read here")
+    _swap_for_sparse(model / "config.json", size)
+    with open_verified(model, policy=pol) as m:
+        _interrupt_after(0.3, exc)
+        start = time.monotonic()
+        try:
+            with pytest.raises(exc):
+                m.read_bytes("config.json")
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        # Hashing 8 GiB takes seconds; the read stops within a chunk of the signal.
+        assert time.monotonic() - start < 2.0
+        # The model stays usable.
+        assert m.read_bytes("tokenizer/vocab.txt").startswith(b"[PAD]")
+
+
+def _raw_safetensors(path: pathlib.Path, header: dict, data: bytes) -> None:
+    h = json.dumps(header).encode()
+    path.write_bytes(len(h).to_bytes(8, "little") + h + data)
+
+
+def test_copying_loads_raise_typed_errors(tmp_path, keys):
+    """Review 2, F4: copy=True raised KeyError for a dtype numpy lacks and the safetensors
+    package's own error for a malformed file; neither a ValueError."""
+    model = tmp_path / "m"
+    model.mkdir()
+    _raw_safetensors(model / "bf16.safetensors", {"x": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]}}, b"\0" * 4)
+    _raw_safetensors(model / "bad.safetensors", {"x": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}, b"\0" * 8)
+    dims = [1] * 65
+    _raw_safetensors(model / "deep.safetensors", {"x": {"dtype": "F32", "shape": dims, "data_offsets": [0, 4]}}, b"\0" * 4)
+    _sign(model, keys)
+    pol = _policy(tmp_path, model, keys.public)
+    with open_verified(model, policy=pol) as m:
+        for copy in (False, True):
+            with pytest.raises(errors.UnsupportedError, match="BF16"):
+                m.load_safetensors("bf16.safetensors", copy=copy)
+            with pytest.raises(errors.ModelError):
+                m.load_safetensors("bad.safetensors", copy=copy)
+            with pytest.raises(errors.ModelError):
+                m.load_safetensors("deep.safetensors", copy=copy)

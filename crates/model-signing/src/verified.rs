@@ -285,7 +285,7 @@ impl VerifiedModel {
                 crate::error::untrusted_text(name, 300)
             ))
         };
-        if let Some(avail) = available_memory() {
+        if let Some(avail) = unreserved_memory() {
             if size > avail {
                 return Err(too_big(avail));
             }
@@ -293,21 +293,10 @@ impl VerifiedModel {
         usize::try_from(size).map_err(|_| too_big(usize::MAX as u64))
     }
 
-    /// Fails unless `total` bytes fit in the memory available (for reads of several files at
-    /// once; see [`Self::buffer_len`]).
-    pub fn check_memory(&self, total: u64) -> Result<()> {
-        match available_memory() {
-            Some(avail) if total > avail => Err(Error::Model(format!(
-                "the files to read are {total} bytes in all, more than the memory available to \
-                 hold them ({avail} bytes)"
-            ))),
-            _ => Ok(()),
-        }
-    }
-
     /// Reads the signed file `name` into a new buffer; see [`Self::read_into`].
     pub fn read(&self, name: &str) -> Result<Vec<u8>> {
         let len = self.buffer_len(name)?;
+        let _held = reserve(len as u64)?;
         let mut buf = vec![0u8; len];
         self.read_into(name, &mut buf)?;
         Ok(buf)
@@ -317,27 +306,39 @@ impl VerifiedModel {
     /// chunk as it lands there, and returns only when the buffer's content matches every signed
     /// digest of the file. On error the buffer's content is unspecified and must not be used.
     pub fn read_into(&self, name: &str, buf: &mut [u8]) -> Result<()> {
-        self.read_to(name, buf)
+        self.read_to(name, buf, &|| false)
     }
 
     /// [`Self::read_into`] for memory that is not initialised yet (a new buffer whose pages the
     /// read itself faults in, instead of a zero-filling pass first: on a 2 GiB model that pass
     /// cost more than the hashing). On success every byte of `buf` is initialised with the
     /// verified content; on error its content is unspecified.
+    ///
+    /// `stop` is asked between chunks: when it answers `true` the read ends with
+    /// [`Error::Cancelled`] (a caller that handles Ctrl-C while a multi-GiB file is read).
     #[cfg(unix)]
-    pub fn read_into_uninit(&self, name: &str, buf: &mut [MaybeUninit<u8>]) -> Result<()> {
-        self.read_to(name, buf)
+    pub fn read_into_uninit(
+        &self,
+        name: &str,
+        buf: &mut [MaybeUninit<u8>],
+        stop: &(dyn Fn() -> bool + Sync),
+    ) -> Result<()> {
+        self.read_to(name, buf, stop)
     }
 
     /// Reads several signed files at once on the engine's threads, each into its buffer as
     /// [`Self::read_into_uninit`]; one result per file, in order.
     #[cfg(unix)]
-    pub fn read_many_uninit(&self, jobs: Vec<(&str, &mut [MaybeUninit<u8>])>) -> Vec<Result<()>> {
+    pub fn read_many_uninit(
+        &self,
+        jobs: Vec<(&str, &mut [MaybeUninit<u8>])>,
+        stop: &(dyn Fn() -> bool + Sync),
+    ) -> Vec<Result<()>> {
         use rayon::prelude::*;
         match self.engine.pool() {
             Ok(pool) => pool.install(|| {
                 jobs.into_par_iter()
-                    .map(|(name, buf)| self.read_into_uninit(name, buf))
+                    .map(|(name, buf)| self.read_into_uninit(name, buf, stop))
                     .collect()
             }),
             Err(e) => {
@@ -349,7 +350,12 @@ impl VerifiedModel {
         }
     }
 
-    fn read_to<B: Dest + ?Sized>(&self, name: &str, buf: &mut B) -> Result<()> {
+    fn read_to<B: Dest + ?Sized>(
+        &self,
+        name: &str,
+        buf: &mut B,
+        stop: &(dyn Fn() -> bool + Sync),
+    ) -> Result<()> {
         let f = self.file(name)?;
         if buf.len() as u64 != f.entry.size {
             return Err(Error::Config(format!(
@@ -371,6 +377,9 @@ impl VerifiedModel {
             let mut h = self.hash_type.hasher();
             let mut pos = part.start;
             while pos < part.end {
+                if stop() {
+                    return Err(Error::Cancelled);
+                }
                 let (Ok(from), Ok(to)) = (
                     usize::try_from(pos),
                     usize::try_from(part.end.min(pos.saturating_add(chunk as u64))),
@@ -477,13 +486,96 @@ pub fn read_default_signature(
 }
 
 /// Memory this process could still obtain, in bytes: `MemAvailable` plus `SwapFree` from
-/// `/proc/meminfo` (Linux); `None` where that cannot be read (then no check is made).
-fn available_memory() -> Option<u64> {
+/// `/proc/meminfo`, or less when the process's memory cgroup (v2 `memory.max`, v1
+/// `memory.limit_in_bytes`) leaves less (a container's limit, which the host's figures do not
+/// show); `None` where none of that can be read (Linux only; then no check is made).
+pub fn available_memory() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     let field = |name: &str| -> Option<u64> {
         let line = text.lines().find(|l| l.starts_with(name))?;
         let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
         kib.checked_mul(1024)
     };
-    Some(field("MemAvailable:")?.saturating_add(field("SwapFree:").unwrap_or(0)))
+    let host = field("MemAvailable:")?.saturating_add(field("SwapFree:").unwrap_or(0));
+    Some(match cgroup_headroom() {
+        Some(room) => host.min(room),
+        None => host,
+    })
+}
+
+/// What the process's memory cgroup still allows: its limit less its usage.
+fn cgroup_headroom() -> Option<u64> {
+    let groups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let read = |p: String| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
+    for line in groups.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let path = path.trim_end_matches('/');
+        let (max, used) = if controllers.is_empty() {
+            let base = format!("/sys/fs/cgroup{path}");
+            (
+                read(format!("{base}/memory.max")),
+                read(format!("{base}/memory.current")),
+            )
+        } else if controllers.split(',').any(|c| c == "memory") {
+            let base = format!("/sys/fs/cgroup/memory{path}");
+            (
+                read(format!("{base}/memory.limit_in_bytes")),
+                read(format!("{base}/memory.usage_in_bytes")),
+            )
+        } else {
+            continue;
+        };
+        // "max" (v2) does not parse: no limit.
+        if let (Some(max), Some(used)) = (max, used) {
+            return Some(max.saturating_sub(used));
+        }
+    }
+    None
+}
+
+/// Bytes reserved by verified reads under way in this process (their buffers are being filled).
+static RESERVED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Memory available less what reads under way have reserved.
+fn unreserved_memory() -> Option<u64> {
+    available_memory().map(|a| a.saturating_sub(RESERVED.load(std::sync::atomic::Ordering::SeqCst)))
+}
+
+/// Memory set aside for a read under way, given back when dropped.
+#[derive(Debug)]
+pub struct Reservation(u64);
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        RESERVED.fetch_sub(self.0, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Reserves `bytes` for buffers about to be filled, or fails when they do not fit in the memory
+/// available less what reads under way on other threads reserved. Each read alone was checked
+/// against the memory available, and three threads reading at once a file of 40% of it each
+/// met the out-of-memory killer (second outside review, F1).
+pub fn reserve(bytes: u64) -> Result<Reservation> {
+    use std::sync::atomic::Ordering::SeqCst;
+    let avail = available_memory();
+    let mut cur = RESERVED.load(SeqCst);
+    loop {
+        if let Some(a) = avail {
+            if cur.saturating_add(bytes) > a {
+                return Err(Error::Model(format!(
+                    "reading {bytes} bytes would need more than the memory available ({a} bytes, \
+                     of which {cur} are reserved by reads under way); a verified read holds the \
+                     whole file in memory"
+                )));
+            }
+        }
+        match RESERVED.compare_exchange(cur, cur.saturating_add(bytes), SeqCst, SeqCst) {
+            Ok(_) => return Ok(Reservation(bytes)),
+            Err(now) => cur = now,
+        }
+    }
 }

@@ -165,3 +165,26 @@ fn links_are_followed_only_into_the_store() {
     assert!(e.contains("does not lead to a file of the cache"), "{e}");
     assert!(!e.contains("outside.bin"), "the target is never named: {e}");
 }
+
+#[test]
+fn reads_under_way_hold_their_memory_and_a_stop_ends_a_read() {
+    use model_signing::verified::{available_memory, reserve};
+    if let Some(avail) = available_memory() {
+        let first = reserve(avail / 10 * 6).unwrap();
+        let e = reserve(avail / 10 * 6).unwrap_err().to_string();
+        assert!(e.contains("reserved by reads under way"), "{e}");
+        drop(first);
+        drop(reserve(avail / 10 * 6).unwrap());
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (m, weights) = signed(tmp.path(), &HashingConfig::default());
+    let v = VerifiedModel::open(&m, &m.join("model.sig"), &verifier(), &VerifyOptions::default())
+        .unwrap();
+    let mut buf = vec![std::mem::MaybeUninit::<u8>::uninit(); weights.len()];
+    assert!(matches!(
+        v.read_into_uninit("w.bin", &mut buf, &|| true),
+        Err(Error::Cancelled)
+    ));
+    v.read_into_uninit("w.bin", &mut buf, &|| false).unwrap();
+    assert!(v.verified_names().contains(&"w.bin".to_string()));
+}
