@@ -67,9 +67,15 @@ impl VerifiedHandle {
         let buf = fresh.memory();
         let p = PyProgress::new(None);
         let stop = || p.cancelled();
-        // On a thread of its own while this one runs Python's signal handlers: Ctrl-C stops a
-        // multi-GiB read within a chunk (second outside review, F2).
-        let r = progress::run(py, &p, || self.inner.read_into_uninit(name, buf, &stop))?;
+        let r = if len >= WATCHED_READ {
+            // On a thread of its own while this one runs Python's signal handlers: Ctrl-C stops
+            // a multi-GiB read within a chunk (second outside review, F2).
+            progress::run(py, &p, || self.inner.read_into_uninit(name, buf, &stop))?
+        } else {
+            // Over in milliseconds: a thread per read would cost more than the read (20,000
+            // small files).
+            py.allow_threads(|| self.inner.read_into_uninit(name, buf, &stop))
+        };
         r.map_err(err)?;
         Ok(fresh.filled().downcast_into::<PyBytes>()?)
     }
@@ -131,6 +137,9 @@ impl VerifiedHandle {
         super::report_dict(py, &self.inner.report())
     }
 }
+
+/// Reads from this size on run beside the caller's signal handling (`progress::run`).
+const WATCHED_READ: usize = 16 << 20;
 
 /// A safetensors file's tensors: `(name, dtype, shape, start, end)`, byte ranges of its buffer.
 type Layout = Vec<(String, String, Vec<usize>, usize, usize)>;

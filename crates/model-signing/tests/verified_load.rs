@@ -178,8 +178,13 @@ fn reads_under_way_hold_their_memory_and_a_stop_ends_a_read() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let (m, weights) = signed(tmp.path(), &HashingConfig::default());
-    let v = VerifiedModel::open(&m, &m.join("model.sig"), &verifier(), &VerifyOptions::default())
-        .unwrap();
+    let v = VerifiedModel::open(
+        &m,
+        &m.join("model.sig"),
+        &verifier(),
+        &VerifyOptions::default(),
+    )
+    .unwrap();
     let mut buf = vec![std::mem::MaybeUninit::<u8>::uninit(); weights.len()];
     assert!(matches!(
         v.read_into_uninit("w.bin", &mut buf, &|| true),
