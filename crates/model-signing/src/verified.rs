@@ -152,7 +152,6 @@ impl VerifiedModel {
         }
         let info = &st.serialization;
         let listed = verify::list_model(model, &st, &opts)?;
-        let walked = listed.walked;
         let plan = verify::plan(listed.files, &listed.parsed, info.serialization);
 
         // Group the signed parts by file.
@@ -216,7 +215,6 @@ impl VerifiedModel {
             signature_ignored_as: inside,
             signature_source: None,
         };
-        debug_assert_eq!(walked, files.len());
         Ok(VerifiedModel {
             report,
             hash_type: info.hash_type,

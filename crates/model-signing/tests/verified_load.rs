@@ -193,3 +193,24 @@ fn reads_under_way_hold_their_memory_and_a_stop_ends_a_read() {
     v.read_into_uninit("w.bin", &mut buf, &|| false).unwrap();
     assert!(v.verified_names().contains(&"w.bin".to_string()));
 }
+
+#[test]
+fn an_unsigned_empty_file_is_no_difference_for_shards() {
+    // Shards record nothing for an empty file, so verify accepts one it did not sign; so does
+    // a verified open (it asserted, in debug builds, that every listed file was a signed one).
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = HashingConfig {
+        serialization: Serialization::Shards { shard_size: 65_536 },
+        ..HashingConfig::default()
+    };
+    let (m, weights) = signed(tmp.path(), &cfg);
+    fs::write(m.join("empty"), b"").unwrap();
+    let v = VerifiedModel::open(
+        &m,
+        &m.join("model.sig"),
+        &verifier(),
+        &VerifyOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(v.read("w.bin").unwrap(), weights);
+}
