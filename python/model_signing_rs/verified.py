@@ -35,14 +35,9 @@ from .errors import ConfigError, ModelError, UnsupportedError
 from .hashing import Config as HashingConfig
 from .policy import Policy
 from .verifying import Config as VerifyingConfig
-from .verifying import Timestamp, VerificationReport
+from .verifying import VerificationReport, _options, _report
 
 __all__ = ["VerifiedModel", "open_verified"]
-
-
-def _report(d: Dict[str, Any]) -> VerificationReport:
-    d["timestamps"] = [Timestamp(**t) for t in d.get("timestamps", [])]
-    return VerificationReport(**d)
 
 
 class VerifiedModel:
@@ -221,36 +216,18 @@ def open_verified(
     """
     if (policy is None) == (config is None):
         raise ConfigError("give exactly one of policy and config")
-    spec: Optional[Dict[str, Any]]
-    if config is not None:
-        spec = config._verifier
-        if spec is None:
-            raise ConfigError(
-                "no verifier configured: call use_elliptic_key_verifier, "
-                "use_certificate_verifier or use_sigstore_verifier first"
-            )
-        if hashing_config is None:
-            hashing_config = config._hashing_config
-        ignore_unsigned_files = ignore_unsigned_files or config._ignore_unsigned_files
-    else:
+    if config is None:
         assert policy is not None
         path = policy.path if isinstance(policy, Policy) else policy
-        spec = VerifyingConfig()._use("policy", policy=fspath(path))._verifier
-        assert spec is not None
-    h = hashing_config
-    options: Dict[str, Any] = {
-        "ignore_paths": [] if h is None else h._serializer_ignores + h._ignored_paths,
-        "ignore_git_paths": None if h is None else h._ignore_git_paths,
-        "allow_symlinks": False if h is None else h._allow_symlinks,
-        "max_workers": None if h is None else h._max_workers,
-        "progress": None,
-        "ignore_unsigned_files": ignore_unsigned_files,
-    }
+        config = VerifyingConfig()._use("policy", policy=fspath(path))
+    if hashing_config is None:
+        hashing_config = config._hashing_config
+    ignore_unsigned_files = ignore_unsigned_files or config._ignore_unsigned_files
     handle = _native.open_verified(
         fspath(model_path),
         None if signature_path is None else fspath(signature_path),
-        spec,
-        options,
+        config._spec(),
+        _options(hashing_config, ignore_unsigned_files),
         _huggingface,
     )
     return VerifiedModel(handle)

@@ -66,6 +66,24 @@ class VerificationReport:
     signature_source: Optional[str] = None
 
 
+def _report(d: Dict[str, Any]) -> VerificationReport:
+    """A report from the dict the engine returns."""
+    d["timestamps"] = [Timestamp(**t) for t in d.get("timestamps", [])]
+    return VerificationReport(**d)
+
+
+def _options(h: Optional[HashingConfig], ignore_unsigned_files: bool) -> Dict[str, Any]:
+    """The verification options the engine takes, from a hashing configuration (or none)."""
+    return {
+        "ignore_paths": [] if h is None else h._serializer_ignores + h._ignored_paths,
+        "ignore_git_paths": None if h is None else h._ignore_git_paths,
+        "allow_symlinks": False if h is None else h._allow_symlinks,
+        "max_workers": None if h is None else h._max_workers,
+        "progress": None if h is None else h._progress,
+        "ignore_unsigned_files": ignore_unsigned_files,
+    }
+
+
 class Config:
     """How to verify: the verifier and the (few) hashing options that verification takes."""
 
@@ -91,46 +109,33 @@ class Config:
         layers and config. Without it, a path is a model and is hashed, whatever it contains or
         however it is spelled.
         """
-        if self._verifier is None:
-            raise ConfigError(
-                "no verifier configured: call use_elliptic_key_verifier, "
-                "use_certificate_verifier or use_sigstore_verifier first"
-            )
-        h = self._hashing_config
-        if h is None:
-            options: Dict[str, Any] = {
-                "ignore_paths": [],
-                "ignore_git_paths": None,
-                "allow_symlinks": False,
-                "max_workers": None,
-                "progress": None,
-            }
-        else:
-            options = {
-                "ignore_paths": h._serializer_ignores + h._ignored_paths,
-                "ignore_git_paths": h._ignore_git_paths,
-                "allow_symlinks": h._allow_symlinks,
-                "max_workers": h._max_workers,
-                "progress": h._progress,
-            }
-        options["ignore_unsigned_files"] = self._ignore_unsigned_files
-        if self._log_fingerprints and self._verifier.get("method") == "certificate":
+        verifier = self._spec()
+        options = _options(self._hashing_config, self._ignore_unsigned_files)
+        if self._log_fingerprints and verifier.get("method") == "certificate":
             for der in _native.bundle_certificates(fspath(signature_path)) or []:
                 _log_fingerprint("verify", der)
         d = _native.verify_model(
             fspath(model_path),
             fspath(signature_path),
-            self._verifier,
+            verifier,
             options,
             {"plain_http": plain_http, "platform": platform, "oci_manifest": oci_manifest},
         )
-        d["timestamps"] = [Timestamp(**t) for t in d.get("timestamps", [])]
         # What verification did not check (an OCI signature that binds names and digests only,
         # a config without a resource) goes to the log too: code written for the reference, whose
         # verify returns None, never reads the report.
         for w in d.get("warnings", []):
             _logger.warning("%s", w)
-        return VerificationReport(**d)
+        return _report(d)
+
+    def _spec(self) -> Dict[str, Any]:
+        """The verifier as the engine takes it; ``ConfigError`` when no method was chosen."""
+        if self._verifier is None:
+            raise ConfigError(
+                "no verifier configured: call use_elliptic_key_verifier, "
+                "use_certificate_verifier or use_sigstore_verifier first"
+            )
+        return self._verifier
 
     def set_hashing_config(self, hashing_config: HashingConfig) -> "Config":
         """Sets extra ignore paths, git-path and symlink policy and workers (see the module doc)."""

@@ -727,6 +727,31 @@ fn build_verifier(spec: &VerifierSpec) -> Result<Box<dyn BundleVerifier>, Error>
     })
 }
 
+/// The trust policy of the `policy` method, read; `None` for the other methods.
+fn policy_of(verifier: &VerifierSpec) -> Result<Option<model_signing::policy::Policy>, Error> {
+    match (verifier.method.as_str(), &verifier.policy) {
+        ("policy", Some(path)) => Ok(Some(model_signing::policy::load(path)?)),
+        ("policy", None) => Err(Error::Config("no policy file was given".into())),
+        _ => Ok(None),
+    }
+}
+
+/// The library's options for verifying the local model at `model` as `spec` asks.
+fn verify_options(
+    model: &Path,
+    spec: &VerifySpec,
+    progress: Option<&Arc<PyProgress>>,
+) -> Result<VerifyOptions, Error> {
+    Ok(VerifyOptions {
+        ignore: resolve_ignores(model, &spec.ignore_paths)?,
+        ignore_git_paths: spec.ignore_git_paths,
+        ignore_unsigned_files: spec.ignore_unsigned_files,
+        allow_symlinks: spec.allow_symlinks,
+        engine: engine(spec.max_workers, progress),
+        link_store: None,
+    })
+}
+
 fn verify_inner(
     model: &Path,
     signature: &Path,
@@ -736,11 +761,7 @@ fn verify_inner(
     progress: Option<&Arc<PyProgress>>,
 ) -> Result<verify::VerifyReport, Error> {
     // A trust policy picks the signers from the model's name, so its verifier needs the model.
-    let policy = match (verifier.method.as_str(), &verifier.policy) {
-        ("policy", Some(path)) => Some(model_signing::policy::load(path)?),
-        ("policy", None) => return Err(Error::Config("no policy file was given".into())),
-        _ => None,
-    };
+    let policy = policy_of(verifier)?;
     if let Some(source) = oci_source(model, oci_spec)? {
         if let Some(policy) = &policy {
             let oci::ModelSource::Registry(r) = &source else {
@@ -772,14 +793,7 @@ fn verify_inner(
         .map(|(report, _)| report);
     }
     check_model_exists(model)?;
-    let opts = VerifyOptions {
-        ignore: resolve_ignores(model, &spec.ignore_paths)?,
-        ignore_git_paths: spec.ignore_git_paths,
-        ignore_unsigned_files: spec.ignore_unsigned_files,
-        allow_symlinks: spec.allow_symlinks,
-        engine: engine(spec.max_workers, progress),
-        link_store: None,
-    };
+    let opts = verify_options(model, spec, progress)?;
     if let Some(policy) = &policy {
         // Resolved once: the rule is chosen by, and the files read from, the same directory.
         let model = model_signing::walk::canonical_root(model)?;

@@ -3,14 +3,13 @@
 //! [`model_signing::verified`]'s; this converts arguments and results only.
 
 use super::{
-    build_verifier, check_model_exists, engine, resolve_ignores, to_py_err, Op, VerifierSpec,
+    build_verifier, check_model_exists, policy_of, to_py_err, verify_options, Op, VerifierSpec,
     VerifySpec,
 };
 use crate::progress::{self, PyProgress};
 use model_signing::hashing::Progress;
 use model_signing::policy::ModelRef;
 use model_signing::verified::VerifiedModel;
-use model_signing::verify::VerifyOptions;
 use model_signing::Error;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict};
@@ -158,37 +157,48 @@ struct Fresh<'py> {
     len: usize,
 }
 
+/// A C API constructor of `bytes` or `bytearray` from a pointer and a size
+/// (`PyBytes_FromStringAndSize`, `PyByteArray_FromStringAndSize`).
+type Create = unsafe extern "C" fn(
+    *const std::os::raw::c_char,
+    pyo3::ffi::Py_ssize_t,
+) -> *mut pyo3::ffi::PyObject;
+
+/// The C API accessor of such an object's buffer (`PyBytes_AsString`, `PyByteArray_AsString`).
+type Buffer = unsafe extern "C" fn(*mut pyo3::ffi::PyObject) -> *mut std::os::raw::c_char;
+
 impl<'py> Fresh<'py> {
     fn bytes(py: Python<'py>, len: usize) -> PyResult<Self> {
-        let size = pyo3::ffi::Py_ssize_t::try_from(len)
-            .map_err(|_| pyo3::exceptions::PyMemoryError::new_err(len))?;
-        // SAFETY: `PyBytes_FromStringAndSize(NULL, n)` returns a new reference to a bytes object
-        // of `n` uninitialised bytes (or NULL with an exception set, which `from_owned_ptr_or_err`
-        // turns into an error); `PyBytes_AsString` on it returns its buffer, valid while the
-        // object lives. The GIL is held (`py`).
-        unsafe {
-            let obj = Bound::from_owned_ptr_or_err(
-                py,
-                pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), size),
-            )?;
-            let ptr = pyo3::ffi::PyBytes_AsString(obj.as_ptr()).cast::<MaybeUninit<u8>>();
-            Ok(Fresh { obj, ptr, len })
-        }
+        Self::new(
+            py,
+            len,
+            pyo3::ffi::PyBytes_FromStringAndSize,
+            pyo3::ffi::PyBytes_AsString,
+        )
     }
 
     fn bytearray(py: Python<'py>, len: usize) -> PyResult<Self> {
+        Self::new(
+            py,
+            len,
+            pyo3::ffi::PyByteArray_FromStringAndSize,
+            pyo3::ffi::PyByteArray_AsString,
+        )
+    }
+
+    fn new(py: Python<'py>, len: usize, create: Create, buffer: Buffer) -> PyResult<Self> {
         let size = pyo3::ffi::Py_ssize_t::try_from(len)
             .map_err(|_| pyo3::exceptions::PyMemoryError::new_err(len))?;
-        // SAFETY: as for `bytes`: `PyByteArray_FromStringAndSize(NULL, n)` allocates `n`
-        // uninitialised bytes; `PyByteArray_AsString` returns that buffer (a valid pointer for a
-        // zero-length one too), which does not move while nothing resizes the object, and
-        // nothing can: no other code has a reference to it.
+        // SAFETY: `create(NULL, n)` (`PyBytes_FromStringAndSize` or
+        // `PyByteArray_FromStringAndSize`) returns a new reference to an object of `n`
+        // uninitialised bytes, or NULL with an exception set, which `from_owned_ptr_or_err` turns
+        // into an error; `buffer` on it (`PyBytes_AsString` or `PyByteArray_AsString`) returns
+        // its memory (a valid pointer for zero bytes too), which stays where it is while the
+        // object lives and is not resized, and nothing can resize it: no other code has a
+        // reference to it. The GIL is held (`py`).
         unsafe {
-            let obj = Bound::from_owned_ptr_or_err(
-                py,
-                pyo3::ffi::PyByteArray_FromStringAndSize(std::ptr::null(), size),
-            )?;
-            let ptr = pyo3::ffi::PyByteArray_AsString(obj.as_ptr()).cast::<MaybeUninit<u8>>();
+            let obj = Bound::from_owned_ptr_or_err(py, create(std::ptr::null(), size))?;
+            let ptr = buffer(obj.as_ptr()).cast::<MaybeUninit<u8>>();
             Ok(Fresh { obj, ptr, len })
         }
     }
@@ -248,19 +258,8 @@ fn open_inner(
     spec: &VerifySpec,
     huggingface: Option<&str>,
 ) -> Result<(VerifiedModel, PathBuf, PathBuf), Error> {
-    let policy = match (verifier.method.as_str(), &verifier.policy) {
-        ("policy", Some(path)) => Some(model_signing::policy::load(path)?),
-        ("policy", None) => return Err(Error::Config("no policy file was given".into())),
-        _ => None,
-    };
-    let mut opts = VerifyOptions {
-        ignore: resolve_ignores(model, &spec.ignore_paths)?,
-        ignore_git_paths: spec.ignore_git_paths,
-        ignore_unsigned_files: spec.ignore_unsigned_files,
-        allow_symlinks: spec.allow_symlinks,
-        engine: engine(spec.max_workers, None),
-        link_store: None,
-    };
+    let policy = policy_of(verifier)?;
+    let mut opts = verify_options(model, spec, None)?;
     // Resolved once: the rule is chosen by, and the files read from, the same directory.
     let snapshot = match huggingface {
         Some(id) => Some(model_signing::huggingface::snapshot(model, id)?),

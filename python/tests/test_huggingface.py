@@ -109,13 +109,20 @@ def _policy(tmp_path: pathlib.Path, pattern: str, key) -> policy.Policy:
     return policy.load(p)
 
 
+def _hub(tmp_path: pathlib.Path, keys, shared: bool = False, at: str = ""):
+    """A folder signed before upload and laid out as a cache snapshot of Acme/bert-tiny, and a
+    policy trusting its signer for acme/*: (folder, cache, snapshot, policy)."""
+    folder = _folder(tmp_path / f"upload{at}")
+    _sign_folder(folder, keys)
+    cache = tmp_path / f"cache{at}"
+    snap = _cache(folder, cache, "Acme/bert-tiny", shared=shared)
+    return folder, cache, snap, _policy(tmp_path, "acme/*", keys.public)
+
+
 @pytest.fixture(params=[False, True], ids=["repo-blobs", "shared-store"])
 def hub(request, tmp_path, keys):
-    folder = _folder(tmp_path / "upload")
-    _sign_folder(folder, keys)
-    cache = tmp_path / "cache"
-    snap = _cache(folder, cache, "Acme/bert-tiny", shared=request.param)
-    return cache, snap, _policy(tmp_path, "acme/*", keys.public)
+    _, cache, snap, trusted = _hub(tmp_path, keys, shared=request.param)
+    return cache, snap, trusted
 
 
 def test_verify_snapshot(hub):
@@ -167,11 +174,7 @@ def test_a_changed_blob_fails(hub):
 
 
 def test_links_out_of_the_blob_store_are_refused(tmp_path, keys):
-    folder = _folder(tmp_path / "upload")
-    _sign_folder(folder, keys)
-    cache = tmp_path / "cache"
-    snap = _cache(folder, cache, "Acme/bert-tiny")
-    trusted = _policy(tmp_path, "acme/*", keys.public)
+    folder, cache, snap, trusted = _hub(tmp_path, keys)
     outside = tmp_path / "outside.json"
     outside.write_bytes((folder / "config.json").read_bytes())
     cases = {
@@ -199,11 +202,7 @@ def test_links_out_of_the_blob_store_are_refused(tmp_path, keys):
 
 
 def test_a_planted_ref_leads_nowhere(tmp_path, keys):
-    folder = _folder(tmp_path / "upload")
-    _sign_folder(folder, keys)
-    cache = tmp_path / "cache"
-    snap = _cache(folder, cache, "Acme/bert-tiny")
-    trusted = _policy(tmp_path, "acme/*", keys.public)
+    folder, cache, snap, trusted = _hub(tmp_path, keys)
     # huggingface_hub reads refs/main without checking it: make it lead to another directory.
     elsewhere = snap.parent.parent / "elsewhere"
     elsewhere.mkdir()
@@ -227,11 +226,7 @@ def test_the_hubs_own_errors_for_what_is_not_cached(tmp_path, keys):
 def test_the_signature_link_obeys_the_blob_rule_and_its_target_is_never_quoted(tmp_path, keys):
     """F1: snapshots/C/model.sig linked to a file outside the cache was parsed, and the parser's
     error quoted its values and keys."""
-    folder = _folder(tmp_path / "upload")
-    _sign_folder(folder, keys)
-    cache = tmp_path / "cache"
-    snap = _cache(folder, cache, "Acme/bert-tiny")
-    trusted = _policy(tmp_path, "acme/*", keys.public)
+    folder, cache, snap, trusted = _hub(tmp_path, keys)
     secret = tmp_path / "vault" / "credentials.json"
     secret.parent.mkdir()
     os.remove(snap / "model.sig")
@@ -250,11 +245,7 @@ def test_the_signature_link_obeys_the_blob_rule_and_its_target_is_never_quoted(t
 def test_a_blob_directory_that_is_a_link_is_refused(tmp_path, keys):
     """F2: models--ORG--NAME/blobs replaced by a link to another directory made a one-hop link
     into it count as 'in the blobs', and the outside file's digest reached the report."""
-    folder = _folder(tmp_path / "upload")
-    _sign_folder(folder, keys)
-    cache = tmp_path / "cache"
-    snap = _cache(folder, cache, "Acme/bert-tiny")
-    trusted = _policy(tmp_path, "acme/*", keys.public)
+    folder, cache, snap, trusted = _hub(tmp_path, keys)
     repo = snap.parent.parent
     elsewhere = tmp_path / "elsewhere"
     os.rename(repo / "blobs", elsewhere)
@@ -262,10 +253,7 @@ def test_a_blob_directory_that_is_a_link_is_refused(tmp_path, keys):
     with pytest.raises(errors.ModelError, match="blobs"):
         huggingface.verify_snapshot("Acme/bert-tiny", cache_dir=cache, policy=trusted)
     # The shared store likewise.
-    folder2 = _folder(tmp_path / "upload2")
-    _sign_folder(folder2, keys)
-    cache2 = tmp_path / "cache2"
-    _cache(folder2, cache2, "Acme/bert-tiny", shared=True)
+    _, cache2, _, _ = _hub(tmp_path, keys, shared=True, at="2")
     os.rename(cache2 / "blobs", tmp_path / "store-elsewhere")
     os.symlink(tmp_path / "store-elsewhere", cache2 / "blobs")
     with pytest.raises(errors.ModelError):

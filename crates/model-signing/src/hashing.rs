@@ -568,7 +568,7 @@ fn swapped(path: &Path, what: &str) -> Error {
 }
 
 /// Fails unless `meta` still describes the file the walk saw (same size and modification time).
-pub(crate) fn check_unchanged(f: &FileEntry, meta: &std::fs::Metadata) -> Result<()> {
+fn check_unchanged(f: &FileEntry, meta: &std::fs::Metadata) -> Result<()> {
     if !meta.is_file() {
         return Err(swapped(&f.path, "it is no longer a regular file"));
     }

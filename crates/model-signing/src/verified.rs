@@ -232,12 +232,6 @@ impl VerifiedModel {
         r
     }
 
-    /// Mutable access to the report, for a caller that adds what it established (the trust
-    /// root, say).
-    pub fn report_mut(&mut self) -> &mut VerifyReport {
-        &mut self.report
-    }
-
     /// The signed files' names (POSIX, relative to the model), sorted.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.files.keys().map(String::as_str)

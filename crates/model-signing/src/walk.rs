@@ -342,6 +342,15 @@ impl LinkStore {
                 .is_some_and(|s| parent.parent() == Some(s.as_path()))
     }
 
+    /// The error for a link the store does not admit, `shown` being its escaped name; the target
+    /// is never named (it may be a file of the verifier's).
+    fn refusal(shown: &str) -> Error {
+        Error::Model(format!(
+            "'{shown}' is a symlink that does not lead to a file of the cache's own blob store \
+             (only relative links of at most two hops into it are followed)"
+        ))
+    }
+
     /// Judges the link at `link` by its text: relative, and at most two hops (a link to a file
     /// or to a link to a file). The object it leads to is judged by [`Self::holds`].
     pub(crate) fn hops_ok(link: &Path) -> bool {
@@ -393,20 +402,13 @@ pub(crate) fn open_in_model(path: &Path, store: Option<&LinkStore>) -> Result<fs
                  out of it (name it explicitly to use it)",
             )),
             (true, Some(store)) => {
-                let out = || {
-                    refused(
-                        "is a symlink that does not lead to a file of the cache's own blob store \
-                     (only relative links of at most two hops into it are followed)",
-                    )
-                };
+                let out = || LinkStore::refusal(&shown_path(path));
                 if !LinkStore::hops_ok(path) {
                     return Err(out());
                 }
                 o.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
                 let file = o.open(path).map_err(|_| out())?;
-                use std::os::fd::AsRawFd;
-                let at = fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok();
-                if !at.is_some_and(|t| store.holds(&t)) {
+                if !fd_path(&file).is_some_and(|t| store.holds(&t)) {
                     return Err(out());
                 }
                 file
@@ -567,17 +569,23 @@ fn open_dir_checked(dir: &Path, _id: &DirId, _follow: bool) -> Result<(Option<fs
 #[cfg(target_os = "linux")]
 fn follow_link(path: &Path) -> std::io::Result<(fs::Metadata, Option<PathBuf>)> {
     use rustix::fs::{Mode, OFlags};
-    use std::os::fd::AsRawFd;
     let fd = fs::File::from(rustix::fs::open(
         path,
         OFlags::PATH | OFlags::CLOEXEC,
         Mode::empty(),
     )?);
     let meta = fd.metadata()?;
-    let target = fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+    Ok((meta, fd_path(&fd)))
+}
+
+/// Where the object open at `file` is, as the kernel names it (`/proc/self/fd/N`); `None` when
+/// `/proc` cannot say.
+#[cfg(target_os = "linux")]
+fn fd_path(file: &fs::File) -> Option<PathBuf> {
+    use std::os::fd::AsRawFd;
+    fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
         .ok()
-        .filter(|t| t.is_absolute());
-    Ok((meta, target))
+        .filter(|t| t.is_absolute())
 }
 
 /// Elsewhere: by path (a `stat`, then a `realpath`).
@@ -678,13 +686,7 @@ impl Walker<'_> {
                 path: path.to_path_buf(),
             });
         };
-        let refused = || {
-            Error::Model(format!(
-                "'{}' is a symlink that does not lead to a file of the cache's own blob store \
-                 (only relative links of at most two hops into it are followed)",
-                crate::error::untrusted_text(name, 300)
-            ))
-        };
+        let refused = || LinkStore::refusal(&crate::error::untrusted_text(name, 300));
         if !LinkStore::hops_ok(path) {
             return Err(refused());
         }

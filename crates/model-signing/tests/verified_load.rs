@@ -23,6 +23,11 @@ fn verifier() -> KeyVerifier {
     KeyVerifier::from_pem(pk.public_key().to_pem().as_bytes()).unwrap()
 }
 
+/// Opens the model at `m` with its signature `m/model.sig` and the test key.
+fn open(m: &Path, opts: &VerifyOptions) -> model_signing::Result<VerifiedModel> {
+    VerifiedModel::open(m, &m.join("model.sig"), &verifier(), opts)
+}
+
 fn signed(dir: &Path, cfg: &HashingConfig) -> (PathBuf, Vec<u8>) {
     let m = dir.join("m");
     fs::create_dir_all(m.join("sub")).unwrap();
@@ -57,13 +62,7 @@ fn reads_match_and_everything_else_is_refused() {
             ..HashingConfig::default()
         };
         let (m, weights) = signed(tmp.path(), &cfg);
-        let v = VerifiedModel::open(
-            &m,
-            &m.join("model.sig"),
-            &verifier(),
-            &VerifyOptions::default(),
-        )
-        .unwrap();
+        let v = open(&m, &VerifyOptions::default()).unwrap();
         assert_eq!(v.names().collect::<Vec<_>>(), ["sub/c.json", "w.bin"]);
         assert_eq!(v.read("w.bin").unwrap(), weights, "{alg} {ser:?}");
         assert_eq!(v.read("sub/c.json").unwrap(), b"{}");
@@ -84,13 +83,7 @@ fn reads_match_and_everything_else_is_refused() {
         fs::write(m.join("w.bin"), &changed).unwrap();
         assert!(v.read("w.bin").is_err());
         // Opened afterwards, the listing is as signed, and the digest decides.
-        let v = VerifiedModel::open(
-            &m,
-            &m.join("model.sig"),
-            &verifier(),
-            &VerifyOptions::default(),
-        )
-        .unwrap();
+        let v = open(&m, &VerifyOptions::default()).unwrap();
         match v.read("w.bin") {
             Err(Error::Mismatch(r)) => assert_eq!(r.changed.len(), 1, "{r}"),
             other => panic!("{alg} {ser:?}: {other:?}"),
@@ -105,12 +98,7 @@ fn a_listing_that_differs_fails_before_any_read() {
     let (m, _) = signed(tmp.path(), &HashingConfig::default());
     fs::write(m.join("extra"), b"x").unwrap();
     fs::remove_file(m.join("sub/c.json")).unwrap();
-    match VerifiedModel::open(
-        &m,
-        &m.join("model.sig"),
-        &verifier(),
-        &VerifyOptions::default(),
-    ) {
+    match open(&m, &VerifyOptions::default()) {
         Err(Error::Mismatch(r)) => {
             assert_eq!(r.extra, ["extra"]);
             assert_eq!(r.missing, ["sub/c.json"]);
@@ -143,14 +131,8 @@ fn links_are_followed_only_into_the_store() {
         ..VerifyOptions::default()
     };
     // Without the store, links are refused as in any model.
-    assert!(VerifiedModel::open(
-        &s.path,
-        &s.path.join("model.sig"),
-        &verifier(),
-        &VerifyOptions::default()
-    )
-    .is_err());
-    let v = VerifiedModel::open(&s.path, &s.path.join("model.sig"), &verifier(), &opts).unwrap();
+    assert!(open(&s.path, &VerifyOptions::default()).is_err());
+    let v = open(&s.path, &opts).unwrap();
     assert_eq!(v.read("w.bin").unwrap(), weights);
     // Re-pointed after the listing, to a copy outside the store with the same bytes: the open
     // for the read sees another file and refuses it.
@@ -159,9 +141,7 @@ fn links_are_followed_only_into_the_store() {
     fs::remove_file(snap.join("w.bin")).unwrap();
     symlink(&outside, snap.join("w.bin")).unwrap();
     assert!(v.read("w.bin").is_err());
-    let e = VerifiedModel::open(&s.path, &s.path.join("model.sig"), &verifier(), &opts)
-        .unwrap_err()
-        .to_string();
+    let e = open(&s.path, &opts).unwrap_err().to_string();
     assert!(e.contains("does not lead to a file of the cache"), "{e}");
     assert!(!e.contains("outside.bin"), "the target is never named: {e}");
 }
@@ -178,13 +158,7 @@ fn reads_under_way_hold_their_memory_and_a_stop_ends_a_read() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let (m, weights) = signed(tmp.path(), &HashingConfig::default());
-    let v = VerifiedModel::open(
-        &m,
-        &m.join("model.sig"),
-        &verifier(),
-        &VerifyOptions::default(),
-    )
-    .unwrap();
+    let v = open(&m, &VerifyOptions::default()).unwrap();
     let mut buf = vec![std::mem::MaybeUninit::<u8>::uninit(); weights.len()];
     assert!(matches!(
         v.read_into_uninit("w.bin", &mut buf, &|| true),
@@ -205,12 +179,6 @@ fn an_unsigned_empty_file_is_no_difference_for_shards() {
     };
     let (m, weights) = signed(tmp.path(), &cfg);
     fs::write(m.join("empty"), b"").unwrap();
-    let v = VerifiedModel::open(
-        &m,
-        &m.join("model.sig"),
-        &verifier(),
-        &VerifyOptions::default(),
-    )
-    .unwrap();
+    let v = open(&m, &VerifyOptions::default()).unwrap();
     assert_eq!(v.read("w.bin").unwrap(), weights);
 }

@@ -235,11 +235,8 @@ fn check_and_report(
 /// hashed, or [`Error::Mismatch`] with the full report.
 pub fn check_model(model: &Path, st: &Statement, opts: &VerifyOptions) -> Result<usize> {
     let info = &st.serialization;
-    let Listed {
-        parsed,
-        files,
-        walked,
-    } = list_model(model, st, opts)?;
+    let Listed { parsed, files } = list_model(model, st, opts)?;
+    let walked = files.len();
     let plan = plan(files, &parsed, info.serialization);
     let items = hashing::hash_files_with(
         &plan.to_hash,
@@ -280,8 +277,6 @@ pub(crate) struct Listed {
     /// The files to compare: every walked file, or only the signed ones with
     /// [`VerifyOptions::ignore_unsigned_files`].
     pub files: Vec<walk::FileEntry>,
-    /// How many files the walk listed (after that filter).
-    pub walked: usize,
 }
 
 /// Validates the statement's manifest and lists `model` with the walk options its serialization
@@ -339,12 +334,7 @@ pub(crate) fn list_model(model: &Path, st: &Statement, opts: &VerifyOptions) -> 
         let signed: HashSet<&str> = parsed.iter().map(|p| p.path.as_str()).collect();
         files.retain(|f| signed.contains(f.name.as_str()));
     }
-    let walked = files.len();
-    Ok(Listed {
-        parsed,
-        files,
-        walked,
-    })
+    Ok(Listed { parsed, files })
 }
 
 /// The walked files split by what the signed manifest says about them, before any is read.
