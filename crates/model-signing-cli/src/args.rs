@@ -118,6 +118,19 @@ pub enum Command {
         #[command(subcommand)]
         method: VerifyMethod,
     },
+    /// Sign an attestation about a model (provenance, model card, evaluation results) and
+    /// append it to its claims file (default method: sigstore).
+    Attest {
+        /// What to attest.
+        #[command(subcommand)]
+        kind: Box<crate::args_attest::AttestKind>,
+    },
+    /// Read a model's verified lineage, or find the models that used a package.
+    Provenance {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::args_attest::ProvenanceAction,
+    },
     /// Print the model's root digest (`sha256:<hex>`) without signing.
     Digest(DigestArgs),
     /// Manage the cached Sigstore trusted root.
@@ -210,6 +223,28 @@ pub enum VerifyMethod {
     /// Verify against a trust policy file: the rule matching the model names the signers trusted
     /// for it (`verify --policy FILE MODEL` picks this method).
     Policy(VerifyPolicyArgs),
+}
+
+impl VerifyMethod {
+    /// The options every method shares.
+    pub fn common(&self) -> &CommonVerify {
+        match self {
+            VerifyMethod::Sigstore(a) => &a.common,
+            VerifyMethod::Key(a) => &a.common,
+            VerifyMethod::Certificate(a) => &a.common,
+            VerifyMethod::Policy(a) => &a.common,
+        }
+    }
+
+    /// The options every method shares, to change.
+    pub fn common_mut(&mut self) -> &mut CommonVerify {
+        match self {
+            VerifyMethod::Sigstore(a) => &mut a.common,
+            VerifyMethod::Key(a) => &mut a.common,
+            VerifyMethod::Certificate(a) => &mut a.common,
+            VerifyMethod::Policy(a) => &mut a.common,
+        }
+    }
 }
 
 /// Options every sign method shares.
@@ -567,6 +602,17 @@ pub struct CommonVerify {
     /// Where an OCI image is (oci:// model paths).
     #[command(flatten)]
     pub oci: OciArgs,
+
+    /// Verify the model's attestations too: every line of this claims file must verify with the
+    /// same trust as the model and be about the model (default with --require or a policy that
+    /// asks for attestations: claims.jsonl beside the signature).
+    #[arg(long, value_name = "PATH")]
+    pub attestations: Option<PathBuf>,
+
+    /// Require a verified attestation of this kind (repeatable): provenance, model-card, eval.
+    #[arg(long, value_name = "KIND", action = clap::ArgAction::Append,
+          value_parser = ["provenance", "model-card", "eval"])]
+    pub require: Vec<String>,
 }
 
 /// `verify sigstore`.
@@ -574,6 +620,14 @@ pub struct CommonVerify {
 pub struct VerifySigstoreArgs {
     #[command(flatten)]
     pub common: CommonVerify,
+    /// Whom to trust.
+    #[command(flatten)]
+    pub trust: SigstoreTrust,
+}
+
+/// The trust flags of `verify sigstore` (also `provenance query sigstore`).
+#[derive(Debug, Args)]
+pub struct SigstoreTrust {
     /// The expected signer identity (certificate SAN: email or URI), matched exactly. Optional when
     /// --identity-regex is given.
     #[arg(
@@ -624,6 +678,14 @@ pub struct TrustRootUpdateArgs {
 pub struct VerifyKeyArgs {
     #[command(flatten)]
     pub common: CommonVerify,
+    /// Whom to trust.
+    #[command(flatten)]
+    pub trust: KeyTrust,
+}
+
+/// The trust flags of `verify key` (also `provenance query key`).
+#[derive(Debug, Args)]
+pub struct KeyTrust {
     /// The EC public key (PEM).
     #[arg(long, value_name = "PUBLIC_KEY", required = true)]
     pub public_key: PathBuf,
@@ -648,6 +710,14 @@ pub struct VerifyPolicyArgs {
 pub struct VerifyCertificateArgs {
     #[command(flatten)]
     pub common: CommonVerify,
+    /// Whom to trust.
+    #[command(flatten)]
+    pub trust: CertificateTrust,
+}
+
+/// The trust flags of `verify certificate` (also `provenance query certificate`).
+#[derive(Debug, Args)]
+pub struct CertificateTrust {
     /// Trusted root certificates (repeatable; a file may hold several).
     #[arg(long, value_name = "CERTIFICATE_PATH", action = clap::ArgAction::Append, required = true)]
     pub certificate_chain: Vec<PathBuf>,
@@ -689,11 +759,24 @@ struct GlobalFlag {
 /// The global flags of [`Cli`], read from clap so that a flag added there is skipped over by
 /// [`normalize`] without a second list to keep in step.
 fn global_flags() -> Vec<GlobalFlag> {
+    global_flags_at(&[])
+}
+
+/// The global flags defined at the subcommand `path` (`["attest", "provenance"]`): those of the
+/// kind that its method subcommands inherit.
+fn global_flags_at(path: &[&str]) -> Vec<GlobalFlag> {
     use clap::CommandFactory;
     let mut cmd = Cli::command();
     // Building fills in what clap derives lazily (the default action of an argument).
     cmd.build();
-    cmd.get_arguments()
+    let mut at = &cmd;
+    for p in path {
+        match at.find_subcommand(p) {
+            Some(c) => at = c,
+            None => return Vec::new(),
+        }
+    }
+    at.get_arguments()
         .filter(|a| a.is_global_set())
         .map(|a| GlobalFlag {
             longs: a
@@ -747,6 +830,8 @@ fn hyphenate(s: &str) -> String {
 enum Position {
     /// No command yet.
     BeforeCommand,
+    /// After `attest` or `provenance`: the next token names the kind or action.
+    AwaitKind,
     /// After `sign` or `verify`: the next token that is not a global flag (or its value) decides
     /// whether the default method is inserted.
     AwaitMethod,
@@ -775,6 +860,9 @@ pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
     out.extend(args.next());
     let mut pos = Position::BeforeCommand;
     let mut value_next = false;
+    let mut command = String::new();
+    // The flags a kind's method subcommands inherit (`attest provenance --dataset D key M`).
+    let mut kind_flags: Vec<GlobalFlag> = Vec::new();
     while let Some(a) = args.next() {
         if value_next {
             value_next = false;
@@ -798,15 +886,39 @@ pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
             out.push(tok.map_or(a, OsString::from));
             continue;
         }
+        if pos == Position::AwaitMethod {
+            if let Some(takes_value) = s.and_then(|t| global_flag(&kind_flags, t)) {
+                value_next = takes_value;
+                out.push(tok.map_or(a, OsString::from));
+                continue;
+            }
+        }
         match pos {
             Position::BeforeCommand => {
                 if !s.is_some_and(|t| t.starts_with('-')) {
-                    pos = if matches!(s, Some("sign" | "verify")) {
-                        Position::AwaitMethod
-                    } else {
-                        Position::Rest
+                    pos = match s {
+                        Some("sign" | "verify") => Position::AwaitMethod,
+                        Some(c @ ("attest" | "provenance")) => {
+                            command = c.to_string();
+                            Position::AwaitKind
+                        }
+                        _ => Position::Rest,
                     };
                 }
+            }
+            Position::AwaitKind => {
+                let kinds: &[&str] = if command == "attest" {
+                    &["provenance", "model-card", "eval"]
+                } else {
+                    &["show", "query"]
+                };
+                pos = match s {
+                    Some(k) if kinds.contains(&k) => {
+                        kind_flags = global_flags_at(&[command.as_str(), k]);
+                        Position::AwaitMethod
+                    }
+                    _ => Position::Rest,
+                };
             }
             Position::AwaitMethod => {
                 let named = s
@@ -881,6 +993,45 @@ mod tests {
             vec!["ms", "sign", "key", "m"]
         );
         assert_eq!(n(&["ms", "sign", "--help"]), vec!["ms", "sign", "--help"]);
+        assert_eq!(
+            n(&["ms", "attest", "provenance", "--dataset", "d", "key", "m"]),
+            vec!["ms", "attest", "provenance", "--dataset", "d", "key", "m"]
+        );
+        assert_eq!(
+            n(&["ms", "attest", "eval", "--results", "r.json", "m"]),
+            vec![
+                "ms",
+                "attest",
+                "eval",
+                "--results",
+                "r.json",
+                "sigstore",
+                "m"
+            ]
+        );
+        assert_eq!(
+            n(&[
+                "ms",
+                "provenance",
+                "query",
+                "--uses",
+                "pkg:pypi/x",
+                "c.jsonl"
+            ]),
+            vec![
+                "ms",
+                "provenance",
+                "query",
+                "sigstore",
+                "--uses",
+                "pkg:pypi/x",
+                "c.jsonl"
+            ]
+        );
+        assert_eq!(
+            n(&["ms", "provenance", "show", "key", "m"]),
+            vec!["ms", "provenance", "show", "key", "m"]
+        );
         assert_eq!(n(&["ms", "sign"]), vec!["ms", "sign"]);
         assert_eq!(n(&["ms", "digest", "m"]), vec!["ms", "digest", "m"]);
     }

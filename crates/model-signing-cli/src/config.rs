@@ -207,7 +207,13 @@ fn verify_files(c: &CommonVerify) -> Result<VerifyConfig> {
     let Some(signature) = c.signature.clone() else {
         bail!("--signature is required (only an oci:// model can be verified with the signatures attached to it)");
     };
-    let ignore = user_ignores(&c.model_path, &c.ignore_paths)?;
+    let mut ignore = user_ignores(&c.model_path, &c.ignore_paths)?;
+    // A claims file named inside the model is left out of it, as the one beside the signature is.
+    if let Some(claims) = &c.attestations {
+        if let Some(rel) = model_signing::sign::signature_ignore_path(&c.model_path, claims)? {
+            ignore.add(&rel)?;
+        }
+    }
     Ok(VerifyConfig {
         model: c.model_path.clone(),
         signature,

@@ -8,6 +8,8 @@
 //! carrying a second argument parser.
 
 mod args;
+mod args_attest;
+mod attest_cmd;
 mod config;
 mod out;
 mod pkcs11_cmd;

@@ -60,6 +60,8 @@ pub fn hashing_prefix(cmd: &Command) -> Option<&'static str> {
         Command::Sign { .. } => Some(SIGN_FAILED),
         Command::Verify { .. } => Some(VERIFY_FAILED),
         Command::Digest(_) => Some(DIGEST_FAILED),
+        Command::Attest { .. } => Some(crate::attest_cmd::ATTEST_FAILED),
+        Command::Provenance { .. } => Some(VERIFY_FAILED),
         _ => None,
     }
 }
@@ -89,6 +91,8 @@ pub fn run(cmd: Command) -> ExitCode {
             }
         }
         Command::Verify { method } => verify_cmd(method),
+        Command::Attest { kind } => crate::attest_cmd::attest(*kind),
+        Command::Provenance { action } => crate::attest_cmd::provenance(action),
         Command::TrustRoot { action } => crate::sigstore_verify::trust_root(action),
         Command::Pkcs11 { action } => crate::pkcs11_cmd::run(action),
         Command::Digest(d) => match digest_cmd(&d) {
@@ -98,7 +102,8 @@ pub fn run(cmd: Command) -> ExitCode {
     }
 }
 
-fn fail(prefix: &str, e: &anyhow::Error) -> ExitCode {
+/// Prints `prefix: message` on stderr and returns exit code 1.
+pub fn fail(prefix: &str, e: &anyhow::Error) -> ExitCode {
     out::stderr_line(&format!("{prefix}: {}", render(e)));
     ExitCode::from(1)
 }
@@ -106,7 +111,7 @@ fn fail(prefix: &str, e: &anyhow::Error) -> ExitCode {
 /// One line (plus the per-file lines of a mismatch report), with context chained by `: `, and the
 /// flag that would change the outcome where the library's error has one (the library names no
 /// flags).
-fn render(e: &anyhow::Error) -> String {
+pub fn render(e: &anyhow::Error) -> String {
     let mut out = model_signing::error::chain_text(e.as_ref());
     // Messages quote registries, bundles, file names and issuers: whatever they hold reaches the
     // terminal escaped, on one line. A mismatch report keeps its own line breaks (one per file)
@@ -250,8 +255,11 @@ fn timestamp_policy(t: &TsaVerifyArgs) -> Result<TimestampPolicy> {
     })
 }
 
-fn sign_cmd(method: SignMethod) -> Result<SignReport> {
-    let (common, signer): (_, Box<dyn Signer>) = match method {
+/// The signer a sign method names, with the resolved target (shared by `sign` and `attest`).
+pub fn signer_of(
+    method: SignMethod,
+) -> Result<(config::Target<config::SignConfig>, Box<dyn Signer>)> {
+    Ok(match method {
         SignMethod::Key(a) => {
             let c = config::sign(&a.common)?;
             let key = load_private_key(&a.private_key, &a.password)?;
@@ -291,7 +299,11 @@ fn sign_cmd(method: SignMethod) -> Result<SignReport> {
             let signer = crate::pkcs11_cmd::certificate_signer(&a.pkcs11_uri, leaf, chain)?;
             (c, with_tsa(Box::new(signer), &a.tsa)?)
         }
-    };
+    })
+}
+
+fn sign_cmd(method: SignMethod) -> Result<SignReport> {
+    let (common, signer) = signer_of(method)?;
     let (out, signature, oci_manifest) = match common {
         config::Target::Files(c) => {
             let out = sign::sign_model(&c.model, &c.hashing, signer.as_ref(), &c.signature)?;
@@ -332,7 +344,7 @@ fn sign_cmd(method: SignMethod) -> Result<SignReport> {
         }
     };
     for w in &out.warnings {
-        if out.method == sign::Method::Sigstore {
+        if out.method == sign::Method::Sigstore && w.starts_with("the new signature") {
             tracing::warn!(
                 "{w} (if that root is out of date, run `model-signing trust-root update`)"
             );
@@ -364,88 +376,132 @@ fn sign_cmd(method: SignMethod) -> Result<SignReport> {
     })
 }
 
-fn verify_cmd(method: VerifyMethod) -> ExitCode {
-    let (output, result) = match method {
-        VerifyMethod::Key(a) => (
-            a.common.output,
-            (|| {
-                let c = config::verify(&a.common)?;
-                let v = KeyVerifier::from_pem(&read(&a.public_key, "public key")?)
-                    .with_context(|| {
-                        format!("cannot load public key '{}'", a.public_key.display())
-                    })?
-                    .with_timestamps(timestamp_policy(&a.tsa)?);
-                run_verify(&c, a.common.ignore_unsigned_files, &v)
-            })(),
-        ),
-        VerifyMethod::Certificate(a) => (
-            a.common.output,
-            (|| {
-                let c = config::verify(&a.common)?;
-                let anchors = load_certs(&a.certificate_chain)?;
-                if a.log_fingerprints {
-                    for cert in &anchors {
-                        tracing::info!(
-                            "[  init  ] sha256 Fingerprint: {} ({})",
-                            cert.fingerprint(),
-                            cert.subject()
-                        );
+/// What a verify method resolved to, handed to the work that needs a verifier.
+pub struct Trust<'a> {
+    /// The model and its signature.
+    pub target: &'a config::Target<config::VerifyConfig>,
+    /// The options every method shares.
+    pub common: &'a crate::args::CommonVerify,
+    /// Checks a bundle's signature and signer.
+    pub verifier: &'a dyn BundleVerifier,
+    /// A policy rule's attestation requirements.
+    pub rule: Option<&'a model_signing::attest::Requirements>,
+    /// For sigstore: the trusted root used.
+    pub trust_root: Option<model_signing::sigstore::trust::TrustRootInfo>,
+    /// For a policy: the policy (its other rules decide for other models, such as a
+    /// dependency's signed copy).
+    pub policy: Option<&'a model_signing::policy::Policy>,
+}
+
+/// Resolves a verify method (its model, signature and trust) and runs `f` with it.
+pub fn with_trust<R>(method: VerifyMethod, f: impl FnOnce(Trust<'_>) -> Result<R>) -> Result<R> {
+    match method {
+        VerifyMethod::Key(a) => {
+            let c = config::verify(&a.common)?;
+            let v = key_verifier(&a.trust)?;
+            f(Trust {
+                target: &c,
+                common: &a.common,
+                verifier: &v,
+                rule: None,
+                trust_root: None,
+                policy: None,
+            })
+        }
+        VerifyMethod::Certificate(a) => {
+            let c = config::verify(&a.common)?;
+            let v = certificate_verifier(&a.trust)?;
+            f(Trust {
+                target: &c,
+                common: &a.common,
+                verifier: &v,
+                rule: None,
+                trust_root: None,
+                policy: None,
+            })
+        }
+        VerifyMethod::Policy(mut a) => {
+            let policy = model_signing::policy::load(&a.policy)?;
+            // A ModelValidation says where the signature is (spec.model.signaturePath).
+            if a.common.signature.is_none() {
+                a.common.signature = policy.signature.clone();
+            }
+            let mut c = config::verify(&a.common)?;
+            // The path the rule is chosen by is the path that is verified: resolved once, so a
+            // link flipped between the two cannot pair one model's rule with another's files.
+            if let config::Target::Files(f) = &mut c {
+                f.model = model_signing::walk::canonical_root(&f.model)?;
+            }
+            let repo;
+            let model = match &c {
+                config::Target::Files(f) => model_signing::policy::ModelRef::Path(&f.model),
+                config::Target::Oci { source, .. } => match source.as_ref() {
+                    model_signing::oci::ModelSource::Registry(r) => {
+                        repo = format!("{}/{}", r.registry, r.repository);
+                        model_signing::policy::ModelRef::Oci(&repo)
                     }
-                }
-                let time = if a.validate_at_signing_time {
-                    ChainTime::SigningTime
-                } else {
-                    ChainTime::Now
-                };
-                let v = CertificateVerifier::new(anchors, time)?
-                    .with_timestamps(timestamp_policy(&a.tsa)?);
-                run_verify(&c, a.common.ignore_unsigned_files, &v)
-            })(),
-        ),
-        VerifyMethod::Policy(mut a) => (
-            a.common.output,
-            (move || {
-                let policy = model_signing::policy::load(&a.policy)?;
-                // A ModelValidation says where the signature is (spec.model.signaturePath).
-                if a.common.signature.is_none() {
-                    a.common.signature = policy.signature.clone();
-                }
-                let mut c = config::verify(&a.common)?;
-                // The path the rule is chosen by is the path that is verified: resolved once, so a
-                // link flipped between the two cannot pair one model's rule with another's files.
-                if let config::Target::Files(f) = &mut c {
-                    f.model = model_signing::walk::canonical_root(&f.model)?;
-                }
-                let repo;
-                let model = match &c {
-                    config::Target::Files(f) => model_signing::policy::ModelRef::Path(&f.model),
-                    config::Target::Oci { source, .. } => match source.as_ref() {
-                        model_signing::oci::ModelSource::Registry(r) => {
-                            repo = format!("{}/{}", r.registry, r.repository);
-                            model_signing::policy::ModelRef::Oci(&repo)
-                        }
-                        _ => anyhow::bail!(
-                            "a trust policy matches local paths and oci:// repositories; a \
-                             manifest file (oci-manifest:) has neither"
-                        ),
-                    },
-                };
-                let v = policy.verifier_for(&model)?;
-                run_verify(&c, a.common.ignore_unsigned_files, &v)
-            })(),
-        ),
-        VerifyMethod::Sigstore(a) => (
-            a.common.output,
-            (|| {
-                let c = config::verify(&a.common)?;
-                let (v, root) = crate::sigstore_verify::verifier(&a)?;
-                let mut report = run_verify(&c, a.common.ignore_unsigned_files, &v)?;
-                // Which root decided: `--output json` shows it as `trust_root`.
-                report.trust_root = Some(root);
-                Ok(report)
-            })(),
-        ),
+                    _ => anyhow::bail!(
+                        "a trust policy matches local paths and oci:// repositories; a \
+                         manifest file (oci-manifest:) has neither"
+                    ),
+                },
+            };
+            let v = policy.verifier_for(&model)?;
+            let rule = v.attestation_requirements();
+            f(Trust {
+                target: &c,
+                common: &a.common,
+                verifier: &v,
+                rule,
+                trust_root: None,
+                policy: Some(&policy),
+            })
+        }
+        VerifyMethod::Sigstore(a) => {
+            let c = config::verify(&a.common)?;
+            let (v, root) = crate::sigstore_verify::verifier(&a.trust)?;
+            f(Trust {
+                target: &c,
+                common: &a.common,
+                verifier: &v,
+                rule: None,
+                trust_root: Some(root),
+                policy: None,
+            })
+        }
+    }
+}
+
+/// The verifier of `verify key`'s trust flags.
+pub fn key_verifier(t: &crate::args::KeyTrust) -> Result<KeyVerifier> {
+    Ok(KeyVerifier::from_pem(&read(&t.public_key, "public key")?)
+        .with_context(|| format!("cannot load public key '{}'", t.public_key.display()))?
+        .with_timestamps(timestamp_policy(&t.tsa)?))
+}
+
+/// The verifier of `verify certificate`'s trust flags.
+pub fn certificate_verifier(t: &crate::args::CertificateTrust) -> Result<CertificateVerifier> {
+    let anchors = load_certs(&t.certificate_chain)?;
+    if t.log_fingerprints {
+        for cert in &anchors {
+            tracing::info!(
+                "[  init  ] sha256 Fingerprint: {} ({})",
+                cert.fingerprint(),
+                cert.subject()
+            );
+        }
+    }
+    let time = if t.validate_at_signing_time {
+        ChainTime::SigningTime
+    } else {
+        ChainTime::Now
     };
+    Ok(CertificateVerifier::new(anchors, time)?.with_timestamps(timestamp_policy(&t.tsa)?))
+}
+
+fn verify_cmd(method: VerifyMethod) -> ExitCode {
+    let output = method.common().output;
+    let result = with_trust(method, |t| run_verify(&t));
     match result {
         Ok(report) => {
             let text = match output {
@@ -473,13 +529,12 @@ fn verify_cmd(method: VerifyMethod) -> ExitCode {
     }
 }
 
-/// Verifies with `v` and logs a summary; shared by every verify method.
-fn run_verify(
-    c: &config::Target<config::VerifyConfig>,
-    ignore_unsigned: bool,
-    v: &dyn BundleVerifier,
-) -> Result<verify::VerifyReport> {
-    let report = match c {
+/// Verifies with the resolved trust and logs a summary; shared by every verify method, and by
+/// `provenance show`. The model's attestations are verified too when the flags or the policy
+/// rule ask for them.
+pub fn run_verify(t: &Trust<'_>) -> Result<verify::VerifyReport> {
+    let (c, v, ignore_unsigned) = (t.target, t.verifier, t.common.ignore_unsigned_files);
+    let mut report = match c {
         config::Target::Files(c) => verify::verify_model(&c.model, &c.signature, v, &c.options)?,
         config::Target::Oci {
             source,
@@ -532,6 +587,10 @@ fn run_verify(
         report.hash_type,
         report.signer.signer
     );
+    if t.trust_root.is_some() {
+        report.trust_root = t.trust_root.clone();
+    }
+    report.attestations = crate::attest_cmd::verify_claims(t, &report)?;
     Ok(report)
 }
 

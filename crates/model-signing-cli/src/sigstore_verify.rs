@@ -3,7 +3,7 @@
 //! Only resolves flags into the library's options and renders outcomes; the Sigstore work (and every
 //! use of the sigstore-* crates) is in `model_signing::sigstore`.
 
-use crate::args::{TrustRootAction, VerifySigstoreArgs};
+use crate::args::{SigstoreTrust, TrustRootAction};
 use anyhow::Result;
 use model_signing::sigstore::trust::{self, TrustOptions, TrustRootInfo};
 use model_signing::sigstore::verify::{IdentityPolicy, SigstoreVerifier};
@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 /// Trust options from the `verify sigstore` flags.
-fn trust_options(a: &VerifySigstoreArgs) -> TrustOptions {
+fn trust_options(a: &SigstoreTrust) -> TrustOptions {
     TrustOptions {
         trusted_root: a.trusted_root.clone(),
         trust_config: a.trust_config.clone(),
@@ -23,7 +23,7 @@ fn trust_options(a: &VerifySigstoreArgs) -> TrustOptions {
 
 /// The verifier for `verify sigstore` (the identity policy from the flags, the trusted root they
 /// select) and which root that is, for the report.
-pub fn verifier(a: &VerifySigstoreArgs) -> Result<(SigstoreVerifier, TrustRootInfo)> {
+pub fn verifier(a: &SigstoreTrust) -> Result<(SigstoreVerifier, TrustRootInfo)> {
     let root = trust::load_trusted_root(&trust_options(a))?;
     let policy = IdentityPolicy {
         identity: a.identity.clone(),

@@ -429,6 +429,7 @@ fn ignore_paths_and_signature_inside_the_model() {
             ".github",
             ".gitignore",
             "cache",
+            "claims.jsonl",
             "model.sig"
         ])
     );

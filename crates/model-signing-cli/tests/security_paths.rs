@@ -225,6 +225,7 @@ fn existing_bundles_are_replaced() {
             ".gitattributes",
             ".github",
             ".gitignore",
+            "claims.jsonl",
             "model.sig"
         ])
     );
@@ -259,6 +260,7 @@ fn signature_exclusion_follows_directories_not_the_file() {
             ".gitattributes",
             ".github",
             ".gitignore",
+            "claims.jsonl",
             "inner.sig"
         ])
     );
@@ -326,7 +328,8 @@ fn signer_git_choice_decides_on_verify() {
     let model = make_git_model(t.path());
     let sig = model.join("model.sig");
     sign_key(&model, &key, &sig, &["--no-ignore-git-paths"]).assert_success();
-    assert_eq!(recorded_ignores(&sig), json!(["model.sig"]));
+    // The claims file beside the signature is left out with it (attestations added later).
+    assert_eq!(recorded_ignores(&sig), json!(["claims.jsonl", "model.sig"]));
     verify_key(&model, &key, &sig, &[]).assert_success();
     verify_key(&model, &key, &sig, &["--no-ignore-git-paths"]).assert_success();
 

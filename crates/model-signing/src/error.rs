@@ -86,6 +86,10 @@ pub enum Error {
     /// An OCI registry could not be reached, refused access, or served something unusable.
     #[error("{0}")]
     Registry(String),
+    /// An attestation (a line of a claims file) does not verify, is about another model, or is
+    /// not one the verifier's requirements accept; the message names the file and line.
+    #[error("{0}")]
+    Attestation(String),
     /// The caller stopped the work through [`crate::hashing::Progress::cancelled`] (for example
     /// on Ctrl-C); nothing was signed or verified.
     #[error("hashing was cancelled")]

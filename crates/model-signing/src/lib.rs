@@ -14,7 +14,8 @@
 //! [`verify::BundleVerifier`] trait. [`keys`] and [`x509`] hold the key loading and certificate
 //! path validation they share; [`report`] the typed results (serialisable with serde);
 //! [`timestamp`] the RFC 3161 timestamps that key, certificate and PKCS#11 signatures may carry;
-//! [`oci`] models that are OCI images (a registry reference or a manifest file).
+//! [`oci`] models that are OCI images (a registry reference or a manifest file); [`attest`]
+//! signed provenance, model cards and evaluation results about a model, kept in `claims.jsonl`.
 //!
 //! The library never prints; warnings go through `tracing`, errors are one typed tree ([`Error`])
 //! whose messages name no command-line flag.
@@ -69,6 +70,7 @@
 )]
 
 pub mod atomic;
+pub mod attest;
 pub mod bundle;
 pub mod dsse;
 pub mod error;

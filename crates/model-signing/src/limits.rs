@@ -213,3 +213,20 @@ pub const MAX_POLICY_FILE_BYTES: u64 = 1 << 20;
 
 /// Most rules one policy may hold (each is matched against the model in turn).
 pub const MAX_POLICY_RULES: usize = 10_000;
+
+// ---------------------------------------------------------------------------------------------
+// Attestations
+// ---------------------------------------------------------------------------------------------
+
+/// Largest claims file read or appended to ([`crate::attest`]): a model's lifecycle adds a few
+/// attestations, each a bundle of a few KiB.
+pub const MAX_CLAIMS_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Most lines (attestations) one claims file may hold; each is signature-checked when it is read.
+pub const MAX_CLAIMS_LINES: usize = 1_000;
+
+/// Largest model card or evaluation-results file read to attest it.
+pub const MAX_CARD_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Most results one evaluation attestation may hold.
+pub const MAX_EVAL_RESULTS: usize = 10_000;

@@ -149,6 +149,9 @@ impl VerifiedModel {
         let mut opts = opts.clone();
         if let Some(rel) = &inside {
             opts.ignore.add(rel)?;
+            if let Some(rel) = crate::attest::claims_ignore_for_verify(model, signature, &st)? {
+                opts.ignore.add(&rel)?;
+            }
         }
         let info = &st.serialization;
         let listed = verify::list_model(model, &st, &opts)?;
@@ -214,6 +217,7 @@ impl VerifiedModel {
             trust_root: None,
             signature_ignored_as: inside,
             signature_source: None,
+            attestations: None,
         };
         Ok(VerifiedModel {
             report,

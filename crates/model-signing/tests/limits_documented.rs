@@ -83,6 +83,10 @@ fn security_md_lists_every_bound_with_its_value() {
         MAX_LOOPBACK_REQUEST_HEAD,
         MAX_POLICY_FILE_BYTES,
         MAX_POLICY_RULES,
+        MAX_CLAIMS_FILE_BYTES,
+        MAX_CLAIMS_LINES,
+        MAX_CARD_BYTES,
+        MAX_EVAL_RESULTS,
     ];
     // Every `pub const` of the module is in the list above (so a new one cannot skip the table).
     let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/limits.rs"))

@@ -13,8 +13,13 @@ pub fn craft(key: &KeyPair, statement: &serde_json::Value, out: &Path) {
 
 /// The bundle [`craft`] writes.
 pub fn crafted(key: &KeyPair, statement: &serde_json::Value) -> Vec<u8> {
+    crafted_raw(key, &serde_json::to_vec(statement).unwrap())
+}
+
+/// A key bundle over the payload bytes as given (repeated keys and all).
+pub fn crafted_raw(key: &KeyPair, payload: &[u8]) -> Vec<u8> {
     let pk = PrivateKey::from_pem(&fs::read(&key.private_key).unwrap(), None).unwrap();
-    let payload = serde_json::to_vec(statement).unwrap();
+    let payload = payload.to_vec();
     let sig = pk.sign(&dsse::pae(dsse::PAYLOAD_TYPE, &payload)).unwrap();
     let material = bundle::VerificationMaterial::PublicKey {
         hint: Some(pk.public_key().hint()),

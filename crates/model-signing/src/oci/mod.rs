@@ -575,6 +575,7 @@ fn compare_image(
         trust_root: None,
         signature_ignored_as: None,
         signature_source: None,
+        attestations: None,
     })
 }
 

@@ -94,7 +94,7 @@ pub const POLICY_API: &str = "model-signing.openssf.org/v1";
 pub const MODEL_VALIDATION_API: &str = "ml.sigstore.dev/v1alpha1";
 
 /// Deserializes one strict YAML document into `T`, after [`refuse_ambiguous`].
-fn yaml<T: serde::de::DeserializeOwned>(text: &str) -> std::result::Result<T, String> {
+pub(crate) fn yaml<T: serde::de::DeserializeOwned>(text: &str) -> std::result::Result<T, String> {
     refuse_ambiguous(text)?;
     let mut o = serde_saphyr::options::Options::default();
     o.no_schema = true;
@@ -128,7 +128,7 @@ fn yaml<T: serde::de::DeserializeOwned>(text: &str) -> std::result::Result<T, St
 /// a comment is a comment to us and a rule to them (the review hid a stricter rule that way);
 /// tabs, which they refuse where we take them as spaces; other control characters; and
 /// directives (`%YAML`, `%TAG`), which change how the rest is read.
-fn refuse_characters(text: &str) -> std::result::Result<(), String> {
+pub(crate) fn refuse_characters(text: &str) -> std::result::Result<(), String> {
     for (n, line) in text.split('\n').enumerate() {
         if line.trim_start_matches('\u{feff}').starts_with('%') {
             return Err(format!("a directive (line {})", n + 1));
@@ -273,6 +273,18 @@ struct RuleDoc {
     #[serde(default)]
     require_timestamp: bool,
     hash_algorithms: Option<Vec<String>>,
+    attestations: Option<AttestationsDoc>,
+}
+
+/// `rules[].attestations`: what the model's claims file must hold (see `crate::attest`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttestationsDoc {
+    #[serde(default)]
+    require: Vec<String>,
+    builders: Option<Vec<String>>,
+    source_repositories: Option<Vec<String>>,
+    datasets: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -391,12 +403,61 @@ fn rule(
                 .collect::<std::result::Result<Vec<_>, _>>()?,
         ),
     };
+    let attestations = r
+        .attestations
+        .map(|a| attestation_requirements(a, &name))
+        .transpose()?;
     Ok(Rule {
         name,
         models,
         signers,
         require_timestamp: r.require_timestamp,
         hash_algorithms,
+        attestations,
+    })
+}
+
+fn attestation_requirements(
+    a: AttestationsDoc,
+    name: &str,
+) -> std::result::Result<crate::attest::Requirements, String> {
+    let at = |e: Error| format!("rule '{name}': attestations: {e}");
+    let mut kinds = Vec::new();
+    for k in &a.require {
+        let k: crate::attest::Kind = k.parse().map_err(at)?;
+        if !kinds.contains(&k) {
+            kinds.push(k);
+        }
+    }
+    let patterns = |list: Option<Vec<String>>, what: &str| match list {
+        Some(l) if l.is_empty() => Err(format!(
+            "rule '{name}': attestations.{what} is empty (leave it out to allow any)"
+        )),
+        Some(l) => l
+            .iter()
+            .map(|p| crate::attest::pattern(p).map_err(at))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map(Some),
+        None => Ok(None),
+    };
+    let datasets = match a.datasets {
+        Some(l) if l.is_empty() => {
+            return Err(format!(
+                "rule '{name}': attestations.datasets is empty (leave it out to allow any)"
+            ))
+        }
+        Some(l) => Some(
+            l.iter()
+                .map(|d| crate::attest::parse_digest(d).map_err(at))
+                .collect::<std::result::Result<Vec<_>, _>>()?,
+        ),
+        None => None,
+    };
+    Ok(crate::attest::Requirements {
+        kinds,
+        builders: patterns(a.builders, "builders")?,
+        source_repositories: patterns(a.source_repositories, "source_repositories")?,
+        datasets,
     })
 }
 
@@ -732,6 +793,7 @@ fn model_validation(
         signers: vec![signer],
         require_timestamp: false,
         hash_algorithms: None,
+        attestations: None,
     })
 }
 

@@ -46,6 +46,8 @@ pub struct Rule {
     pub require_timestamp: bool,
     /// The hash algorithms a signature may use; `None`: any the format allows.
     pub hash_algorithms: Option<Vec<HashAlgorithm>>,
+    /// What the model's attestations (its claims file) must establish; `None`: nothing is asked.
+    pub attestations: Option<crate::attest::Requirements>,
 }
 
 /// What a rule matches, written with `*` (within one path segment), `**` (any number of
@@ -385,13 +387,35 @@ pub struct PolicyVerifier<'a> {
     verifiers: Vec<Box<dyn BundleVerifier>>,
 }
 
+impl PolicyVerifier<'_> {
+    /// What the rule asks of the model's attestations, if anything.
+    pub fn attestation_requirements(&self) -> Option<&crate::attest::Requirements> {
+        self.rule.attestations.as_ref()
+    }
+}
+
 impl BundleVerifier for PolicyVerifier<'_> {
     fn verify_signature(&self, bundle: &Bundle) -> Result<SignerInfo> {
         let mut tried = Vec::new();
         for (signer, v) in self.rule.signers.iter().zip(&self.verifiers) {
             match v.verify_signature(bundle) {
                 Ok(info) => {
-                    if let Some(allowed) = &self.rule.hash_algorithms {
+                    // Hash algorithms are a model signature's: an attestation (a claims-file
+                    // line, whose statement is no OMS signature) records none.
+                    let signature_statement = {
+                        #[derive(serde::Deserialize)]
+                        struct Probe {
+                            #[serde(rename = "predicateType", default)]
+                            predicate_type: String,
+                        }
+                        serde_json::from_slice::<Probe>(&bundle.payload).map_or(true, |p| {
+                            crate::attest::Kind::of(&p.predicate_type)
+                                == crate::attest::Kind::Signature
+                                || p.predicate_type == crate::statement::LEGACY_PREDICATE_TYPE
+                        })
+                    };
+                    if let (Some(allowed), true) = (&self.rule.hash_algorithms, signature_statement)
+                    {
                         let st = crate::statement::decode(&bundle.payload)?;
                         if !allowed.contains(&st.serialization.hash_type) {
                             return Err(Error::Config(format!(

@@ -321,10 +321,26 @@ pub fn sign_model(
     let dest = open_signature_path(signature)?;
     let mut cfg = cfg.clone();
     let inside = signature_ignore_path(model, signature)?;
+    let mut leftout = None;
     if let Some(rel) = &inside {
         cfg.ignore.add(rel)?;
+        // The claims file beside the signature is left out too (and recorded), whether or not
+        // it exists yet: attestations appended later must not break this signature, for any
+        // verifier that applies the recorded ignore paths.
+        let claims = crate::attest::default_claims_path(signature);
+        if let Some(rel) = signature_ignore_path(model, &claims)? {
+            cfg.ignore.add(&rel)?;
+            if std::fs::symlink_metadata(&claims).is_ok() {
+                leftout = Some(format!(
+                    "'{}' is left out of the model and not signed: it is the claims file beside \
+                     the signature (attestations are signed on their own)",
+                    claims.display()
+                ));
+            }
+        }
     }
     let (bytes, mut outcome) = sign_to_bytes(model, &cfg, signer)?;
+    outcome.warnings.extend(leftout);
     write_signature(&dest, &bytes)?;
     outcome.signature_ignored_as = inside;
     Ok(outcome)

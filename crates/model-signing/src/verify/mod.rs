@@ -123,6 +123,9 @@ pub struct VerifyReport {
     /// For an OCI image verified with a signature found in its registry: where it was found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature_source: Option<String>,
+    /// The model's attestations, when they were verified too ([`crate::attest::claims::verify`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestations: Option<crate::attest::AttestationReport>,
 }
 
 /// Parses the bundle at `signature`, verifies it with `verifier`, and checks `model` against it.
@@ -147,6 +150,12 @@ pub fn verify_model(
         Some(rel) => {
             let mut opts = opts.clone();
             opts.ignore.add(rel)?;
+            // As signing leaves it out: the claims file beside the signature (see
+            // `sign::sign_model`), also for signatures made before it was recorded, unless
+            // the signer signed a file of that name.
+            if let Some(rel) = crate::attest::claims_ignore_for_verify(model, signature, &st)? {
+                opts.ignore.add(&rel)?;
+            }
             check_and_report(model, signer, &st, &opts)?
         }
     };
@@ -228,6 +237,7 @@ fn check_and_report(
         trust_root: None,
         signature_ignored_as: None,
         signature_source: None,
+        attestations: None,
     })
 }
 
