@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from . import _native, errors, hashing, manifest, policy, signing, verified, verifying
+from . import _native, attest, errors, hashing, manifest, policy, signing, verified, verifying
 from ._paths import PathLike
 from .errors import MismatchError, ModelSigningError, VerificationError
 from .verified import VerifiedModel, open_verified
@@ -17,6 +17,7 @@ from .verified import VerifiedModel, open_verified
 __version__: str = _native.__version__
 
 __all__ = [
+    "attest",
     "digest",
     "errors",
     "hashing",

@@ -12,6 +12,8 @@ __all__ = [
     "run_cli",
     "bundle_certificates",
     "load_policy",
+    "attest_model",
+    "query_claims",
     "open_verified",
     "VerifiedHandle",
     "MemoryReservation",
@@ -38,7 +40,18 @@ def verify_model(
     verifier: Dict[str, Any],
     options: Dict[str, Any],
     oci: Optional[Dict[str, Any]] = None,
+    attestations: Optional[Dict[str, Any]] = None,
 ) -> Dict[str, Any]: ...
+def attest_model(
+    model_path: str,
+    signature_path: str,
+    attestations_path: Optional[str],
+    hash: Dict[str, Any],
+    signer: Dict[str, Any],
+    kind: str,
+    spec: Dict[str, Any],
+) -> str: ...
+def query_claims(claims: List[str], verifier: Dict[str, Any], uses: str) -> str: ...
 def run_cli(argv: List[str]) -> int: ...
 def bundle_certificates(signature_path: str) -> Optional[List[bytes]]: ...
 def load_policy(path: str) -> int: ...

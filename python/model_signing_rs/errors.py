@@ -73,6 +73,11 @@ class UntrustedCertificateError(VerificationError, CertificateError):
     """The certificate chain in the bundle does not lead to a trusted anchor (or is not valid)."""
 
 
+class AttestationError(VerificationError):
+    """An attestation (a line of a claims file) does not verify, is about another model, or is
+    not one the requirements accept; the message names the file and the line."""
+
+
 class TimestampError(VerificationError):
     """An RFC 3161 timestamp in the bundle does not verify (tampered, issued for another
     signature, or by an untrusted authority), or one was required and none verified."""
@@ -124,6 +129,7 @@ __all__ = [
     "RegistryError",
     "VerificationError",
     "TimestampError",
+    "AttestationError",
     "SignatureError",
     "UntrustedCertificateError",
     "ChangedFile",

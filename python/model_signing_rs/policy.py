@@ -18,7 +18,7 @@ the files differ. The policy file is read again at each ``verify``.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Iterable, Optional
 
 from . import _native, verifying
 from ._paths import PathLike, fspath
@@ -52,14 +52,23 @@ class Policy:
         ignore_unsigned_files: bool = False,
         plain_http: bool = False,
         platform: Optional[str] = None,
+        attestations: Optional[PathLike] = None,
+        require: Iterable[str] = (),
     ) -> verifying.VerificationReport:
-        """Verifies the model (a path, or an ``oci://`` image) under this policy."""
+        """Verifies the model (a path, or an ``oci://`` image) under this policy; its rule's
+        ``attestations`` requirements, and ``attestations``/``require`` as in
+        ``verifying.Config.verify``, are checked too."""
         config = verifying.Config()._use("policy", policy=self._path)
         if hashing_config is not None:
             config.set_hashing_config(hashing_config)
         config.set_ignore_unsigned_files(ignore_unsigned_files)
         return config.verify(
-            model_path, signature_path, plain_http=plain_http, platform=platform
+            model_path,
+            signature_path,
+            plain_http=plain_http,
+            platform=platform,
+            attestations=attestations,
+            require=require,
         )
 
 

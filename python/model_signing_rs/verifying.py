@@ -13,15 +13,19 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import json
 import logging
 import pathlib
 import re
-from typing import Any, Dict, Iterable, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional
 
 from . import _native
 from ._paths import PathLike, fspath
 from .errors import ConfigError
 from .hashing import Config as HashingConfig
+
+if TYPE_CHECKING:
+    from .attest import Attestation
 
 __all__ = ["Config", "Timestamp", "VerificationReport"]
 
@@ -64,11 +68,18 @@ class VerificationReport:
     warnings: List[str]
     timestamps: List[Timestamp] = dataclasses.field(default_factory=list)
     signature_source: Optional[str] = None
+    #: The verified attestations (``attestations=`` or ``require=`` given, or a policy that
+    #: asks for them), in claims-file order; ``None`` when none were asked for.
+    attestations: Optional[List["Attestation"]] = None
 
 
 def _report(d: Dict[str, Any]) -> VerificationReport:
     """A report from the dict the engine returns."""
     d["timestamps"] = [Timestamp(**t) for t in d.get("timestamps", [])]
+    from .attest import _attestations
+
+    text = d.pop("attestations", None)
+    d["attestations"] = None if text is None else _attestations(json.loads(text))
     return VerificationReport(**d)
 
 
@@ -81,6 +92,15 @@ def _options(h: Optional[HashingConfig], ignore_unsigned_files: bool) -> Dict[st
         "max_workers": None if h is None else h._max_workers,
         "progress": None if h is None else h._progress,
         "ignore_unsigned_files": ignore_unsigned_files,
+    }
+
+
+def _claims_spec(attestations: Optional[PathLike], require: Iterable[str]) -> Dict[str, Any]:
+    """The engine's attestation request."""
+    req = [require] if isinstance(require, str) else list(require)
+    return {
+        "path": None if attestations is None else fspath(attestations),
+        "require": [str(k) for k in req],
     }
 
 
@@ -101,6 +121,8 @@ class Config:
         plain_http: bool = False,
         platform: Optional[str] = None,
         oci_manifest: bool = False,
+        attestations: Optional[PathLike] = None,
+        require: Iterable[str] = (),
     ) -> VerificationReport:
         """Verifies the model at ``model_path`` against the bundle at ``signature_path``.
 
@@ -108,6 +130,12 @@ class Config:
         as in ``signing.Config.sign``: the manifest fetched now must list exactly the signed
         layers and config. Without it, a path is a model and is hashed, whatever it contains or
         however it is spelled.
+
+        Not in the reference: with ``attestations`` (a claims file) or ``require`` (kinds:
+        ``"provenance"``, ``"model-card"``, ``"eval"``; the claims file then defaults to
+        ``claims.jsonl`` beside the signature), every attestation must verify with this same
+        verifier and be about this model; ``report.attestations`` lists them. A failure raises
+        ``AttestationError`` naming the line.
         """
         verifier = self._spec()
         options = _options(self._hashing_config, self._ignore_unsigned_files)
@@ -120,6 +148,7 @@ class Config:
             verifier,
             options,
             {"plain_http": plain_http, "platform": platform, "oci_manifest": oci_manifest},
+            _claims_spec(attestations, require),
         )
         # What verification did not check (an OCI signature that binds names and digests only,
         # a config without a resource) goes to the log too: code written for the reference, whose

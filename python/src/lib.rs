@@ -39,6 +39,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod attest;
 mod progress;
 mod verified;
 
@@ -71,6 +72,7 @@ fn error_class(e: &Error, op: Op) -> &'static str {
         Error::Oidc(_) | Error::Keyless(_) => "SigstoreError",
         Error::Unsupported(_) => "UnsupportedError",
         Error::Registry(_) => "RegistryError",
+        Error::Attestation(_) => "AttestationError",
         Error::Timestamp(_) if op == Op::Verify => "TimestampError",
         Error::Timestamp(_) => "TimestampServiceError",
         // `Error` is non_exhaustive: a variant added later still raises a ValueError subclass.
@@ -752,17 +754,24 @@ fn verify_options(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn verify_inner(
     model: &Path,
     signature: &Path,
     verifier: &VerifierSpec,
     spec: &VerifySpec,
     oci_spec: &OciSpec,
+    claims: Option<&attest::ClaimsSpec>,
     progress: Option<&Arc<PyProgress>>,
 ) -> Result<verify::VerifyReport, Error> {
     // A trust policy picks the signers from the model's name, so its verifier needs the model.
     let policy = policy_of(verifier)?;
     if let Some(source) = oci_source(model, oci_spec)? {
+        if claims.is_some_and(|c| c.path.is_some() || !c.require.is_empty()) {
+            return Err(Error::Unsupported(
+                "verifying attestations about an OCI image (verify a pulled copy of it)".into(),
+            ));
+        }
         if let Some(policy) = &policy {
             let oci::ModelSource::Registry(r) = &source else {
                 return Err(Error::Config(
@@ -793,15 +802,43 @@ fn verify_inner(
         .map(|(report, _)| report);
     }
     check_model_exists(model)?;
-    let opts = verify_options(model, spec, progress)?;
+    let mut opts = verify_options(model, spec, progress)?;
+    // A claims file named inside the model is left out of it, as the one beside the signature.
+    if let Some(p) = claims.and_then(|c| c.path.as_deref()) {
+        if let Some(rel) = sign::signature_ignore_path(model, p)? {
+            opts.ignore.add(&rel)?;
+        }
+    }
     if let Some(policy) = &policy {
         // Resolved once: the rule is chosen by, and the files read from, the same directory.
         let model = model_signing::walk::canonical_root(model)?;
         let v = policy.verifier_for(&model_signing::policy::ModelRef::Path(&model))?;
-        return verify::verify_model(&model, signature, &v, &opts);
+        let mut r = verify::verify_model(&model, signature, &v, &opts)?;
+        if let Some(c) = claims {
+            let request = c.request(v.attestation_requirements())?;
+            r.attestations =
+                model_signing::attest::claims::verify_for_model(&request, signature, &r, &v)?;
+        } else if v.attestation_requirements().is_some_and(|a| !a.is_empty()) {
+            let request = model_signing::attest::claims::Request {
+                rule: v.attestation_requirements(),
+                ..Default::default()
+            };
+            r.attestations =
+                model_signing::attest::claims::verify_for_model(&request, signature, &r, &v)?;
+        }
+        return Ok(r);
     }
     let verifier = build_verifier(verifier)?;
-    verify::verify_model(model, signature, verifier.as_ref(), &opts)
+    let mut r = verify::verify_model(model, signature, verifier.as_ref(), &opts)?;
+    if let Some(c) = claims {
+        r.attestations = model_signing::attest::claims::verify_for_model(
+            &c.request(None)?,
+            signature,
+            &r,
+            verifier.as_ref(),
+        )?;
+    }
+    Ok(r)
 }
 
 /// Reads and checks the trust policy at `path`; returns its number of rules.
@@ -814,7 +851,7 @@ fn load_policy(py: Python<'_>, path: PathBuf) -> PyResult<usize> {
 
 /// Verifies a model against its bundle; returns a dict for `verifying.VerificationReport`.
 #[pyfunction]
-#[pyo3(signature = (model_path, signature_path, verifier, options, oci=None))]
+#[pyo3(signature = (model_path, signature_path, verifier, options, oci=None, attestations=None))]
 fn verify_model<'py>(
     py: Python<'py>,
     model_path: PathBuf,
@@ -822,6 +859,7 @@ fn verify_model<'py>(
     verifier: VerifierSpec,
     options: VerifySpec,
     oci: Option<OciSpec>,
+    attestations: Option<attest::ClaimsSpec>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let oci = oci.unwrap_or_default();
     let progress = progress_of(&options.progress, py);
@@ -832,6 +870,7 @@ fn verify_model<'py>(
             &verifier,
             &options,
             &oci,
+            attestations.as_ref(),
             Some(&progress),
         )
     });
@@ -868,6 +907,13 @@ pub(crate) fn report_dict<'py>(
         timestamps.append(td)?;
     }
     d.set_item("timestamps", timestamps)?;
+    // JSON text: the package reads it into its own dataclasses.
+    d.set_item(
+        "attestations",
+        r.attestations
+            .as_ref()
+            .map(|a| serde_json::to_string(a).unwrap_or_default()),
+    )?;
     Ok(d)
 }
 
@@ -909,6 +955,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sign_model, m)?)?;
     m.add_function(wrap_pyfunction!(verify_model, m)?)?;
     m.add_function(wrap_pyfunction!(load_policy, m)?)?;
+    m.add_function(wrap_pyfunction!(attest::attest_model, m)?)?;
+    m.add_function(wrap_pyfunction!(attest::query_claims, m)?)?;
     m.add_function(wrap_pyfunction!(verified::open_verified, m)?)?;
     m.add_class::<verified::VerifiedHandle>()?;
     m.add_class::<verified::MemoryReservation>()?;
