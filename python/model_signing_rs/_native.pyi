@@ -61,6 +61,7 @@ def open_verified(
     verifier: Dict[str, Any],
     options: Dict[str, Any],
     huggingface: Optional[str] = None,
+    attestations: Optional[Dict[str, Any]] = None,
 ) -> VerifiedHandle: ...
 
 @final

@@ -35,7 +35,7 @@ from .errors import ConfigError, ModelError, UnsupportedError
 from .hashing import Config as HashingConfig
 from .policy import Policy
 from .verifying import Config as VerifyingConfig
-from .verifying import VerificationReport, _options, _report
+from .verifying import VerificationReport, _claims_spec, _options, _report
 
 __all__ = ["VerifiedModel", "open_verified"]
 
@@ -203,6 +203,8 @@ def open_verified(
     config: Optional[VerifyingConfig] = None,
     hashing_config: Optional[HashingConfig] = None,
     ignore_unsigned_files: bool = False,
+    attestations: Optional[PathLike] = None,
+    require: Iterable[str] = (),
     _huggingface: Optional[str] = None,
 ) -> VerifiedModel:
     """Verifies the signature of the local model at ``model_path`` and returns a
@@ -212,7 +214,9 @@ def open_verified(
     rule for this model decides) or by ``config`` (a ``verifying.Config`` with its method set);
     give exactly one. ``signature_path`` defaults to the policy's ``signaturePath`` (a
     ``ModelValidation``), else ``MODEL/model.sig``. ``hashing_config`` contributes what it does
-    to ``verifying.Config.verify`` (extra ignore paths, git paths, symlinks).
+    to ``verifying.Config.verify`` (extra ignore paths, git paths, symlinks). The model's
+    attestations are checked as ``verifying.Config.verify`` checks them: those a policy's rule
+    asks for, and ``attestations``/``require``; ``report.attestations`` lists them.
     """
     if (policy is None) == (config is None):
         raise ConfigError("give exactly one of policy and config")
@@ -229,5 +233,6 @@ def open_verified(
         config._spec(),
         _options(hashing_config, ignore_unsigned_files),
         _huggingface,
+        _claims_spec(attestations, require),
     )
     return VerifiedModel(handle)

@@ -257,6 +257,7 @@ fn open_inner(
     verifier: &VerifierSpec,
     spec: &VerifySpec,
     huggingface: Option<&str>,
+    claims: Option<&crate::attest::ClaimsSpec>,
 ) -> Result<(VerifiedModel, PathBuf, PathBuf), Error> {
     let policy = policy_of(verifier)?;
     let mut opts = verify_options(model, spec, None)?;
@@ -291,6 +292,25 @@ fn open_inner(
             (s, b)
         }
     };
+    // The attestations are checked as `verify` checks them: what the caller asks, and what the
+    // policy's rule asks whether or not the caller asks anything (the outside review loaded
+    // weights under a policy whose attestation rules it never applied).
+    let attested = |opened: &mut VerifiedModel,
+                    v: &dyn model_signing::verify::BundleVerifier,
+                    rule: Option<&model_signing::attest::Requirements>|
+     -> Result<(), Error> {
+        let request = match claims {
+            Some(c) => c.request(rule)?,
+            None => model_signing::attest::claims::Request {
+                rule,
+                ..Default::default()
+            },
+        };
+        let report = opened.report();
+        let a = model_signing::attest::claims::verify_for_model(&request, &signature, &report, v)?;
+        opened.set_attestations(a);
+        Ok(())
+    };
     let opened = match &policy {
         Some(policy) => {
             let model_ref = match &snapshot {
@@ -298,11 +318,15 @@ fn open_inner(
                 None => ModelRef::Path(&root),
             };
             let v = policy.verifier_for(&model_ref)?;
-            VerifiedModel::open_bundle(&root, bundle, &signature, &v, &opts)?
+            let mut m = VerifiedModel::open_bundle(&root, bundle, &signature, &v, &opts)?;
+            attested(&mut m, &v, v.attestation_requirements())?;
+            m
         }
         None => {
             let v = build_verifier(verifier)?;
-            VerifiedModel::open_bundle(&root, bundle, &signature, v.as_ref(), &opts)?
+            let mut m = VerifiedModel::open_bundle(&root, bundle, &signature, v.as_ref(), &opts)?;
+            attested(&mut m, v.as_ref(), None)?;
+            m
         }
     };
     Ok((opened, root, signature))
@@ -312,7 +336,7 @@ fn open_inner(
 /// that repo id in a Hugging Face cache), lists it against the signed manifest, and returns the
 /// handle its files are read through.
 #[pyfunction]
-#[pyo3(signature = (model_path, signature_path, verifier, options, huggingface=None))]
+#[pyo3(signature = (model_path, signature_path, verifier, options, huggingface=None, attestations=None))]
 pub fn open_verified(
     py: Python<'_>,
     model_path: PathBuf,
@@ -320,6 +344,7 @@ pub fn open_verified(
     verifier: VerifierSpec,
     options: VerifySpec,
     huggingface: Option<String>,
+    attestations: Option<crate::attest::ClaimsSpec>,
 ) -> PyResult<VerifiedHandle> {
     let (inner, model, signature) = py
         .allow_threads(|| {
@@ -329,6 +354,7 @@ pub fn open_verified(
                 &verifier,
                 &options,
                 huggingface.as_deref(),
+                attestations.as_ref(),
             )
         })
         .map_err(|e| to_py_err(py, e, Op::Verify))?;

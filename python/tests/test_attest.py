@@ -210,3 +210,44 @@ def test_policy_requires_provenance_from_a_builder(tmp_path, keys):
     assert r.attestations is not None and r.attestations[0].lineage is not None
     with pytest.raises(errors.AttestationError, match="line 1: the provenance's builder"):
         policy.load(pol('"https://elsewhere.example/*"')).verify(model, sig)
+
+
+def test_verified_load_applies_the_policys_attestation_rules(tmp_path, keys):
+    """Review finding F1: open_verified(policy=...) loaded weights that the policy's
+    attestations block refused (a provenance from another builder, a garbage or deleted
+    claims file)."""
+    from model_signing_rs import open_verified, policy
+
+    model = _signed(tmp_path, keys, "model", {"w.bin": b"weights"})
+    sig = model / "model.sig"
+    where = pathlib.Path(model).resolve()
+    p = tmp_path / "policy.yaml"
+    p.write_text(
+        "apiVersion: model-signing.openssf.org/v1\nkind: Policy\nrules:\n"
+        f'  - models: [{{path: "{where}"}}]\n'
+        f'    signers: [{{key: "{keys.public}"}}]\n'
+        "    attestations:\n"
+        "      require: [provenance]\n"
+        '      builders: ["https://ci.acme.example/*"]\n'
+    )
+    with pytest.raises(errors.AttestationError, match="does not exist"):
+        open_verified(model, policy=p)
+    attest.provenance(model, sig, signer=_key_signer(keys),
+                      builder_id="https://evil.example/laptop", ci_environment=False)
+    with pytest.raises(errors.AttestationError, match="builder"):
+        open_verified(model, policy=policy.load(p))
+    (model / "claims.jsonl").write_text("garbage\n")
+    with pytest.raises(errors.AttestationError, match="line 1"):
+        open_verified(model, policy=p)
+    (model / "claims.jsonl").unlink()
+    attest.provenance(model, sig, signer=_key_signer(keys),
+                      builder_id="https://ci.acme.example/train", ci_environment=False)
+    with open_verified(model, policy=p) as m:
+        assert m.read_bytes("w.bin") == b"weights"
+        assert m.report.attestations is not None
+        assert m.report.attestations[0].lineage is not None
+    # With a config, the caller asks the same way as verify.
+    with pytest.raises(errors.AttestationError, match="no verified eval"):
+        open_verified(model, config=_key_verifier(keys), require=["eval"])
+    with open_verified(model, config=_key_verifier(keys), require=["provenance"]) as m:
+        assert [a.kind for a in m.report.attestations or []] == ["provenance"]

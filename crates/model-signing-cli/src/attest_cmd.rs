@@ -56,8 +56,8 @@ fn resolve(deps: Vec<ArtifactSpec>) -> Result<Vec<Artifact>> {
             if let ArtifactSpec::Path(p) = d {
                 tracing::info!(
                     "{} ({}): sha256:{}",
-                    p.display(),
-                    a.name,
+                    untrusted_text(&p.display().to_string(), 300),
+                    untrusted_text(&a.name, 200),
                     hex::encode(a.digest)
                 );
             }
@@ -209,7 +209,7 @@ fn attest_cmd(kind: AttestKind) -> Result<attest::AttestOutcome> {
         untrusted_text(&outcome.subject.name, 200),
         hex::encode(outcome.subject.root_digest),
         outcome.line,
-        outcome.attestations.display()
+        untrusted_text(&outcome.attestations.display().to_string(), 300)
     );
     if let Some(id) = &outcome.identity {
         tracing::info!("signed as {} ({})", id.identity, id.identity_provider);
@@ -285,6 +285,16 @@ struct DependencyCheck {
     status: &'static str,
     /// What was found.
     detail: String,
+    /// The copy's verified root digest (hex), when its signature verified.
+    #[serde(serialize_with = "hex_opt", skip_serializing_if = "Option::is_none")]
+    digest: Option<[u8; 32]>,
+}
+
+fn hex_opt<S: serde::Serializer>(d: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_str(&hex::encode(d)),
+        None => s.serialize_none(),
+    }
 }
 
 fn show(mut cmd: ShowCmd) -> ExitCode {
@@ -366,6 +376,7 @@ fn check_copy(spec: &str, t: &Trust<'_>, atts: &AttestationReport) -> Result<Dep
         }
         None => verify::verify_model(&path, &signature, t.verifier, &VerifyOptions::default()),
     };
+    let digest = verified.as_ref().ok().and_then(|r| r.root_digest);
     let (status, detail) =
         match (verified, recorded.is_empty()) {
             (_, true) => (
@@ -403,6 +414,7 @@ fn check_copy(spec: &str, t: &Trust<'_>, atts: &AttestationReport) -> Result<Dep
         name,
         status,
         detail,
+        digest,
     })
 }
 
@@ -443,9 +455,20 @@ fn tree(report: &verify::VerifyReport, checks: &[DependencyCheck]) -> String {
                     (None, Some(u)) => esc(u),
                     (None, None) => esc(&d.name),
                 };
+                // A copy vouches only for the entry whose digest it has (the outside review had
+                // two datasets of one name share one copy's check); a copy that failed is shown
+                // on every entry of its name.
+                let named = |c: &&DependencyCheck| c.name == d.name && d.sha256.is_some();
                 let check = checks
                     .iter()
-                    .find(|c| c.name == d.name && d.sha256.is_some())
+                    .filter(named)
+                    .find(|c| c.status == "verified" && c.digest == d.sha256)
+                    .or_else(|| {
+                        checks
+                            .iter()
+                            .filter(named)
+                            .find(|c| matches!(c.status, "failed" | "mismatch"))
+                    })
                     .map(|c| format!(" [{}: {}]", c.status, c.detail))
                     .unwrap_or_else(|| {
                         if matches!(d.role.as_str(), "dataset" | "base-model") {
@@ -490,7 +513,7 @@ fn tree(report: &verify::VerifyReport, checks: &[DependencyCheck]) -> String {
     for c in checks.iter().filter(|c| c.status == "unmatched") {
         out.push_str(&format!(
             "  copy {} ({}): {}\n",
-            c.path.display(),
+            esc(&c.path.display().to_string()),
             esc(&c.name),
             c.detail
         ));

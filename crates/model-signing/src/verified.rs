@@ -228,6 +228,12 @@ impl VerifiedModel {
         })
     }
 
+    /// Records the model's verified attestations in its report (see
+    /// [`crate::attest::claims::verify_for_model`]).
+    pub fn set_attestations(&mut self, a: Option<crate::attest::AttestationReport>) {
+        self.report.attestations = a;
+    }
+
     /// What verification established: the signer, the statement's parameters. `files_checked`
     /// counts the files read and matched so far.
     pub fn report(&self) -> VerifyReport {

@@ -164,7 +164,8 @@ pub fn subject(
     claims: &Path,
 ) -> Result<Subject> {
     let mut cfg = cfg.clone().normalized();
-    for p in [signature, claims] {
+    // As signing leaves them out: the signature, the claims file beside it, and the one named.
+    for p in [signature, &default_claims_path(signature), claims] {
         if let Some(rel) = crate::sign::signature_ignore_path(model, p)? {
             cfg.ignore.add(&rel)?;
         }
@@ -247,6 +248,20 @@ pub fn attest_subject(
 ) -> Result<AttestOutcome> {
     let file = open_claims_for_append(claims)?;
     let payload = statement(subject, predicate_type, predicate)?;
+    // Sign never writes what verify refuses: the statement is read back now as verify reads a
+    // line (nesting, keys Go would fold, predicate shapes), before anything is signed.
+    let probe = crate::verify::SignerInfo {
+        method: signer.method(),
+        signer: String::new(),
+        warnings: Vec::new(),
+        timestamps: None,
+    };
+    claims::read_statement(&payload, Some(subject.root_digest), 0, probe).map_err(|e| {
+        Error::Config(format!(
+            "the attestation would not verify, so it is not made: {}",
+            crate::error::chain_text(&e).replacen("invalid OCI document: ", "", 1)
+        ))
+    })?;
     let prepared = PreparedStatement {
         payload,
         root_digest: subject.root_digest,
@@ -288,10 +303,100 @@ pub fn attest(
             )))
         }
     };
+    check_claims_place(model, signature, claims)?;
     // Found now, not after an hour of hashing.
     drop(open_claims_for_append(claims)?);
+    check_signature_options(model, cfg, signature, claims)?;
     let subject = subject(model, cfg, signature, claims)?;
     attest_subject(&subject, kind, predicate_type, predicate, signer, claims)
+}
+
+/// A claims file inside the model must be the one beside the signature, which signing leaves out
+/// of the model; any other would be model content the signature covers (appending to it would
+/// break the model's own verification, or write into a weights file: the outside review).
+fn check_claims_place(model: &Path, signature: &Path, claims: &Path) -> Result<()> {
+    let Some(rel) = crate::sign::signature_ignore_path(model, claims)? else {
+        return Ok(());
+    };
+    let beside = crate::sign::signature_ignore_path(model, &default_claims_path(signature))?;
+    if beside.as_deref() == Some(rel.as_str()) {
+        return Ok(());
+    }
+    Err(Error::Config(format!(
+        "the claims file '{}' lies inside the model and is not the {CLAIMS_FILE} beside its \
+         signature, the one signing leaves out; put it there or outside the model",
+        claims.display()
+    )))
+}
+
+/// When the model's signature is already there, the hashing options given must be those it
+/// records: else the subject would be another digest than the signature's, and the attestation
+/// would never verify with the model (the outside review signed with BLAKE3 and attested with
+/// the default). The signature is read only to refuse; it never chooses the options.
+fn check_signature_options(
+    model: &Path,
+    cfg: &HashingConfig,
+    signature: &Path,
+    claims: &Path,
+) -> Result<()> {
+    if std::fs::symlink_metadata(signature).is_err() {
+        return Ok(());
+    }
+    let Ok(st) = crate::bundle::read(signature).and_then(|b| crate::statement::decode(&b.payload))
+    else {
+        // Not a signature we can read: nothing to compare (verify will say what is wrong).
+        return Ok(());
+    };
+    let mut cfg = cfg.clone().normalized();
+    // As signing leaves them out: the signature, the claims file beside it, and the one named.
+    for p in [signature, &default_claims_path(signature), claims] {
+        if let Some(rel) = crate::sign::signature_ignore_path(model, p)? {
+            cfg.ignore.add(&rel)?;
+        }
+    }
+    let rec = &st.serialization;
+    let ours = cfg.ignore.to_sorted_vec();
+    let mut theirs = rec.ignore_paths.clone();
+    theirs.sort();
+    let same = rec.hash_type == cfg.algorithm
+        && rec.serialization == cfg.serialization
+        && rec.allow_symlinks == cfg.allow_symlinks
+        && (!rec.ignore_paths_recorded || theirs == ours);
+    if same {
+        return Ok(());
+    }
+    let show = |alg: &dyn std::fmt::Display,
+                ser: &crate::hashing::Serialization,
+                links: bool,
+                ign: &[String]| {
+        format!(
+            "{alg}, {}, symlinks {}, ignore paths [{}]",
+            match ser {
+                crate::hashing::Serialization::Files => "files".to_string(),
+                crate::hashing::Serialization::Shards { shard_size } =>
+                    format!("shards of {shard_size}"),
+            },
+            if links { "followed" } else { "not followed" },
+            crate::error::untrusted_text(&ign.join(", "), 400)
+        )
+    };
+    Err(Error::Config(format!(
+        "the signature '{}' records other hashing options ({}) than these ({}); attest with \
+         the options the model was signed with, so that the subject is the digest it records",
+        signature.display(),
+        show(
+            &rec.hash_type,
+            &rec.serialization,
+            rec.allow_symlinks,
+            &theirs
+        ),
+        show(
+            &cfg.algorithm,
+            &cfg.serialization,
+            cfg.allow_symlinks,
+            &ours
+        ),
+    )))
 }
 
 /// Opens the claims file for appending: created when missing (mode 0666 less the umask), never
@@ -381,6 +486,15 @@ fn append_to(mut file: std::fs::File, path: &Path, bundle: &[u8]) -> Result<usiz
                 path.display()
             )));
         }
+    }
+    let total = before.saturating_add(line.len() as u64);
+    if total > crate::limits::MAX_CLAIMS_FILE_BYTES {
+        return Err(Error::Config(format!(
+            "'{}' would hold more than {} bytes of attestations with this one; start another \
+             file",
+            path.display(),
+            crate::limits::MAX_CLAIMS_FILE_BYTES
+        )));
     }
     let lines = count_lines(&mut file, path)?;
     if lines >= crate::limits::MAX_CLAIMS_LINES {

@@ -179,6 +179,18 @@ impl Input {
         if !self.parameters.is_empty() {
             ext.insert("parameters".into(), Value::Object(self.parameters.clone()));
         }
+        // Names tell dependencies apart in `provenance show` and in messages: one name, one
+        // dependency (the outside review had two datasets named `data` share a check).
+        let mut names = std::collections::HashSet::new();
+        for a in self.datasets.iter().chain(&self.base_models) {
+            if !names.insert(a.name.as_str()) {
+                return Err(Error::Config(format!(
+                    "two datasets or base models are named '{}'; name one apart \
+                     (NAME=sha256:HEX)",
+                    crate::error::untrusted_text(&a.name, 100)
+                )));
+            }
+        }
         for (role, list) in [
             ("dataset", &self.datasets),
             ("base-model", &self.base_models),
@@ -363,6 +375,9 @@ pub fn ci_environment(var: &dyn Fn(&str) -> Option<String>) -> Input {
     i
 }
 
+/// The roles of [`BUILD_TYPE`]'s resolved dependencies.
+const ROLES: [&str; 4] = ["source", "dataset", "base-model", "package"];
+
 /// A dependency as a verified provenance records it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Dependency {
@@ -516,6 +531,22 @@ impl Lineage {
                     .to_string(),
                 None => String::new(),
             };
+            if build_type == BUILD_TYPE && !ROLES.contains(&role.as_str()) {
+                return Err(Error::Attestation(format!(
+                    "{what} has the role '{}'; this build type's roles are {}",
+                    crate::oci::json::shown(&role),
+                    ROLES.join(", ")
+                )));
+            }
+            // A dataset or model is its root digest, one: a second algorithm is one a consumer
+            // might match on instead.
+            if matches!(role.as_str(), "dataset" | "base-model")
+                && (sha256.is_none() || digest.len() != 1)
+            {
+                return Err(Error::Attestation(format!(
+                    "{what} ({role}) must have exactly one sha256 digest (its root digest)"
+                )));
+            }
             dependencies.push(Dependency {
                 role,
                 name: f.str("name")?.unwrap_or_default().to_string(),
@@ -524,14 +555,42 @@ impl Lineage {
                 git_commit: digest.get("gitCommit").cloned(),
             });
         }
-        if source_repository.is_none() {
-            // Another build type: the source dependency still names the code.
-            if let Some(d) = dependencies.iter().find(|d| d.role == "source") {
-                source_repository = d
-                    .uri
-                    .as_deref()
-                    .map(|u| u.trim_start_matches("git+").to_string());
-                source_commit = d.git_commit.clone();
+        // The code is named once: two source dependencies, or a source dependency that names
+        // other code than the external parameters, contradict themselves (a policy checking one
+        // would pass what the other says).
+        let sources: Vec<&Dependency> =
+            dependencies.iter().filter(|d| d.role == "source").collect();
+        if sources.len() > 1 {
+            return Err(Error::Attestation(
+                "the provenance names more than one source".into(),
+            ));
+        }
+        if let Some(d) = sources.first() {
+            let repo = d
+                .uri
+                .as_deref()
+                .and_then(|u| u.strip_prefix("git+"))
+                .map(str::to_string);
+            match (&source_repository, build_type == BUILD_TYPE) {
+                (Some(r), _) if repo.as_ref() != Some(r) || d.git_commit != source_commit => {
+                    return Err(Error::Attestation(
+                        "the provenance's source dependency names other code than its \
+                         externalParameters.source"
+                            .into(),
+                    ))
+                }
+                (None, true) => {
+                    return Err(Error::Attestation(
+                        "the provenance has a source dependency but no \
+                         externalParameters.source"
+                            .into(),
+                    ))
+                }
+                (None, false) => {
+                    source_repository = repo;
+                    source_commit = d.git_commit.clone();
+                }
+                _ => {}
             }
         }
         Ok(Lineage {
