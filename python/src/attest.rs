@@ -171,6 +171,7 @@ impl ClaimsSpec {
             path: self.path.clone(),
             kinds,
             rule,
+            link_store: None,
         })
     }
 }

@@ -299,13 +299,14 @@ fn open_inner(
                     v: &dyn model_signing::verify::BundleVerifier,
                     rule: Option<&model_signing::attest::Requirements>|
      -> Result<(), Error> {
-        let request = match claims {
+        let mut request = match claims {
             Some(c) => c.request(rule)?,
             None => model_signing::attest::claims::Request {
                 rule,
                 ..Default::default()
             },
         };
+        request.link_store = opts.link_store.clone();
         let report = opened.report();
         let a = model_signing::attest::claims::verify_for_model(&request, &signature, &report, v)?;
         opened.set_attestations(a);

@@ -236,6 +236,7 @@ pub fn verify_claims(
         path: common.attestations.clone(),
         kinds,
         rule: t.rule,
+        link_store: None,
     };
     if !request.wanted() {
         return Ok(None);

@@ -602,7 +602,7 @@ fn claims_files_that_cannot_take_a_line_are_left_alone() {
         ],
     )
     .assert_exit(1)
-    .assert_stderr_contains("has no version");
+    .assert_stderr_contains("no pinned version");
     attest(
         &p.key,
         &p.model,
@@ -1369,4 +1369,257 @@ fn review_f8_many_empty_lines_are_refused_cheaply() {
         .assert_stderr_contains("more than the 1000 accepted");
     // The file itself is 10 MB; the review measured 181 MB when every line was collected first.
     assert!(kb < 60 * 1024, "peak RSS {kb} KiB");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Findings of the second outside review (each failed before its fix).
+// ---------------------------------------------------------------------------------------------
+
+/// R2-F1: the claims file at its default place is not followed through a link (it was linked to
+/// a credentials file whose key names the parser then quoted); a file named explicitly is read
+/// as named.
+#[test]
+fn review2_f1_default_claims_file_is_not_followed_through_a_link() {
+    let p = pipeline();
+    let secret = p.t.path().join("secret.json");
+    fs::write(&secret, "{\"client_secret_ABC123\":\"x\"}\n").unwrap();
+    fs::remove_file(&p.claims).unwrap();
+    std::os::unix::fs::symlink(&secret, &p.claims).unwrap();
+    let r = verify_with(&p, &p.key, &["--require", "provenance"]);
+    r.assert_exit(1).assert_stderr_contains("is a symlink");
+    assert!(!r.stderr.contains("client_secret_ABC123"), "{r}");
+}
+
+/// R2-F2: builder and repository patterns: `*` stays within one segment, and dot segments or
+/// encoded separators are refused at attest and at verify.
+#[test]
+fn review2_f2_uri_patterns_and_dot_segments() {
+    let p = pipeline();
+    for bad in [
+        "https://github.com/acme/../evil/train",
+        "https://github.com/acme/x/../../evil/t",
+        "https://github.com/acme/%2e%2e/evil",
+        "https://github.com/acme%2fevil",
+    ] {
+        attest(
+            &p.key,
+            &p.model,
+            &["provenance"],
+            &[
+                "--source-repo",
+                bad,
+                "--source-commit",
+                COMMIT,
+                "--builder-id",
+                "https://ci.acme.example/b",
+                "--no-ci-environment",
+            ],
+        )
+        .assert_exit(1)
+        .assert_stderr_contains("segment");
+    }
+    attest(
+        &p.key,
+        &p.model,
+        &["provenance"],
+        &[
+            "--builder-id",
+            "https://ci.acme.example/../../evil.com/x",
+            "--no-ci-environment",
+        ],
+    )
+    .assert_exit(1);
+    // A crafted provenance (signed by the trusted key) with a dot segment: refused where a
+    // policy restricts it.
+    let st = statement(&lines(&p.claims)[0]);
+    let mut s2 = st.clone();
+    s2["predicate"]["buildDefinition"]["externalParameters"]["source"]["repository"] =
+        json!("https://git.example/acme/../evil/train");
+    let deps = s2["predicate"]["buildDefinition"]["resolvedDependencies"]
+        .as_array_mut()
+        .unwrap();
+    for d in deps.iter_mut() {
+        if d["annotations"]["role"] == "source" {
+            d["uri"] = json!("git+https://git.example/acme/../evil/train");
+        }
+    }
+    let b: Value = serde_json::from_slice(&common::craft::crafted(&p.key, &s2)).unwrap();
+    let where_ = fs::canonicalize(&p.model).unwrap();
+    let policy = p.t.path().join("p.yaml");
+    let write_policy = |pattern: &str| {
+        fs::write(&policy, format!(
+            "apiVersion: model-signing.openssf.org/v1\nkind: Policy\nrules:\n  - models: [{{path: \"{}\"}}]\n    signers: [{{key: \"{}\"}}]\n    attestations:\n      source_repositories: [\"{pattern}\"]\n",
+            where_.display(), p.key.public_key.display())).unwrap();
+    };
+    write_policy("https://git.example/acme/*");
+    let orig = fs::read_to_string(&p.claims).unwrap();
+    fs::write(&p.claims, format!("{b}\n")).unwrap();
+    ms(args![
+        "verify",
+        "--policy",
+        &policy,
+        "--signature",
+        &p.sig,
+        &p.model
+    ])
+    .assert_exit(1)
+    .assert_stderr_contains("line 1:")
+    .assert_stderr_contains("segment");
+    // `*` does not cross '/'; `**` does.
+    fs::write(&p.claims, &orig).unwrap();
+    write_policy("https://git.example/*");
+    ms(args![
+        "verify",
+        "--policy",
+        &policy,
+        "--signature",
+        &p.sig,
+        &p.model
+    ])
+    .assert_exit(1);
+    write_policy("https://git.example/**");
+    ms(args![
+        "verify",
+        "--policy",
+        &policy,
+        "--signature",
+        &p.sig,
+        &p.model
+    ])
+    .assert_success();
+}
+
+/// R2-F3: a range the tool cannot evaluate is refused, not answered with "no model"; a recorded
+/// version must be pinned.
+#[test]
+fn review2_f3_unreadable_ranges_fail_and_versions_are_pinned() {
+    let p = pipeline();
+    for q in [
+        "pkg:pypi/torch@~=2.1",
+        "pkg:npm/lodash@^4.17.0",
+        "pkg:pypi/torch@>=2.*",
+    ] {
+        ms(args![
+            "provenance",
+            "query",
+            "key",
+            "--public-key",
+            &p.key.public_key,
+            "--uses",
+            q,
+            &p.claims
+        ])
+        .assert_exit(1)
+        .assert_stderr_contains("this tool can evaluate");
+    }
+    ms(args![
+        "provenance",
+        "query",
+        "key",
+        "--public-key",
+        &p.key.public_key,
+        "--uses",
+        "pkg:pypi/torch@2.1.*",
+        &p.claims
+    ])
+    .assert_success()
+    .assert_stdout_contains("tuned: pkg:pypi/torch@2.1.0");
+    for v in [
+        "pkg:pypi/torch@>=0",
+        "pkg:pypi/torch@2.5.*",
+        "pkg:pypi/torch@*",
+    ] {
+        attest(
+            &p.key,
+            &p.model,
+            &["provenance"],
+            &[
+                "--dependency",
+                v,
+                "--builder-id",
+                "x:y",
+                "--no-ci-environment",
+            ],
+        )
+        .assert_exit(1)
+        .assert_stderr_contains("no pinned version");
+    }
+}
+
+/// R2-F5: numbers JSON readers read differently are refused; a refused attest leaves no file.
+#[test]
+fn review2_f5_numbers_with_two_readings_and_no_empty_file() {
+    let p = pipeline();
+    let params = p.t.path().join("params.json");
+    for n in [
+        "9007199254740993",
+        "18446744073709551616",
+        "123456789012345678901234567890",
+        "-9007199254740993",
+    ] {
+        fs::write(&params, format!("{{\"seed\":{n}}}")).unwrap();
+        attest(
+            &p.key,
+            &p.model,
+            &["provenance"],
+            &[
+                "--params-file",
+                params.to_str().unwrap(),
+                "--builder-id",
+                "x:y",
+                "--no-ci-environment",
+            ],
+        )
+        .assert_exit(1)
+        .assert_stderr_contains("beyond 2^53");
+    }
+    fs::write(&params, "{\"seed\":9007199254740992,\"lr\":0.001}").unwrap();
+    attest(
+        &p.key,
+        &p.model,
+        &["provenance"],
+        &[
+            "--params-file",
+            params.to_str().unwrap(),
+            "--builder-id",
+            "x:y",
+            "--no-ci-environment",
+        ],
+    )
+    .assert_success();
+    let results = p.t.path().join("r.json");
+    fs::write(
+        &results,
+        r#"{"results":[{"benchmark":"b","metric":"m","value":18446744073709551616}]}"#,
+    )
+    .unwrap();
+    attest(
+        &p.key,
+        &p.model,
+        &["eval", "--results", results.to_str().unwrap()],
+        &[],
+    )
+    .assert_exit(1)
+    .assert_stderr_contains("beyond 2^53");
+    // A refused attest creates no claims file.
+    let card = p.t.path().join("card.md");
+    fs::write(&card, "---\nlicense: mit\nLicense: evil\n---\n").unwrap();
+    let fresh = p.t.path().join("fresh.jsonl");
+    let out = p.t.path().join("outside");
+    fs::create_dir(&out).unwrap();
+    let claims = out.join("claims.jsonl");
+    attest(
+        &p.key,
+        &p.model,
+        &[
+            "model-card",
+            "--card",
+            card.to_str().unwrap(),
+            "--attestations",
+            claims.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .assert_exit(1);
+    assert!(!claims.exists() && !fresh.exists());
 }

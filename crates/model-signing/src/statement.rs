@@ -703,6 +703,31 @@ fn resource(r: InResource<'_>, i: usize) -> Result<(Resource, Option<OciBinding>
     ))
 }
 
+/// Every field name the statement formats use (v1.0, v0.2, the OCI binding), for
+/// [`crate::oci::json::check_one_reading`].
+const STATEMENT_KEYS: [&str; 20] = [
+    "_type",
+    "subject",
+    "name",
+    "digest",
+    "predicateType",
+    "predicate",
+    "serialization",
+    "method",
+    "hash_type",
+    "allow_symlinks",
+    "ignore_paths",
+    "shard_size",
+    "resources",
+    "algorithm",
+    "mediaType",
+    "annotations",
+    "oci",
+    "role",
+    "index",
+    "config",
+];
+
 /// Decodes and checks a statement: types, the single subject, the predicate, and (for v1.0) that the
 /// root digest matches the resources in their listed order.
 pub fn decode(payload: &[u8]) -> Result<Statement> {
@@ -717,6 +742,14 @@ pub fn decode(payload: &[u8]) -> Result<Statement> {
             .map_err(|e| bad(format!("payload is not JSON: {e}")))?;
         return Err(bad("payload is not a JSON object"));
     }
+    // One reading for every verifier: the Go port and rh-model-signing decode this statement
+    // with encoding/json, the reference with Python's json (the second review of issue 23 split
+    // `ignore_paths` from `IGNORE_PATHS` between them).
+    crate::oci::json::check_one_reading(payload, &STATEMENT_KEYS).map_err(|e| {
+        bad(format!(
+            "the statement does not read one way for every verifier: {e}"
+        ))
+    })?;
     let v: InStatement =
         serde_json::from_slice(payload).map_err(|e| bad(format!("payload is not JSON: {e}")))?;
     let ty =
@@ -952,6 +985,48 @@ mod tests {
         }
     }
 
+    /// Second review of issue 23: `ignore_paths` and `IGNORE_PATHS` were two lists to two
+    /// readers (Go keeps the folded one, serde the exact one).
+    #[test]
+    fn statements_with_two_readings_are_refused() {
+        let good =
+            String::from_utf8(encode("m", &info(Serialization::Files), &manifest()).unwrap())
+                .unwrap();
+        decode(good.as_bytes()).unwrap();
+        for (from, to) in [
+            (
+                r#""ignore_paths":[".git"]"#,
+                r#""ignore_paths":[".git"],"IGNORE_PATHS":[".git","a"]"#,
+            ),
+            (
+                r#""ignore_paths":[".git"]"#,
+                r#""ignore_paths":[".git"],"ignore_paths":[".git","a"]"#,
+            ),
+            (r#""resources""#, r#""Resources""#),
+            (r#""hash_type""#, r#""hash_type","HASH_TYPE":"blake3","x""#),
+            (r#""subject""#, r#""ſubject""#),
+        ] {
+            let bad = good.replacen(from, to, 1);
+            assert_ne!(bad, good, "{to}");
+            let e = decode(bad.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains("one way for every verifier"), "{to}: {e}");
+        }
+        // Annotation maps are map keys, compared exactly by Go: any spelling is theirs.
+        let annotated = good.replacen(
+            r#""digest":"07"#,
+            r#""annotations":{"Name":"x","name":"y"},"digest":"07"#,
+            1,
+        );
+        assert_ne!(annotated, good);
+        let e = decode(annotated.as_bytes())
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(
+            !e.as_ref().err().is_some_and(|m| m.contains("one way")),
+            "{e:?}"
+        );
+    }
+
     #[test]
     fn roundtrip() {
         let bytes = encode("m", &info(Serialization::Files), &manifest()).unwrap();
@@ -1153,13 +1228,15 @@ mod tests {
         }
     }
 
-    /// Escaped strings (which cannot be borrowed from the payload), upper-case hex, unknown keys and
-    /// repeated keys (the last one counts, as in a generic JSON object) all decode.
+    /// Escaped strings (which cannot be borrowed from the payload), upper-case hex and unknown keys
+    /// decode. (Repeated keys decoded too, the last one counting, until the second review of
+    /// issue 23: every one-reading rule now refuses them, see
+    /// `statements_with_two_readings_are_refused`.)
     #[test]
     fn resource_strings_decode_like_generic_json() {
         let ser = r#"{"method":"files","hash_type":"sha256","allow_symlinks":false}"#;
         let pred = format!(
-            r#"{{"x":[1,{{"y":2}}],"serialization":{ser},"resources":[{{"name":"caf\u00e9/\"q\"","algorithm":"sha256","digest":"ABff","extra":{{}}}},{{"name":"b","name":"c","algorithm":"sha256","digest":"00"}}]}}"#
+            r#"{{"x":[1,{{"y":2}}],"serialization":{ser},"resources":[{{"name":"caf\u00e9/\"q\"","algorithm":"sha256","digest":"ABff","extra":{{}}}},{{"name":"c","algorithm":"sha256","digest":"00"}}]}}"#
         );
         let mut payload = with_predicate(&pred);
         let m = Manifest {

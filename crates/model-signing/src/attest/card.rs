@@ -139,6 +139,8 @@ pub fn eval_predicate(path: &Path, evaluator: Option<&str>) -> Result<Value> {
             }
             _ => return Err(bad(format!("{what}.value is not a number"))),
         };
+        super::provenance::one_reading(&value, &format!("{what}.value"))
+            .map_err(|e| bad(e.to_string()))?;
         r.insert("value".into(), value);
         if let Some(s) = f.uint("samples").map_err(|e| bad(e.to_string()))? {
             r.insert("samples".into(), json!(s));

@@ -74,20 +74,49 @@ pub fn verify(
     verifier: &dyn BundleVerifier,
     requirements: &[&Requirements],
 ) -> Result<AttestationReport> {
-    let shown = path.display();
-    let bytes = match crate::secret_file::read_input(
+    let bytes = missing_is_attestation(
         path,
-        crate::limits::MAX_CLAIMS_FILE_BYTES,
-        "claims file",
-    ) {
+        crate::secret_file::read_input(path, crate::limits::MAX_CLAIMS_FILE_BYTES, "claims file"),
+    )?;
+    verify_bytes(path, &bytes, root_digest, verifier, requirements)
+}
+
+fn missing_is_attestation<T>(path: &Path, r: Result<T>) -> Result<T> {
+    match r {
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::Attestation(format!(
-                "the claims file '{shown}' does not exist (attestations were asked for)"
+            Err(Error::Attestation(format!(
+                "the claims file '{}' does not exist (attestations were asked for)",
+                path.display()
             )))
         }
-        other => other?,
-    };
-    let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+        other => other,
+    }
+}
+
+/// Reads the claims file at its default place beside the signature, which the user did not
+/// name: as `model.sig` at its default place, a symbolic link there is not followed, except into
+/// `store` by its rule (a Hugging Face snapshot's files are links into the cache's blobs). The
+/// second review linked it to a credentials file, whose key names the parser then quoted.
+fn read_default(path: &Path, store: Option<&crate::walk::LinkStore>) -> Result<Vec<u8>> {
+    let file = missing_is_attestation(path, crate::walk::open_in_model(path, store))?;
+    crate::secret_file::read_opened(file, crate::limits::MAX_CLAIMS_FILE_BYTES).map_err(|e| {
+        Error::Config(format!(
+            "cannot read the claims file '{}': {e}",
+            path.display()
+        ))
+    })
+}
+
+/// [`verify`] over the bytes of the claims file at `path`.
+fn verify_bytes(
+    path: &Path,
+    bytes: &[u8],
+    root_digest: Option<[u8; 32]>,
+    verifier: &dyn BundleVerifier,
+    requirements: &[&Requirements],
+) -> Result<AttestationReport> {
+    let shown = path.display();
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     if body.is_empty() {
         return Err(Error::Attestation(format!(
             "'{shown}' holds no attestations"
@@ -130,6 +159,9 @@ pub struct Request<'a> {
     pub kinds: Vec<Kind>,
     /// A policy rule's requirements.
     pub rule: Option<&'a Requirements>,
+    /// Where links at the default place may lead (a Hugging Face snapshot's blob store); see
+    /// [`crate::walk::LinkStore`].
+    pub link_store: Option<crate::walk::LinkStore>,
 }
 
 impl Request<'_> {
@@ -151,10 +183,6 @@ pub fn verify_for_model(
     if !request.wanted() {
         return Ok(None);
     }
-    let path = request
-        .path
-        .clone()
-        .unwrap_or_else(|| super::default_claims_path(signature));
     let root = report.root_digest.ok_or_else(|| {
         Error::Attestation(
             "the signature records no root digest (a v0.2 bundle); attestations name one".into(),
@@ -166,7 +194,15 @@ pub fn verify_for_model(
     };
     let mut reqs = vec![&asked];
     reqs.extend(request.rule);
-    verify(&path, Some(root), verifier, &reqs).map(Some)
+    match &request.path {
+        // Named by the caller: read as named, as `--signature` is.
+        Some(p) => verify(p, Some(root), verifier, &reqs).map(Some),
+        None => {
+            let p = super::default_claims_path(signature);
+            let bytes = read_default(&p, request.link_store.as_ref())?;
+            verify_bytes(&p, &bytes, Some(root), verifier, &reqs).map(Some)
+        }
+    }
 }
 
 /// The message of `e` without the OCI reader's prefix (the strict JSON reader is shared with
@@ -330,8 +366,16 @@ pub fn check(report: &AttestationReport, req: &Requirements) -> Result<()> {
                  only listed ones"
             )));
         }
+        let spelled = |uri: &str, what: &str| {
+            super::check_plain_uri(uri, what)
+                .map_err(|e| Error::Attestation(format!("'{shown}' line {line}: {}", reword(&e))))
+        };
         if let Some(allowed) = &req.builders {
-            if !allowed.iter().any(|p| p.matches(&l.builder_id)) {
+            spelled(&l.builder_id, "the provenance's builder")?;
+            if !allowed
+                .iter()
+                .any(|p| p.matches_with(&l.builder_id, super::URI_MATCH))
+            {
                 return Err(Error::Attestation(format!(
                     "'{shown}' line {line}: the provenance's builder '{}' is not one the policy \
                      allows",
@@ -340,10 +384,13 @@ pub fn check(report: &AttestationReport, req: &Requirements) -> Result<()> {
             }
         }
         if let Some(allowed) = &req.source_repositories {
+            if let Some(r) = l.source_repository.as_deref() {
+                spelled(r, "the provenance's source repository")?;
+            }
             let ok = l
                 .source_repository
                 .as_deref()
-                .is_some_and(|r| allowed.iter().any(|p| p.matches(r)));
+                .is_some_and(|r| allowed.iter().any(|p| p.matches_with(r, super::URI_MATCH)));
             if !ok {
                 return Err(Error::Attestation(format!(
                     "'{shown}' line {line}: the provenance's source repository '{}' is not one \

@@ -246,7 +246,9 @@ pub fn attest_subject(
     signer: &dyn Signer,
     claims: &Path,
 ) -> Result<AttestOutcome> {
-    let file = open_claims_for_append(claims)?;
+    // Checked now without creating it; created only when the line goes in (a refused attest
+    // left an empty claims file behind: the second review).
+    check_claims_target(claims)?;
     let payload = statement(subject, predicate_type, predicate)?;
     // Sign never writes what verify refuses: the statement is read back now as verify reads a
     // line (nesting, keys Go would fold, predicate shapes), before anything is signed.
@@ -269,7 +271,7 @@ pub fn attest_subject(
         resources: 0,
     };
     let signed = signer.sign_statement(&prepared)?;
-    let line = append_to(file, claims, &signed.bytes)?;
+    let line = append_to(open_claims_for_append(claims, true)?, claims, &signed.bytes)?;
     Ok(AttestOutcome {
         kind,
         subject: subject.clone(),
@@ -305,7 +307,7 @@ pub fn attest(
     };
     check_claims_place(model, signature, claims)?;
     // Found now, not after an hour of hashing.
-    drop(open_claims_for_append(claims)?);
+    check_claims_target(claims)?;
     check_signature_options(model, cfg, signature, claims)?;
     let subject = subject(model, cfg, signature, claims)?;
     attest_subject(&subject, kind, predicate_type, predicate, signer, claims)
@@ -402,7 +404,7 @@ fn check_signature_options(
 /// Opens the claims file for appending: created when missing (mode 0666 less the umask), never
 /// through a symbolic link, never a directory or special file, and only a file whose last byte
 /// ends a line (a file cut short mid-line would glue the next bundle onto a broken one).
-fn open_claims_for_append(path: &Path) -> Result<std::fs::File> {
+fn open_claims_for_append(path: &Path, create: bool) -> Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     let bytes = path.as_os_str().as_encoded_bytes();
     if path.file_name().is_none() || bytes.ends_with(b"/") {
@@ -414,7 +416,7 @@ fn open_claims_for_append(path: &Path) -> Result<std::fs::File> {
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .append(true)
-        .create(true)
+        .create(create)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path)
         .map_err(|e| match e.raw_os_error() {
@@ -459,7 +461,32 @@ fn open_claims_for_append(path: &Path) -> Result<std::fs::File> {
 /// append, so concurrent attesters do not interleave, and a write that fails part way is cut back
 /// off, so no partial line is ever left.
 pub fn append(path: &Path, bundle: &[u8]) -> Result<usize> {
-    append_to(open_claims_for_append(path)?, path, bundle)
+    append_to(open_claims_for_append(path, true)?, path, bundle)
+}
+
+/// Checks that a line could be appended to the claims file at `path`, creating nothing: an
+/// existing file as [`append`] would take it, else a directory that exists and can be written.
+fn check_claims_target(path: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(path).is_ok() {
+        return open_claims_for_append(path, false).map(drop);
+    }
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if path.file_name().is_none() || bytes.ends_with(b"/") || !dir.is_dir() {
+        return Err(Error::Config(format!(
+            "cannot write the claims file '{}': its directory does not exist",
+            path.display()
+        )));
+    }
+    crate::atomic::check_writable(dir).map_err(|e| {
+        Error::Config(format!(
+            "cannot write the claims file '{}': {e}",
+            path.display()
+        ))
+    })
 }
 
 fn append_to(mut file: std::fs::File, path: &Path, bundle: &[u8]) -> Result<usize> {
@@ -532,8 +559,7 @@ fn count_lines(file: &mut std::fs::File, path: &Path) -> Result<usize> {
 pub struct Requirements {
     /// At least one verified attestation of each of these kinds.
     pub kinds: Vec<Kind>,
-    /// Every provenance's builder id must match one of these (`*` matches any run of
-    /// characters); `None`: any.
+    /// Every provenance's builder id must match one of these ([`URI_MATCH`]); `None`: any.
     pub builders: Option<Vec<glob::Pattern>>,
     /// Every provenance's source repository must match one of these; `None`: any.
     pub source_repositories: Option<Vec<glob::Pattern>>,
@@ -551,8 +577,36 @@ impl Requirements {
     }
 }
 
-/// A pattern for builder ids and repositories: `*` matches any run of characters (`/` included),
-/// `?` one character; no other syntax.
+/// How builder and repository patterns match: `*` and `?` stop at `/`, a whole `**` segment
+/// crosses any number of them (the trust policy's path rules).
+pub const URI_MATCH: glob::MatchOptions = glob::MatchOptions {
+    case_sensitive: true,
+    require_literal_separator: true,
+    require_literal_leading_dot: false,
+};
+
+/// Refuses a URI that names one place in several spellings a pattern would read apart: `.` or
+/// `..` path segments (git and curl resolve `acme/../evil` to `evil`: the second review passed a
+/// policy for `acme/*` that way), percent-encoded `.`, `/` or `\`, and backslashes.
+pub fn check_plain_uri(uri: &str, what: &str) -> Result<()> {
+    let lower = uri.to_ascii_lowercase();
+    let dot_segment = uri
+        .split(['/', '?', '#'])
+        .skip(1)
+        .any(|seg| seg == "." || seg == "..");
+    if dot_segment || uri.contains('\\') || ["%2e", "%2f", "%5c"].iter().any(|e| lower.contains(e))
+    {
+        return Err(Error::Attestation(format!(
+            "{what} '{}' has a '.' or '..' segment or an encoded '.', '/' or '\\'; a policy would \
+             read it otherwise than git and HTTP clients do",
+            crate::error::untrusted_text(uri, 200)
+        )));
+    }
+    Ok(())
+}
+
+/// A pattern for builder ids and repositories, matched with [`URI_MATCH`]: `*` within one `/`
+/// segment, `**` (a whole segment) across segments, `?` one character; no other syntax.
 pub fn pattern(text: &str) -> Result<glob::Pattern> {
     let escaped: String = text
         .chars()

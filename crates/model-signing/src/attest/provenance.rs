@@ -177,7 +177,9 @@ impl Input {
             ext.insert("entryPoint".into(), json!(e));
         }
         if !self.parameters.is_empty() {
-            ext.insert("parameters".into(), Value::Object(self.parameters.clone()));
+            let params = Value::Object(self.parameters.clone());
+            one_reading(&params, "a parameter")?;
+            ext.insert("parameters".into(), params);
         }
         // Names tell dependencies apart in `provenance show` and in messages: one name, one
         // dependency (the outside review had two datasets named `data` share a check).
@@ -205,9 +207,15 @@ impl Input {
         }
         for p in &self.packages {
             let purl = Purl::parse(p)?;
-            if purl.version.is_none() {
+            // A pinned version: a range or wildcard recorded here would match every query or
+            // none (the second review recorded `@>=0` and `@*`).
+            if !purl
+                .version
+                .as_deref()
+                .is_some_and(super::query::plain_version)
+            {
                 return Err(Error::Config(format!(
-                    "the package URL '{}' has no version (pkg:TYPE/NAME@VERSION)",
+                    "the package URL '{}' has no pinned version (pkg:TYPE/NAME@VERSION)",
                     crate::error::untrusted_text(p, 120)
                 )));
             }
@@ -245,6 +253,33 @@ impl Input {
     }
 }
 
+/// Refuses numbers that JSON readers read differently: integers beyond 2^53 (Go's `float64`
+/// rounds 9007199254740993 down, Python keeps it) and integral values too large for the one
+/// we would write (a 30-digit integer would be written as 1.8e19: the second review).
+pub fn one_reading(v: &serde_json::Value, what: &str) -> Result<()> {
+    const EXACT: u64 = 1 << 53;
+    match v {
+        serde_json::Value::Number(n) => {
+            let ok = match (n.as_u64(), n.as_i64(), n.as_f64()) {
+                (Some(u), _, _) => u <= EXACT,
+                (_, Some(i), _) => i.unsigned_abs() <= EXACT,
+                (_, _, Some(f)) => f.is_finite() && !(f.fract() == 0.0 && f.abs() > EXACT as f64),
+                _ => false,
+            };
+            if !ok {
+                return Err(Error::Config(format!(
+                    "{what} holds the number {n}, which JSON readers do not all read as the same \
+                     value (integers beyond 2^53); write it as a string"
+                )));
+            }
+            Ok(())
+        }
+        serde_json::Value::Array(a) => a.iter().try_for_each(|x| one_reading(x, what)),
+        serde_json::Value::Object(o) => o.values().try_for_each(|x| one_reading(x, what)),
+        _ => Ok(()),
+    }
+}
+
 fn check_uri(s: &str, what: &str) -> Result<()> {
     let scheme_ok = s.split_once(':').is_some_and(|(scheme, rest)| {
         !scheme.is_empty()
@@ -260,7 +295,7 @@ fn check_uri(s: &str, what: &str) -> Result<()> {
             crate::error::untrusted_text(s, 120)
         )));
     }
-    Ok(())
+    super::check_plain_uri(s, what).map_err(|e| Error::Config(e.to_string()))
 }
 
 fn check_commit(c: &str) -> Result<()> {
@@ -536,6 +571,14 @@ impl Lineage {
                     "{what} has the role '{}'; this build type's roles are {}",
                     crate::oci::json::shown(&role),
                     ROLES.join(", ")
+                )));
+            }
+            // A package is its package URL, never a digest a datasets rule would not see.
+            if role == "package"
+                && (f.str("uri")?.is_none_or(|u| Purl::parse(u).is_err()) || !digest.is_empty())
+            {
+                return Err(Error::Attestation(format!(
+                    "{what} (package) must name a package URL and no digest"
                 )));
             }
             // A dataset or model is its root digest, one: a second algorithm is one a consumer

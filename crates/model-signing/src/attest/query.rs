@@ -45,8 +45,11 @@ impl Purl {
         if text.len() > 1024 || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad("too long, or holds spaces or control characters"));
         }
+        // The scheme is case-insensitive (purl spec); the rest is not.
         let rest = text
-            .strip_prefix("pkg:")
+            .get(..4)
+            .filter(|s| s.eq_ignore_ascii_case("pkg:"))
+            .and_then(|_| text.get(4..))
             .ok_or_else(|| bad("no pkg: scheme"))?;
         let rest = rest.split('#').next().unwrap_or_default();
         let rest = rest.split('?').next().unwrap_or_default();
@@ -137,7 +140,9 @@ fn pep503(s: &str) -> String {
 pub struct Uses {
     /// The package.
     pub package: Purl,
-    /// Comparators that must all hold; empty: any version.
+    /// Comparators that must all hold; empty: any version. A version ending in `.*` (with `==`
+    /// or `!=`) is a prefix: `==2.5.*` selects every `2.5` release, pre-releases and local
+    /// versions included.
     pub constraints: Vec<(Op, String)>,
 }
 
@@ -177,9 +182,30 @@ impl Uses {
                 .iter()
                 .find_map(|(p, op)| part.strip_prefix(p).map(|rest| (*op, rest.trim())))
                 .unwrap_or((Op::Eq, part));
-                if ver.is_empty() || ver.contains(['<', '>', '=', '!']) {
+                // What cannot be evaluated is refused, never matched as nothing (the second
+                // review's `^4.17.0` and `2.5.*` silently found no model).
+                let (base, prefix) = match ver.strip_suffix(".*") {
+                    Some(b) => (b, true),
+                    None => (ver, false),
+                };
+                let readable = match package.ty.as_str() {
+                    "pypi" => Pep440::parse(base).is_some_and(|p| !prefix || p.is_release_only()),
+                    // SemVer ecosystems, where `1.x` and `^1` are ranges.
+                    "npm" | "cargo" | "golang" | "gem" | "nuget" | "composer" => {
+                        plain_version(base)
+                            && (if prefix {
+                                split_core(base).is_some()
+                            } else {
+                                SemVer::parse(base).is_some()
+                            })
+                    }
+                    _ => plain_version(base),
+                };
+                if !readable || (prefix && !matches!(op, Op::Eq | Op::Ne)) {
                     return Err(Error::Config(format!(
-                        "'{}' is not a version range (e.g. >=2.0,<2.2)",
+                        "'{}' is not a version range this tool can evaluate (comparators ==, !=, \
+                         <, <=, >, >= joined by ',', versions as the ecosystem writes them, a \
+                         trailing .* with == or !=; e.g. >=2.0,<2.2)",
                         crate::error::untrusted_text(v, 80)
                     )));
                 }
@@ -205,6 +231,10 @@ impl Uses {
         };
         let ty = self.package.ty.as_str();
         self.constraints.iter().all(|(op, want)| {
+            if let Some(base) = want.strip_suffix(".*") {
+                let under = has_prefix(ty, &v, base);
+                return if *op == Op::Ne { !under } else { under };
+            }
             let o = compare_versions(ty, &v, want);
             match op {
                 Op::Eq => o == Ordering::Equal,
@@ -216,6 +246,39 @@ impl Uses {
             }
         })
     }
+}
+
+/// A version as package URLs spell pinned ones: letters, digits and `.`, `-`, `_`, `+`, `!`, not
+/// empty, starting with a letter or digit (no range, wildcard or operator).
+pub fn plain_version(v: &str) -> bool {
+    v.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+' | '!'))
+}
+
+/// Whether version `v` is under the release prefix `base` (`2.5` for `2.5.*`).
+fn has_prefix(ty: &str, v: &str, base: &str) -> bool {
+    if ty == "pypi" {
+        if let (Some(x), Some(y)) = (Pep440::parse(v), Pep440::parse(base)) {
+            return x.epoch == y.epoch
+                && y.release
+                    .iter()
+                    .enumerate()
+                    .all(|(i, n)| x.release.get(i).unwrap_or(&0) == n);
+        }
+        return false;
+    }
+    match (SemVer::parse(v), split_core(base)) {
+        (Some(x), Some(b)) => b.iter().enumerate().all(|(i, n)| x.core.get(i) == Some(n)),
+        _ => false,
+    }
+}
+
+fn split_core(base: &str) -> Option<Vec<u64>> {
+    base.trim_start_matches(['v', 'V'])
+        .split('.')
+        .map(|p| p.parse().ok())
+        .collect()
 }
 
 /// Orders `a` against the query version `b` under the rules of package type `ty` (see the
@@ -273,6 +336,11 @@ struct Pep440 {
 }
 
 impl Pep440 {
+    /// Only a release (what a `.*` prefix may be).
+    fn is_release_only(&self) -> bool {
+        self.pre.is_none() && self.post.is_none() && self.dev.is_none() && self.local.is_empty()
+    }
+
     fn parse(text: &str) -> Option<Pep440> {
         let t = text.trim().to_ascii_lowercase();
         let t = t.strip_prefix('v').unwrap_or(&t);
@@ -601,5 +669,30 @@ mod tests {
             "pkg:npm/left-pad@1.3.0+build.5"
         ));
         assert!(Purl::parse("pkg:pypi/tor%zzch@1").is_err());
+    }
+
+    /// Second review: ranges that cannot be evaluated are refused, not matched as nothing;
+    /// prefixes; the scheme's case.
+    #[test]
+    fn unreadable_ranges_are_refused_and_prefixes_work() {
+        for q in [
+            "pkg:npm/lodash@^4.17.0",
+            "pkg:pypi/torch@~=2.5",
+            "pkg:pypi/torch@>=2.5.*",
+            "pkg:pypi/torch@2.*.1",
+            "pkg:npm/x@1.x",
+            "pkg:pypi/torch@===2.5",
+        ] {
+            assert!(Uses::parse(q).is_err(), "{q}");
+        }
+        let m = |q: &str, v: &str| Uses::parse(q).unwrap().matches(v);
+        assert!(m("pkg:pypi/torch@==2.5.*", "pkg:pypi/torch@2.5.1"));
+        assert!(m("pkg:pypi/torch@2.5.*", "pkg:pypi/torch@2.5.1rc1"));
+        assert!(m("pkg:pypi/torch@2.5.*", "pkg:pypi/torch@2.5.1+cu121"));
+        assert!(!m("pkg:pypi/torch@2.5.*", "pkg:pypi/torch@2.50.0"));
+        assert!(m("pkg:pypi/torch@!=2.5.*", "pkg:pypi/torch@2.4.0"));
+        assert!(m("pkg:npm/lodash@4.17.*", "pkg:npm/lodash@4.17.20"));
+        assert!(m("pkg:pypi/torch", "PKG:pypi/torch@2.5.1"));
+        assert!(plain_version("2.5.1+cu121") && !plain_version(">=0") && !plain_version("2.5.*"));
     }
 }

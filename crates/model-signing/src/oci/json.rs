@@ -135,6 +135,110 @@ impl<'de> Deserialize<'de> for Node {
     }
 }
 
+/// Checks that `raw` (one JSON value) reads one way for serde, Go's `encoding/json` and Python's
+/// `json`, without building a tree (a statement can list millions of resources): no object holds
+/// two keys that Go folds together (a repeated key included: Go and Python keep the last), and
+/// no key outside an `annotations` object folds onto one of `known` without being spelled
+/// exactly as it (Go would fill that field with it; serde and Python would not). Keys inside an
+/// `annotations` object are free-form map keys, which Go compares exactly: there only a
+/// repeated key is refused.
+pub fn check_one_reading(raw: &[u8], known: &[&str]) -> std::result::Result<(), String> {
+    let folded: HashMap<String, &str> = known.iter().map(|k| (go_fold(k), *k)).collect();
+    let mut de = serde_json::Deserializer::from_slice(raw);
+    de::DeserializeSeed::deserialize(
+        Strict {
+            known: &folded,
+            free: false,
+        },
+        &mut de,
+    )
+    .and_then(|()| de.end())
+    .map_err(|e| e.to_string())
+}
+
+struct Strict<'k> {
+    known: &'k HashMap<String, &'k str>,
+    /// Inside an `annotations` object: map keys, compared exactly.
+    free: bool,
+}
+
+impl<'de> de::DeserializeSeed<'de> for Strict<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E: de::Error>(self) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+        while seq
+            .next_element_seed(Strict {
+                known: self.known,
+                free: false,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+        let mut seen: HashMap<String, String> = HashMap::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let (f, what) = if self.free {
+                (key.clone(), "appears twice in one object")
+            } else {
+                (
+                    go_fold(&key),
+                    "and another key of this object are one key to Go clients",
+                )
+            };
+            if !self.free {
+                if let Some(field) = self.known.get(&f) {
+                    if *field != key {
+                        return Err(de::Error::custom(format!(
+                            "the key '{}' is read by Go clients as '{field}'; only the exact \
+                             name is accepted",
+                            shown(&key)
+                        )));
+                    }
+                }
+            }
+            if seen.insert(f, key.clone()).is_some() {
+                return Err(de::Error::custom(format!(
+                    "the key '{}' {what}",
+                    shown(&key)
+                )));
+            }
+            map.next_value_seed(Strict {
+                known: self.known,
+                free: key == "annotations" && !self.free,
+            })?;
+        }
+        Ok(())
+    }
+}
+
 /// Text from a document, made safe for a one-line message: at most 80 characters, escaped.
 pub fn shown(s: &str) -> String {
     crate::error::quoted_text(s, 80)
