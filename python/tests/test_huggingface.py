@@ -258,3 +258,41 @@ def test_a_blob_directory_that_is_a_link_is_refused(tmp_path, keys):
     os.symlink(tmp_path / "store-elsewhere", cache2 / "blobs")
     with pytest.raises(errors.ModelError):
         huggingface.verify_snapshot("Acme/bert-tiny", cache_dir=cache2, policy=trusted)
+
+
+def test_attestations_in_a_snapshot_follow_the_blob_rule(tmp_path, keys):
+    """Issue 23, second review F1: the snapshot's claims.jsonl is a link into the blobs (read
+    under the blob rule when the policy asks for attestations); linked out of the cache, it is
+    refused like model.sig, and its target is never quoted."""
+    from model_signing_rs import attest
+
+    folder = _folder(tmp_path / "upload")
+    _sign_folder(folder, keys)
+    (tmp_path / "r.json").write_text(
+        '{"results": [{"benchmark": "b", "metric": "m", "value": 1}]}'
+    )
+    attest.eval_results(
+        folder, folder / "model.sig", results=tmp_path / "r.json",
+        signer=model_signing_rs.signing.Config().use_elliptic_key_signer(private_key=keys.private),
+    )
+    cache = tmp_path / "cache"
+    snap = _cache(folder, cache, "Acme/bert-tiny")
+    assert (snap / "claims.jsonl").is_symlink()
+    p = tmp_path / "policy.yaml"
+    p.write_text(
+        "apiVersion: model-signing.openssf.org/v1\nkind: Policy\nrules:\n"
+        '  - models: [{huggingface: "acme/*"}]\n'
+        f"    signers: [{{key: {keys.public}}}]\n"
+        "    attestations: {require: [eval]}\n"
+    )
+    with huggingface.open_snapshot("Acme/bert-tiny", cache_dir=cache, policy=p) as m:
+        assert [a.kind for a in m.report.attestations or []] == ["eval"]
+    secret = tmp_path / "vault" / "c.json"
+    secret.parent.mkdir()
+    secret.write_text('{"client_secret_ABC123": "x"}\n')
+    os.remove(snap / "claims.jsonl")
+    os.symlink(secret, snap / "claims.jsonl")
+    with pytest.raises(errors.ModelSigningError) as e:
+        huggingface.verify_snapshot("Acme/bert-tiny", cache_dir=cache, policy=p)
+    assert "ABC123" not in str(e.value)
+    assert "does not lead to a file of the cache" in str(e.value), str(e.value)
