@@ -49,6 +49,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub use keyed::*;
 pub use tempfile::TempDir;
 
+pub mod attest;
 pub mod craft;
 pub mod keyed;
 pub mod measure;
