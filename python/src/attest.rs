@@ -4,7 +4,7 @@
 use crate::progress;
 use crate::{build_signer, build_verifier, check_model_exists, finish_progress, hashing_config};
 use crate::{progress_of, to_py_err, HashSpec, Op, SignerSpec, VerifierSpec};
-use model_signing::attest::provenance::{self, ArtifactSpec, Input};
+use model_signing::attest::provenance::{self, Input, Plan};
 use model_signing::attest::{self, Kind};
 use model_signing::Error;
 use pyo3::prelude::*;
@@ -38,21 +38,9 @@ fn predicate(kind: &Kind, spec: &AttestSpec) -> Result<serde_json::Value, Error>
         Kind::Provenance => {
             let parameters = match &spec.parameters {
                 None => serde_json::Map::new(),
-                Some(text) => {
-                    model_signing::oci::json::parse(text.as_bytes(), "the parameters").map_err(
-                        |e| Error::Config(e.to_string().replacen("invalid OCI document: ", "", 1)),
-                    )?;
-                    match serde_json::from_str(text) {
-                        Ok(serde_json::Value::Object(m)) => m,
-                        _ => {
-                            return Err(Error::Config(
-                                "the parameters are not a JSON object".into(),
-                            ))
-                        }
-                    }
-                }
+                Some(text) => provenance::parameters(text.as_bytes())?,
             };
-            let mut input = Input {
+            let input = Input {
                 source_repo: spec.source_repo.clone(),
                 source_commit: spec.source_commit.clone(),
                 source_ref: spec.source_ref.clone(),
@@ -65,26 +53,10 @@ fn predicate(kind: &Kind, spec: &AttestSpec) -> Result<serde_json::Value, Error>
                 finished_on: spec.finished_on.clone(),
                 ..Default::default()
             };
-            if spec.ci_environment {
-                input.fill_from(provenance::ci_environment(&|k| std::env::var(k).ok()));
-            }
-            input.fill_defaults();
-            input.predicate()?;
-            let parse = |list: &[String]| {
-                list.iter()
-                    .map(|s| ArtifactSpec::parse(s))
-                    .collect::<Result<Vec<_>, _>>()
-            };
-            let (d, m) = (parse(&spec.datasets)?, parse(&spec.base_models)?);
-            input.datasets = d
-                .iter()
-                .map(ArtifactSpec::resolve)
-                .collect::<Result<_, _>>()?;
-            input.base_models = m
-                .iter()
-                .map(ArtifactSpec::resolve)
-                .collect::<Result<_, _>>()?;
-            input.predicate()
+            let ci = spec
+                .ci_environment
+                .then(|| provenance::ci_environment(&|k| std::env::var(k).ok()));
+            Plan::new(input, &spec.datasets, &spec.base_models, ci)?.predicate(&mut |_, _| {})
         }
         Kind::ModelCard => {
             let card = spec
@@ -160,16 +132,9 @@ impl ClaimsSpec {
         &self,
         rule: Option<&'a attest::Requirements>,
     ) -> Result<attest::claims::Request<'a>, Error> {
-        let mut kinds = Vec::new();
-        for k in &self.require {
-            let k: Kind = k.parse()?;
-            if !kinds.contains(&k) {
-                kinds.push(k);
-            }
-        }
         Ok(attest::claims::Request {
             path: self.path.clone(),
-            kinds,
+            kinds: attest::kinds(&self.require)?,
             rule,
             link_store: None,
         })

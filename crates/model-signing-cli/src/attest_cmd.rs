@@ -9,7 +9,7 @@ use crate::config;
 use crate::out;
 use crate::run::{self, Trust};
 use anyhow::{bail, Context, Result};
-use model_signing::attest::provenance::{self, Artifact, ArtifactSpec, Input};
+use model_signing::attest::provenance::{self, Input, Plan};
 use model_signing::attest::{self, AttestationReport, Kind};
 use model_signing::error::untrusted_text;
 use model_signing::verify::{self, BundleVerifier, VerifyOptions};
@@ -49,26 +49,8 @@ pub fn attest(kind: AttestKind) -> ExitCode {
     }
 }
 
-fn resolve(deps: Vec<ArtifactSpec>) -> Result<Vec<Artifact>> {
-    deps.iter()
-        .map(|d| {
-            let a = d.resolve()?;
-            if let ArtifactSpec::Path(p) = d {
-                tracing::info!(
-                    "{} ({}): sha256:{}",
-                    untrusted_text(&p.display().to_string(), 300),
-                    untrusted_text(&a.name, 200),
-                    hex::encode(a.digest)
-                );
-            }
-            Ok(a)
-        })
-        .collect()
-}
-
-/// The provenance input from the flags (datasets and models still to digest), checked before
-/// any key is loaded or model hashed.
-fn provenance_input(a: &ProvenanceArgs) -> Result<(Input, Vec<ArtifactSpec>, Vec<ArtifactSpec>)> {
+/// The provenance plan from the flags, checked before any key is loaded or model hashed.
+fn provenance_plan(a: &ProvenanceArgs) -> Result<Plan> {
     let mut parameters = serde_json::Map::new();
     if let Some(f) = &a.params_file {
         let bytes = model_signing::secret_file::read_input(
@@ -76,18 +58,8 @@ fn provenance_input(a: &ProvenanceArgs) -> Result<(Input, Vec<ArtifactSpec>, Vec
             model_signing::limits::MAX_CARD_BYTES,
             "parameters file",
         )?;
-        // One reading only: a repeated key is refused, as in every document we sign.
-        model_signing::oci::json::parse(&bytes, "the parameters file").map_err(|e| {
-            anyhow::anyhow!(
-                "the parameters file '{}' is not valid: {}",
-                f.display(),
-                e.to_string().replacen("invalid OCI document: ", "", 1)
-            )
-        })?;
-        match serde_json::from_slice::<serde_json::Value>(&bytes) {
-            Ok(serde_json::Value::Object(m)) => parameters = m,
-            _ => bail!("the parameters file '{}' is not a JSON object", f.display()),
-        }
+        parameters = provenance::parameters(&bytes)
+            .with_context(|| format!("the parameters file '{}'", f.display()))?;
     }
     for p in &a.param {
         let Some((k, v)) = p.split_once('=').filter(|(k, _)| !k.is_empty()) else {
@@ -95,7 +67,7 @@ fn provenance_input(a: &ProvenanceArgs) -> Result<(Input, Vec<ArtifactSpec>, Vec
         };
         parameters.insert(k.to_string(), serde_json::Value::String(v.to_string()));
     }
-    let mut input = Input {
+    let input = Input {
         source_repo: a.source_repo.clone(),
         source_commit: a.source_commit.clone(),
         source_ref: a.source_ref.clone(),
@@ -108,31 +80,17 @@ fn provenance_input(a: &ProvenanceArgs) -> Result<(Input, Vec<ArtifactSpec>, Vec
         finished_on: a.finished_on.clone(),
         ..Default::default()
     };
-    if !a.no_ci_environment {
-        input.fill_from(provenance::ci_environment(&|k| std::env::var(k).ok()));
-    }
-    input.fill_defaults();
-    // Everything but the digests is checked now, with placeholders for them.
-    input.predicate()?;
-    let datasets = a
-        .dataset
-        .iter()
-        .map(|s| ArtifactSpec::parse(s))
-        .collect::<Result<_, _>>()?;
-    let models = a
-        .base_model
-        .iter()
-        .map(|s| ArtifactSpec::parse(s))
-        .collect::<Result<_, _>>()?;
-    Ok((input, datasets, models))
+    let ci = (!a.no_ci_environment).then(|| provenance::ci_environment(&|k| std::env::var(k).ok()));
+    Ok(Plan::new(input, &a.dataset, &a.base_model, ci)?)
 }
 
 fn attest_cmd(kind: AttestKind) -> Result<attest::AttestOutcome> {
     let model = &kind.method().common().model_path;
-    let oci = model_signing::oci::is_reference(model)
-        || model
-            .to_str()
-            .is_some_and(|m| m.starts_with(model_signing::oci::MANIFEST_PREFIX));
+    // What the path names, by the library's rule (an `oci://` spelling that does not parse is
+    // still an image's).
+    let oci = model_signing::oci::detect(model).map_or(true, |s| {
+        !matches!(s, model_signing::oci::ModelSource::Files(_))
+    });
     if oci {
         return Err(LibError::Unsupported(
             "attesting an OCI image (attest a directory model; its root digest is the subject)"
@@ -142,16 +100,16 @@ fn attest_cmd(kind: AttestKind) -> Result<attest::AttestOutcome> {
     }
     // Flags first: a bad one fails before a key's password is asked for or a model hashed.
     enum Pending {
-        Provenance(Box<Input>, Vec<ArtifactSpec>, Vec<ArtifactSpec>),
+        Provenance(Box<Plan>),
         Ready(Kind, serde_json::Value),
     }
     let (claims, pending, method) = match kind {
         AttestKind::Provenance(c) => {
             let c = *c;
-            let (input, d, m) = provenance_input(&c.args)?;
+            let plan = provenance_plan(&c.args)?;
             (
                 c.claims.attestations,
-                Pending::Provenance(Box::new(input), d, m),
+                Pending::Provenance(Box::new(plan)),
                 c.method,
             )
         }
@@ -185,10 +143,16 @@ fn attest_cmd(kind: AttestKind) -> Result<attest::AttestOutcome> {
     let claims = claims.unwrap_or_else(|| attest::default_claims_path(&cfg.signature));
     let (kind, predicate) = match pending {
         Pending::Ready(k, p) => (k, p),
-        Pending::Provenance(mut input, d, m) => {
-            input.datasets = resolve(d)?;
-            input.base_models = resolve(m)?;
-            (Kind::Provenance, input.predicate()?)
+        Pending::Provenance(plan) => {
+            let predicate = plan.predicate(&mut |p, a| {
+                tracing::info!(
+                    "{} ({}): sha256:{}",
+                    untrusted_text(&p.display().to_string(), 300),
+                    untrusted_text(&a.name, 200),
+                    hex::encode(a.digest)
+                )
+            })?;
+            (Kind::Provenance, predicate)
         }
     };
     let outcome = attest::attest(
@@ -225,16 +189,9 @@ pub fn verify_claims(
     report: &verify::VerifyReport,
 ) -> Result<Option<AttestationReport>> {
     let common = t.common;
-    let mut kinds = Vec::new();
-    for k in &common.require {
-        let k: Kind = k.parse()?;
-        if !kinds.contains(&k) {
-            kinds.push(k);
-        }
-    }
     let request = attest::claims::Request {
         path: common.attestations.clone(),
-        kinds,
+        kinds: attest::kinds(&common.require)?,
         rule: t.rule,
         link_store: None,
     };

@@ -393,32 +393,36 @@ pub struct Trust<'a> {
     pub policy: Option<&'a model_signing::policy::Policy>,
 }
 
+impl<'a> Trust<'a> {
+    /// The trust of a method that names its signer directly (key, certificate, sigstore).
+    fn of(
+        target: &'a config::Target<config::VerifyConfig>,
+        common: &'a crate::args::CommonVerify,
+        verifier: &'a dyn BundleVerifier,
+    ) -> Self {
+        Trust {
+            target,
+            common,
+            verifier,
+            rule: None,
+            trust_root: None,
+            policy: None,
+        }
+    }
+}
+
 /// Resolves a verify method (its model, signature and trust) and runs `f` with it.
 pub fn with_trust<R>(method: VerifyMethod, f: impl FnOnce(Trust<'_>) -> Result<R>) -> Result<R> {
     match method {
         VerifyMethod::Key(a) => {
             let c = config::verify(&a.common)?;
             let v = key_verifier(&a.trust)?;
-            f(Trust {
-                target: &c,
-                common: &a.common,
-                verifier: &v,
-                rule: None,
-                trust_root: None,
-                policy: None,
-            })
+            f(Trust::of(&c, &a.common, &v))
         }
         VerifyMethod::Certificate(a) => {
             let c = config::verify(&a.common)?;
             let v = certificate_verifier(&a.trust)?;
-            f(Trust {
-                target: &c,
-                common: &a.common,
-                verifier: &v,
-                rule: None,
-                trust_root: None,
-                policy: None,
-            })
+            f(Trust::of(&c, &a.common, &v))
         }
         VerifyMethod::Policy(mut a) => {
             let policy = model_signing::policy::load(&a.policy)?;
@@ -461,12 +465,8 @@ pub fn with_trust<R>(method: VerifyMethod, f: impl FnOnce(Trust<'_>) -> Result<R
             let c = config::verify(&a.common)?;
             let (v, root) = crate::sigstore_verify::verifier(&a.trust)?;
             f(Trust {
-                target: &c,
-                common: &a.common,
-                verifier: &v,
-                rule: None,
                 trust_root: Some(root),
-                policy: None,
+                ..Trust::of(&c, &a.common, &v)
             })
         }
     }

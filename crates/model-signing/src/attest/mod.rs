@@ -107,6 +107,18 @@ impl std::str::FromStr for Kind {
     }
 }
 
+/// The kinds named in `names` (`provenance`, `model-card`, `eval`), each once, in order.
+pub fn kinds(names: &[String]) -> Result<Vec<Kind>> {
+    let mut out = Vec::new();
+    for n in names {
+        let k: Kind = n.parse()?;
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    }
+    Ok(out)
+}
+
 impl std::fmt::Display for Kind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -154,6 +166,23 @@ pub fn claims_ignore_for_verify(
     Ok((!signed).then_some(rel))
 }
 
+/// `cfg`, normalised, leaving out of `model` what signing leaves out: the signature, the claims
+/// file beside it, and the claims file named (each where it lies inside the model).
+fn leaving_out(
+    model: &Path,
+    cfg: &HashingConfig,
+    signature: &Path,
+    claims: &Path,
+) -> Result<HashingConfig> {
+    let mut cfg = cfg.clone().normalized();
+    for p in [signature, &default_claims_path(signature), claims] {
+        if let Some(rel) = crate::sign::signature_ignore_path(model, p)? {
+            cfg.ignore.add(&rel)?;
+        }
+    }
+    Ok(cfg)
+}
+
 /// The model's subject as signing computes it: `model` hashed with `cfg`, leaving out the
 /// signature and the claims file where they lie inside it (as [`crate::sign::sign_model`] leaves
 /// them out), so the digest equals the one the model's signature records for the same options.
@@ -163,13 +192,7 @@ pub fn subject(
     signature: &Path,
     claims: &Path,
 ) -> Result<Subject> {
-    let mut cfg = cfg.clone().normalized();
-    // As signing leaves them out: the signature, the claims file beside it, and the one named.
-    for p in [signature, &default_claims_path(signature), claims] {
-        if let Some(rel) = crate::sign::signature_ignore_path(model, p)? {
-            cfg.ignore.add(&rel)?;
-        }
-    }
+    let cfg = leaving_out(model, cfg, signature, claims)?;
     let (_, manifest) = Manifest::for_model(model, &cfg)?;
     if manifest.resources.is_empty() {
         return Err(Error::Model(format!(
@@ -349,13 +372,7 @@ fn check_signature_options(
         // Not a signature we can read: nothing to compare (verify will say what is wrong).
         return Ok(());
     };
-    let mut cfg = cfg.clone().normalized();
-    // As signing leaves them out: the signature, the claims file beside it, and the one named.
-    for p in [signature, &default_claims_path(signature), claims] {
-        if let Some(rel) = crate::sign::signature_ignore_path(model, p)? {
-            cfg.ignore.add(&rel)?;
-        }
-    }
+    let cfg = leaving_out(model, cfg, signature, claims)?;
     let rec = &st.serialization;
     let ours = cfg.ignore.to_sorted_vec();
     let mut theirs = rec.ignore_paths.clone();

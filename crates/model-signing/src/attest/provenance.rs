@@ -77,6 +77,82 @@ impl ArtifactSpec {
     }
 }
 
+/// A provenance as its caller describes it, checked (everything but the digests) before any key
+/// is loaded or anything hashed; [`Plan::predicate`] then digests the datasets and models given
+/// as paths. The CLI and the Python API both build one.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    input: Input,
+    datasets: Vec<ArtifactSpec>,
+    base_models: Vec<ArtifactSpec>,
+}
+
+impl Plan {
+    /// Fills `input` from `ci` (the platform's description, [`ci_environment`]; values given win)
+    /// and with its defaults, checks it, and parses the dataset and base-model specs
+    /// ([`ArtifactSpec::parse`]).
+    pub fn new(
+        mut input: Input,
+        datasets: &[String],
+        base_models: &[String],
+        ci: Option<Input>,
+    ) -> Result<Plan> {
+        if let Some(ci) = ci {
+            input.fill_from(ci);
+        }
+        input.fill_defaults();
+        input.predicate()?;
+        let parse = |list: &[String]| {
+            list.iter()
+                .map(|s| ArtifactSpec::parse(s))
+                .collect::<Result<Vec<_>>>()
+        };
+        Ok(Plan {
+            input,
+            datasets: parse(datasets)?,
+            base_models: parse(base_models)?,
+        })
+    }
+
+    /// Digests what was given as a path (`digested` is told of each, path and result) and builds
+    /// the predicate.
+    pub fn predicate(
+        mut self,
+        digested: &mut dyn FnMut(&std::path::Path, &Artifact),
+    ) -> Result<serde_json::Value> {
+        let mut resolve = |specs: &[ArtifactSpec]| {
+            specs
+                .iter()
+                .map(|spec| {
+                    let a = spec.resolve()?;
+                    if let ArtifactSpec::Path(p) = spec {
+                        digested(p, &a);
+                    }
+                    Ok(a)
+                })
+                .collect::<Result<Vec<_>>>()
+        };
+        self.input.datasets = resolve(&self.datasets)?;
+        self.input.base_models = resolve(&self.base_models)?;
+        self.input.predicate()
+    }
+}
+
+/// Hyperparameters from the bytes of a JSON object, read one way only (a repeated key refused,
+/// as in every document this crate signs).
+pub fn parameters(bytes: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>> {
+    crate::oci::json::parse(bytes, "the parameters").map_err(|e| {
+        Error::Config(format!(
+            "the parameters are not valid: {}",
+            e.to_string().replacen("invalid OCI document: ", "", 1)
+        ))
+    })?;
+    match serde_json::from_slice(bytes) {
+        Ok(serde_json::Value::Object(m)) => Ok(m),
+        _ => Err(Error::Config("the parameters are not a JSON object".into())),
+    }
+}
+
 /// What the user (or the CI platform) says about a training run.
 #[derive(Debug, Clone, Default)]
 pub struct Input {

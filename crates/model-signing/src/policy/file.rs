@@ -422,13 +422,7 @@ fn attestation_requirements(
     name: &str,
 ) -> std::result::Result<crate::attest::Requirements, String> {
     let at = |e: Error| format!("rule '{name}': attestations: {e}");
-    let mut kinds = Vec::new();
-    for k in &a.require {
-        let k: crate::attest::Kind = k.parse().map_err(at)?;
-        if !kinds.contains(&k) {
-            kinds.push(k);
-        }
-    }
+    let kinds = crate::attest::kinds(&a.require).map_err(at)?;
     let patterns = |list: Option<Vec<String>>, what: &str| match list {
         Some(l) if l.is_empty() => Err(format!(
             "rule '{name}': attestations.{what} is empty (leave it out to allow any)"
