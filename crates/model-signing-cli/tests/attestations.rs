@@ -98,23 +98,10 @@ fn python_reference_verifies_a_model_with_its_claims_inside() {
 #[test]
 fn provenance_show_verifies_the_chain_and_reports_a_changed_dataset() {
     let p = pipeline();
-    let show = |extra: &[&str]| {
-        let mut a = args![
-            "provenance",
-            "show",
-            "key",
-            "--public-key",
-            &p.key.public_key,
-            "--signature",
-            &p.sig
-        ];
-        a.extend(extra.iter().map(Into::into));
-        a.push(p.model.clone().into());
-        ms(a)
-    };
+    let show_with = |extra: &[&str]| show(&p.key, &p.sig, &p.model, extra);
     let data = p.data.to_str().unwrap();
     let base = p.base.to_str().unwrap();
-    let r = show(&["--dependency-copy", data, "--dependency-copy", base]);
+    let r = show_with(&["--dependency-copy", data, "--dependency-copy", base]);
     r.assert_success()
         .assert_stdout_contains("builder: https://ci.acme.example/runner")
         .assert_stdout_contains("code: https://git.example/acme/train @ 0123456789")
@@ -122,36 +109,27 @@ fn provenance_show_verifies_the_chain_and_reports_a_changed_dataset() {
         .assert_stdout_contains("[verified: signed by public key");
     assert!(!r.stdout.contains("not checked"), "{r}");
     // JSON: every copy checked.
-    let r = show(&["--dependency-copy", data, "--output", "json"]);
+    let r = show_with(&["--dependency-copy", data, "--output", "json"]);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["dependency_checks"][0]["status"], "verified");
     // The dataset changed after the fact: its copy no longer verifies.
     fs::write(p.data.join("a.txt"), "poisoned\n").unwrap();
-    let r = show(&["--dependency-copy", data]);
+    let r = show_with(&["--dependency-copy", data]);
     r.assert_exit(1)
         .assert_stdout_contains("[failed: its copy does not verify")
         .assert_stderr_contains("do not match the provenance");
     // Re-signed after the change: it verifies, for a digest the provenance does not record.
     sign_key(&p.data, &p.key, &p.data.join("model.sig"), &[]).assert_success();
-    let r = show(&["--dependency-copy", data, "--output", "json"]);
+    let r = show_with(&["--dependency-copy", data, "--output", "json"]);
     r.assert_exit(1);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["dependency_checks"][0]["status"], "mismatch");
     // A model without provenance has no lineage to show.
     let bare = make_small_model(p.t.path(), "bare");
     sign_key(&bare, &p.key, &bare.join("model.sig"), &[]).assert_success();
-    ms(args![
-        "provenance",
-        "show",
-        "key",
-        "--public-key",
-        &p.key.public_key,
-        "--signature",
-        bare.join("model.sig"),
-        &bare
-    ])
-    .assert_exit(1)
-    .assert_stderr_contains("does not exist");
+    show(&p.key, &bare.join("model.sig"), &bare, &[])
+        .assert_exit(1)
+        .assert_stderr_contains("does not exist");
 }
 
 #[test]
@@ -604,33 +582,11 @@ fn ci_platform_variables_fill_the_provenance() {
 #[test]
 fn policy_requires_provenance_from_a_builder_and_allowed_datasets() {
     let p = pipeline();
-    let where_ = fs::canonicalize(&p.model).unwrap();
     let data_digest = payload(&p.data.join("model.sig"))["subject"][0]["digest"]["sha256"]
         .as_str()
         .unwrap()
         .to_string();
-    let policy = |attestations: &str| {
-        let f =
-            p.t.path()
-                .join(format!("policy-{}.yaml", attestations.len()));
-        fs::write(
-            &f,
-            format!(
-                "apiVersion: model-signing.openssf.org/v1\nkind: Policy\nrules:\n  - models: [{{path: \"{}\"}}]\n    signers: [{{key: \"{}\"}}]\n    attestations:\n{attestations}",
-                where_.display(),
-                p.key.public_key.display()
-            ),
-        )
-        .unwrap();
-        ms(args![
-            "verify",
-            "--policy",
-            &f,
-            "--signature",
-            &p.sig,
-            &p.model
-        ])
-    };
+    let policy = |attestations: &str| p.verify_under_policy(attestations);
     policy(&format!(
         "      require: [provenance, eval]\n      builders: [\"https://ci.acme.example/*\"]\n      source_repositories: [\"https://git.example/acme/*\"]\n      datasets: [\"sha256:{data_digest}\"]\n"
     ))

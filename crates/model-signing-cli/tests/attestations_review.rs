@@ -66,18 +66,12 @@ fn review_f2_dependency_copies_match_by_digest_not_name() {
         ],
     )
     .assert_success();
-    let r = ms(args![
-        "provenance",
-        "show",
-        "key",
-        "--public-key",
-        &key.public_key,
-        "--signature",
-        m.join("model.sig"),
-        "--dependency-copy",
-        &a,
-        &m
-    ]);
+    let r = show(
+        &key,
+        &m.join("model.sig"),
+        &m,
+        &["--dependency-copy", a.to_str().unwrap()],
+    );
     r.assert_success();
     let verified = r.stdout.lines().filter(|l| l.contains("[verified")).count();
     assert_eq!(verified, 1, "{r}");
@@ -101,18 +95,12 @@ fn review_f2_dependency_copies_match_by_digest_not_name() {
     }
     let b2: Value = serde_json::from_slice(&common::craft::crafted(&key, &st2)).unwrap();
     fs::write(m.join("claims.jsonl"), format!("{b2}\n")).unwrap();
-    let r = ms(args![
-        "provenance",
-        "show",
-        "key",
-        "--public-key",
-        &key.public_key,
-        "--signature",
-        m.join("model.sig"),
-        "--dependency-copy",
-        &a,
-        &m
-    ]);
+    let r = show(
+        &key,
+        &m.join("model.sig"),
+        &m,
+        &["--dependency-copy", a.to_str().unwrap()],
+    );
     let verified = r.stdout.lines().filter(|l| l.contains("[verified")).count();
     assert_eq!(verified, 1, "{r}");
     assert!(
@@ -128,21 +116,7 @@ fn review_f2_dependency_copies_match_by_digest_not_name() {
 #[test]
 fn review_f3_restrictions_need_a_provenance_to_restrict() {
     let p = pipeline();
-    let where_ = fs::canonicalize(&p.model).unwrap();
-    let policy = |attestations: &str| {
-        let f = p.t.path().join(format!("p{}.yaml", attestations.len()));
-        fs::write(&f, format!(
-            "apiVersion: model-signing.openssf.org/v1\nkind: Policy\nrules:\n  - models: [{{path: \"{}\"}}]\n    signers: [{{key: \"{}\"}}]\n    attestations:\n{attestations}",
-            where_.display(), p.key.public_key.display())).unwrap();
-        ms(args![
-            "verify",
-            "--policy",
-            &f,
-            "--signature",
-            &p.sig,
-            &p.model
-        ])
-    };
+    let policy = |attestations: &str| p.verify_under_policy(attestations);
     // Only the model card and the evaluation are left.
     let l = lines(&p.claims);
     fs::write(&p.claims, format!("{}\n{}\n", l[1], l[2])).unwrap();
@@ -379,18 +353,12 @@ fn review_f7_paths_from_the_file_system_are_escaped() {
     let evil = p.t.path().join("evil\u{1b}[31mRED\nX");
     copy_dir(&p.data, &evil);
     sign_key(&evil, &p.key, &evil.join("model.sig"), &[]).assert_success();
-    let r = ms(args![
-        "provenance",
-        "show",
-        "key",
-        "--public-key",
-        &p.key.public_key,
-        "--signature",
+    let r = show(
+        &p.key,
         &p.sig,
-        "--dependency-copy",
-        &evil,
-        &p.model
-    ]);
+        &p.model,
+        &["--dependency-copy", evil.to_str().unwrap()],
+    );
     assert!(
         !r.stdout.contains('\u{1b}') && !r.stdout.contains("RED\nX"),
         "{r}"
@@ -503,49 +471,19 @@ fn review2_f2_uri_patterns_and_dot_segments() {
         }
     }
     let b: Value = serde_json::from_slice(&common::craft::crafted(&p.key, &s2)).unwrap();
-    let where_ = fs::canonicalize(&p.model).unwrap();
-    let policy = p.t.path().join("p.yaml");
-    let write_policy = |pattern: &str| {
-        fs::write(&policy, format!(
-            "apiVersion: model-signing.openssf.org/v1\nkind: Policy\nrules:\n  - models: [{{path: \"{}\"}}]\n    signers: [{{key: \"{}\"}}]\n    attestations:\n      source_repositories: [\"{pattern}\"]\n",
-            where_.display(), p.key.public_key.display())).unwrap();
+    let verify = |pattern: &str| {
+        p.verify_under_policy(&format!("      source_repositories: [\"{pattern}\"]\n"))
     };
-    write_policy("https://git.example/acme/*");
     let orig = fs::read_to_string(&p.claims).unwrap();
     fs::write(&p.claims, format!("{b}\n")).unwrap();
-    ms(args![
-        "verify",
-        "--policy",
-        &policy,
-        "--signature",
-        &p.sig,
-        &p.model
-    ])
-    .assert_exit(1)
-    .assert_stderr_contains("line 1:")
-    .assert_stderr_contains("segment");
+    verify("https://git.example/acme/*")
+        .assert_exit(1)
+        .assert_stderr_contains("line 1:")
+        .assert_stderr_contains("segment");
     // `*` does not cross '/'; `**` does.
     fs::write(&p.claims, &orig).unwrap();
-    write_policy("https://git.example/*");
-    ms(args![
-        "verify",
-        "--policy",
-        &policy,
-        "--signature",
-        &p.sig,
-        &p.model
-    ])
-    .assert_exit(1);
-    write_policy("https://git.example/**");
-    ms(args![
-        "verify",
-        "--policy",
-        &policy,
-        "--signature",
-        &p.sig,
-        &p.model
-    ])
-    .assert_success();
+    verify("https://git.example/*").assert_exit(1);
+    verify("https://git.example/**").assert_success();
 }
 
 /// R2-F3: a range the tool cannot evaluate is refused, not answered with "no model"; a recorded

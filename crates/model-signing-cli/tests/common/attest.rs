@@ -141,3 +141,45 @@ pub fn statement(line: &str) -> Value {
 pub fn payload(sig: &Path) -> Value {
     statement(&fs::read_to_string(sig).unwrap().replace('\n', ""))
 }
+
+impl Pipeline {
+    /// `verify --policy` of the model under a policy of one rule: the model's canonical path, the
+    /// pipeline's key, and `attestations` (the YAML lines of its `attestations:` block, each
+    /// indented six spaces).
+    pub fn verify_under_policy(&self, attestations: &str) -> Run {
+        let f = self.t.path().join("policy.yaml");
+        fs::write(
+            &f,
+            format!(
+                "apiVersion: model-signing.openssf.org/v1\nkind: Policy\nrules:\n  - models: [{{path: \"{}\"}}]\n    signers: [{{key: \"{}\"}}]\n    attestations:\n{attestations}",
+                fs::canonicalize(&self.model).unwrap().display(),
+                self.key.public_key.display()
+            ),
+        )
+        .unwrap();
+        ms(crate::args![
+            "verify",
+            "--policy",
+            &f,
+            "--signature",
+            &self.sig,
+            &self.model
+        ])
+    }
+}
+
+/// `provenance show key --public-key KEY --signature SIG EXTRA MODEL`.
+pub fn show(key: &KeyPair, sig: &Path, model: &Path, extra: &[&str]) -> Run {
+    let mut a = crate::args![
+        "provenance",
+        "show",
+        "key",
+        "--public-key",
+        &key.public_key,
+        "--signature",
+        sig
+    ];
+    a.extend(extra.iter().map(Into::into));
+    a.push(model.into());
+    ms(a)
+}
